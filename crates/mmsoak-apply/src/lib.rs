@@ -1,0 +1,1 @@
+//! mmsoak-apply (in progress)

@@ -1,0 +1,356 @@
+//! Canonical JSON: the one byte form of a document that [`StateHash`](crate::StateHash) hashes.
+//!
+//! * object keys sorted by code point (byte order of UTF-8), at every depth;
+//! * no insignificant whitespace;
+//! * integers written as integers (`60`), floats in shortest round-trip form
+//!   as serde_json prints them (`60.0`, `0.09`, `0.00001`, `1e+16`): `60` and
+//!   `60.0` are different documents;
+//! * strings as UTF-8 with only `"`, `\` and control characters escaped;
+//! * NaN and infinities cannot be represented and are rejected.
+//!
+//! Serialize → parse → serialize is byte-identical.
+
+use serde_json::{Map, Number, Value};
+
+/// A document could not be read as JSON.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JsonError {
+    /// Not JSON at all (truncated, garbage, trailing characters).
+    #[error("invalid JSON at line {line} column {column}: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the parser said.
+        message: String,
+    },
+    /// A `NaN`/`Infinity` literal (as Python's `json.dump` writes them).
+    #[error("`{path}` is {token}, not a finite number")]
+    NonFinite {
+        /// JSON path of the value, e.g. `totals.net_bps`.
+        path: String,
+        /// The literal found: `NaN`, `Infinity` or `-Infinity`.
+        token: String,
+    },
+}
+
+/// A float that JSON cannot carry.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("{0} is not a finite number and has no JSON form")]
+pub struct NonFiniteNumber(pub f64);
+
+/// A JSON number for `value`, or an error for NaN and infinities.
+///
+/// `serde_json::to_value(f64::NAN)` silently yields `null`; this does not.
+pub fn finite_number(value: f64) -> Result<Number, NonFiniteNumber> {
+    Number::from_f64(value).ok_or(NonFiniteNumber(value))
+}
+
+/// The canonical bytes of a document.
+///
+/// ```
+/// let v: serde_json::Value = serde_json::from_str(r#"{ "b": 1, "a": [0.5, 60.0, null] }"#).unwrap();
+/// assert_eq!(mmsoak_core::canonical::to_canonical_bytes(&v), br#"{"a":[0.5,60.0,null],"b":1}"#);
+/// ```
+pub fn to_canonical_bytes(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            // Sort explicitly: serde_json's `preserve_order` feature may be
+            // switched on by another crate in the build.
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push(b'{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(k, out);
+                out.push(b':');
+                write_canonical(v, out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+fn write_string(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    let mut start = 0;
+    let bytes = s.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: Option<&[u8]> = match b {
+            b'"' => Some(b"\\\""),
+            b'\\' => Some(b"\\\\"),
+            b'\n' => Some(b"\\n"),
+            b'\r' => Some(b"\\r"),
+            b'\t' => Some(b"\\t"),
+            0x08 => Some(b"\\b"),
+            0x0c => Some(b"\\f"),
+            0x00..=0x1f => None,
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        match esc {
+            Some(e) => out.extend_from_slice(e),
+            None => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// Parse a JSON document, explaining `NaN`/`Infinity` literals by the path
+/// where they stand instead of by a column number.
+///
+/// ```
+/// use mmsoak_core::canonical::{parse_document, JsonError};
+/// let err = parse_document(br#"{"totals": {"net_bps": NaN}}"#).unwrap_err();
+/// assert_eq!(err, JsonError::NonFinite { path: "totals.net_bps".into(), token: "NaN".into() });
+/// ```
+pub fn parse_document(bytes: &[u8]) -> Result<Value, JsonError> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(v) => Ok(v),
+        Err(err) => {
+            let syntax = JsonError::Syntax {
+                line: err.line(),
+                column: err.column(),
+                message: strip_position(&err.to_string()),
+            };
+            if let Some(replaced) = replace_non_finite(bytes) {
+                if let Ok(v) = serde_json::from_slice::<Value>(&replaced) {
+                    if let Some((path, token)) = find_sentinel(&v, &mut String::new()) {
+                        return Err(JsonError::NonFinite { path, token });
+                    }
+                }
+            }
+            Err(syntax)
+        }
+    }
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+const SENTINEL: &str = "@@mmsoak-non-finite@@:";
+
+/// Replace bare `NaN`, `Infinity`, `-Infinity` tokens (outside strings) by
+/// sentinel strings. `None` when there are none.
+fn replace_non_finite(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    let mut i = 0;
+    let mut in_string = false;
+    let mut found = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            out.push(b);
+            if b == b'\\' && i + 1 < bytes.len() {
+                out.push(bytes[i + 1]);
+                i += 2;
+                continue;
+            }
+            if b == b'"' {
+                in_string = false;
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let rest = &bytes[i..];
+        let token = ["-Infinity", "Infinity", "NaN"]
+            .into_iter()
+            .find(|t| rest.starts_with(t.as_bytes()));
+        match token {
+            Some(t) => {
+                found = true;
+                out.extend_from_slice(format!("\"{SENTINEL}{t}\"").as_bytes());
+                i += t.len();
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    found.then_some(out)
+}
+
+fn find_sentinel(v: &Value, path: &mut String) -> Option<(String, String)> {
+    match v {
+        Value::String(s) => s
+            .strip_prefix(SENTINEL)
+            .map(|t| (path.clone(), t.to_owned())),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let r = find_sentinel(item, path);
+            path.truncate(len);
+            r
+        }),
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            keys.into_iter().find_map(|k| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                let r = find_sentinel(&map[k], path);
+                path.truncate(len);
+                r
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Join a JSON path the way error messages spell it: `totals.fills.maker_volume`.
+pub fn join_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// A mutable view of the object at `path` inside `root`, creating empty
+/// objects on the way. `Err(prefix)` when a value on the way is not an object.
+pub(crate) fn object_at_mut<'a>(
+    root: &'a mut Map<String, Value>,
+    path: &[&str],
+) -> Result<&'a mut Map<String, Value>, String> {
+    let mut cur = root;
+    for (depth, key) in path.iter().enumerate() {
+        let entry = cur
+            .entry((*key).to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        cur = match entry {
+            Value::Object(m) => m,
+            _ => return Err(path[..=depth].join(".")),
+        };
+    }
+    Ok(cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn canon(s: &str) -> String {
+        let v: Value = serde_json::from_str(s).expect("test JSON parses");
+        String::from_utf8(to_canonical_bytes(&v)).expect("canonical JSON is UTF-8")
+    }
+
+    #[test]
+    fn sorted_compact_and_number_forms() {
+        assert_eq!(canon("{}"), "{}");
+        assert_eq!(canon(r#"{"b": {"z": 1, "a": 2}, "a": []}"#), r#"{"a":[],"b":{"a":2,"z":1}}"#);
+        assert_eq!(canon(r#"[60, 60.0, 1e-05, 1E+16, -0.0, 0.1]"#), "[60,60.0,0.00001,1e+16,-0.0,0.1]");
+        assert_eq!(canon(r#"{"é": "\u00e9\n\u0001", "e": true}"#), "{\"e\":true,\"é\":\"é\\n\\u0001\"}");
+    }
+
+    #[test]
+    fn finite_number_rejects_nan_and_infinities() {
+        assert!(finite_number(f64::NAN).is_err());
+        assert!(finite_number(f64::INFINITY).is_err());
+        assert!(finite_number(f64::NEG_INFINITY).is_err());
+        assert!(finite_number(0.5).is_ok());
+    }
+
+    #[test]
+    fn non_finite_literals_are_named_by_path() {
+        let cases = [
+            (r#"{"a": NaN}"#, "a", "NaN"),
+            (r#"{"a": {"b": [1, -Infinity]}}"#, "a.b[1]", "-Infinity"),
+            (r#"{"s": "NaN inside a string", "x": Infinity}"#, "x", "Infinity"),
+        ];
+        for (text, path, token) in cases {
+            assert_eq!(
+                parse_document(text.as_bytes()),
+                Err(JsonError::NonFinite { path: path.into(), token: token.into() }),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_json_is_a_syntax_error_with_position() {
+        match parse_document(b"{\"totals\": {\"net_bps\": 1.5,") {
+            Err(JsonError::Syntax { line: 1, .. }) => {}
+            other => panic!("expected syntax error, got {other:?}"),
+        }
+        assert!(matches!(parse_document(b""), Err(JsonError::Syntax { .. })));
+        assert!(matches!(parse_document(b"{} x"), Err(JsonError::Syntax { .. })));
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| Value::Number(finite_number(f).expect("filtered finite"))),
+            "[a-z\u{e9}\"\\\\\n ]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::btree_map("[a-zA-Z_\u{e9}]{0,5}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn serialize_parse_serialize_is_identical(v in arb_json()) {
+            let bytes = to_canonical_bytes(&v);
+            let back = parse_document(&bytes).expect("canonical bytes parse");
+            prop_assert_eq!(&back, &v);
+            prop_assert_eq!(to_canonical_bytes(&back), bytes);
+        }
+
+        #[test]
+        fn whitespace_and_key_order_do_not_matter(v in arb_json()) {
+            let pretty = serde_json::to_vec_pretty(&v).expect("serializable");
+            let reparsed = parse_document(&pretty).expect("pretty JSON parses");
+            prop_assert_eq!(to_canonical_bytes(&reparsed), to_canonical_bytes(&v));
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! mmsoak-gate (in progress)

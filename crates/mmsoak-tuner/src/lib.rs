@@ -1,0 +1,1 @@
+//! mmsoak-tuner (in progress)

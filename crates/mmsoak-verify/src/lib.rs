@@ -1,0 +1,1 @@
+//! mmsoak-verify (in progress)
