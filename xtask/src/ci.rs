@@ -4,7 +4,15 @@ use crate::{cargo, sh};
 
 pub(crate) fn run(extra: &[String]) -> Result<(), String> {
     sh(cargo().args(["fmt", "--all", "--check"]))?;
-    sh(cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    sh(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     sh(cargo()
         .args(["test", "--workspace", "--locked"])
         .args(extra)

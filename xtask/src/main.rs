@@ -45,7 +45,10 @@ pub(crate) fn sh(cmd: &mut Command) -> Result<(), String> {
     let shown = format!(
         "{} {}",
         cmd.get_program().to_string_lossy(),
-        cmd.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+        cmd.get_args()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     eprintln!("$ {shown}");
     let status = cmd

@@ -278,9 +278,18 @@ mod tests {
     #[test]
     fn sorted_compact_and_number_forms() {
         assert_eq!(canon("{}"), "{}");
-        assert_eq!(canon(r#"{"b": {"z": 1, "a": 2}, "a": []}"#), r#"{"a":[],"b":{"a":2,"z":1}}"#);
-        assert_eq!(canon(r#"[60, 60.0, 1e-05, 1E+16, -0.0, 0.1]"#), "[60,60.0,0.00001,1e+16,-0.0,0.1]");
-        assert_eq!(canon(r#"{"é": "\u00e9\n\u0001", "e": true}"#), "{\"e\":true,\"é\":\"é\\n\\u0001\"}");
+        assert_eq!(
+            canon(r#"{"b": {"z": 1, "a": 2}, "a": []}"#),
+            r#"{"a":[],"b":{"a":2,"z":1}}"#
+        );
+        assert_eq!(
+            canon(r#"[60, 60.0, 1e-05, 1E+16, -0.0, 0.1]"#),
+            "[60,60.0,0.00001,1e+16,-0.0,0.1]"
+        );
+        assert_eq!(
+            canon(r#"{"é": "\u00e9\n\u0001", "e": true}"#),
+            "{\"e\":true,\"é\":\"é\\n\\u0001\"}"
+        );
     }
 
     #[test]
@@ -296,12 +305,19 @@ mod tests {
         let cases = [
             (r#"{"a": NaN}"#, "a", "NaN"),
             (r#"{"a": {"b": [1, -Infinity]}}"#, "a.b[1]", "-Infinity"),
-            (r#"{"s": "NaN inside a string", "x": Infinity}"#, "x", "Infinity"),
+            (
+                r#"{"s": "NaN inside a string", "x": Infinity}"#,
+                "x",
+                "Infinity",
+            ),
         ];
         for (text, path, token) in cases {
             assert_eq!(
                 parse_document(text.as_bytes()),
-                Err(JsonError::NonFinite { path: path.into(), token: token.into() }),
+                Err(JsonError::NonFinite {
+                    path: path.into(),
+                    token: token.into()
+                }),
                 "{text}"
             );
         }
@@ -314,7 +330,10 @@ mod tests {
             other => panic!("expected syntax error, got {other:?}"),
         }
         assert!(matches!(parse_document(b""), Err(JsonError::Syntax { .. })));
-        assert!(matches!(parse_document(b"{} x"), Err(JsonError::Syntax { .. })));
+        assert!(matches!(
+            parse_document(b"{} x"),
+            Err(JsonError::Syntax { .. })
+        ));
     }
 
     fn arb_json() -> impl Strategy<Value = Value> {

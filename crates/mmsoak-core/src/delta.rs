@@ -209,24 +209,93 @@ mod tests {
         let c = DeltaOp::new(param, delta)
             .resolve(from, reg.spec(param))
             .expect("finite");
-        assert_eq!((c.to, c.requested, c.clamped), expect, "{param} {from} {delta:?}");
+        assert_eq!(
+            (c.to, c.requested, c.clamped),
+            expect,
+            "{param} {from} {delta:?}"
+        );
     }
 
     #[test]
     fn operations_round_quantize_and_clamp() {
-        check(Param::MinIntervalMs, 60.0, Delta::Add(5.0), (65.0, 65.0, false));
-        check(Param::MinIntervalMs, 60.0, Delta::Set(5.0), (40.0, 5.0, true));
-        check(Param::MinIntervalMs, 98.0, Delta::Add(25.0), (100.0, 123.0, true));
-        check(Param::MinIntervalMs, 100.0, Delta::Add(0.4), (100.0, 100.0, false));
-        check(Param::ConcurrencyLimit, 10.0, Delta::Scale(0.9), (9.0, 9.0, false));
-        check(Param::ConcurrencyLimit, 10.0, Delta::Scale(0.85), (9.0, 9.0, false)); // 8.5 rounds away from zero
-        check(Param::ConcurrencyLimit, 1.0, Delta::Scale(0.9), (1.0, 1.0, false));
-        check(Param::ImpactCapRatio, 0.10, Delta::Add(-0.01), (0.09, 0.09, false));
-        check(Param::ImpactCapRatio, 0.09, Delta::Add(-0.01), (0.08, 0.08, false));
-        check(Param::ImpactCapRatio, 0.08, Delta::Add(-0.01), (0.08, 0.07, true));
-        check(Param::BaseSpreadBpsDelta, 0.0, Delta::Add(-0.02), (0.0, -0.02, true));
-        check(Param::BaseSpreadBpsDelta, 0.24, Delta::Add(0.02), (0.25, 0.26, true));
-        check(Param::ReplaceRatePerMin, 300.0, Delta::Scale(0.85), (255.0, 255.0, false));
+        check(
+            Param::MinIntervalMs,
+            60.0,
+            Delta::Add(5.0),
+            (65.0, 65.0, false),
+        );
+        check(
+            Param::MinIntervalMs,
+            60.0,
+            Delta::Set(5.0),
+            (40.0, 5.0, true),
+        );
+        check(
+            Param::MinIntervalMs,
+            98.0,
+            Delta::Add(25.0),
+            (100.0, 123.0, true),
+        );
+        check(
+            Param::MinIntervalMs,
+            100.0,
+            Delta::Add(0.4),
+            (100.0, 100.0, false),
+        );
+        check(
+            Param::ConcurrencyLimit,
+            10.0,
+            Delta::Scale(0.9),
+            (9.0, 9.0, false),
+        );
+        check(
+            Param::ConcurrencyLimit,
+            10.0,
+            Delta::Scale(0.85),
+            (9.0, 9.0, false),
+        ); // 8.5 rounds away from zero
+        check(
+            Param::ConcurrencyLimit,
+            1.0,
+            Delta::Scale(0.9),
+            (1.0, 1.0, false),
+        );
+        check(
+            Param::ImpactCapRatio,
+            0.10,
+            Delta::Add(-0.01),
+            (0.09, 0.09, false),
+        );
+        check(
+            Param::ImpactCapRatio,
+            0.09,
+            Delta::Add(-0.01),
+            (0.08, 0.08, false),
+        );
+        check(
+            Param::ImpactCapRatio,
+            0.08,
+            Delta::Add(-0.01),
+            (0.08, 0.07, true),
+        );
+        check(
+            Param::BaseSpreadBpsDelta,
+            0.0,
+            Delta::Add(-0.02),
+            (0.0, -0.02, true),
+        );
+        check(
+            Param::BaseSpreadBpsDelta,
+            0.24,
+            Delta::Add(0.02),
+            (0.25, 0.26, true),
+        );
+        check(
+            Param::ReplaceRatePerMin,
+            300.0,
+            Delta::Scale(0.85),
+            (255.0, 255.0, false),
+        );
     }
 
     #[test]
@@ -242,19 +311,35 @@ mod tests {
     fn serde_shape() {
         let op = DeltaOp::new(Param::MinIntervalMs, Delta::Add(5.0));
         let json = serde_json::to_string(&op).expect("serialize");
-        assert_eq!(json, r#"{"param":"min_interval_ms","op":"add","value":5.0}"#);
-        assert_eq!(serde_json::from_str::<DeltaOp>(&json).expect("deserialize"), op);
+        assert_eq!(
+            json,
+            r#"{"param":"min_interval_ms","op":"add","value":5.0}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<DeltaOp>(&json).expect("deserialize"),
+            op
+        );
         assert!(serde_json::from_str::<DeltaOp>(r#"{"param":"x","op":"add","value":1}"#).is_err());
-        assert!(serde_json::from_str::<DeltaOp>(r#"{"param":"tail_age_ms","op":"mul","value":1}"#).is_err());
-        assert!(serde_json::from_str::<DeltaOp>(r#"{"param":"tail_age_ms","op":"add","value":1,"x":2}"#).is_err());
+        assert!(
+            serde_json::from_str::<DeltaOp>(r#"{"param":"tail_age_ms","op":"mul","value":1}"#)
+                .is_err()
+        );
+        assert!(serde_json::from_str::<DeltaOp>(
+            r#"{"param":"tail_age_ms","op":"add","value":1,"x":2}"#
+        )
+        .is_err());
     }
 
     #[test]
     fn legacy_deltas_span_repeated_params() {
         let reg = ParamRegistry::default();
         let spec = reg.spec(Param::TailAgeMs);
-        let a = DeltaOp::new(Param::TailAgeMs, Delta::Add(30.0)).resolve(600.0, spec).expect("ok");
-        let b = DeltaOp::new(Param::TailAgeMs, Delta::Add(50.0)).resolve(630.0, spec).expect("ok");
+        let a = DeltaOp::new(Param::TailAgeMs, Delta::Add(30.0))
+            .resolve(600.0, spec)
+            .expect("ok");
+        let b = DeltaOp::new(Param::TailAgeMs, Delta::Add(50.0))
+            .resolve(630.0, spec)
+            .expect("ok");
         assert_eq!(legacy_deltas(&[a, b])[&Param::TailAgeMs], 80.0);
         assert!(legacy_deltas(&[]).is_empty());
     }

@@ -121,7 +121,9 @@ mod tests {
         let v: Value = serde_json::from_str(r#"{"min_interval_ms": 60}"#).expect("json");
         assert_eq!(
             StateHash::of_value(&v).to_string(),
-            blake3::hash(br#"{"min_interval_ms":60}"#).to_hex().to_string()
+            blake3::hash(br#"{"min_interval_ms":60}"#)
+                .to_hex()
+                .to_string()
         );
         let v2: Value = serde_json::from_str(r#"{"min_interval_ms": 60.0}"#).expect("json");
         assert_ne!(StateHash::of_value(&v), StateHash::of_value(&v2));
@@ -131,7 +133,13 @@ mod tests {
     fn parse_rejects_bad_text() {
         let good = "a".repeat(64);
         assert!(good.parse::<StateHash>().is_ok());
-        for bad in ["", &"a".repeat(63), &"A".repeat(64), &"g".repeat(64), &"a".repeat(65)] {
+        for bad in [
+            "",
+            &"a".repeat(63),
+            &"A".repeat(64),
+            &"g".repeat(64),
+            &"a".repeat(65),
+        ] {
             assert!(bad.parse::<StateHash>().is_err(), "{bad}");
         }
     }
@@ -141,7 +149,10 @@ mod tests {
         let h = StateHash::of_canonical_bytes(b"x");
         let json = serde_json::to_string(&h).expect("serialize");
         assert_eq!(json, format!("\"{h}\""));
-        assert_eq!(serde_json::from_str::<StateHash>(&json).expect("deserialize"), h);
+        assert_eq!(
+            serde_json::from_str::<StateHash>(&json).expect("deserialize"),
+            h
+        );
         assert!(serde_json::from_str::<StateHash>("\"nope\"").is_err());
     }
 
@@ -157,7 +168,10 @@ mod tests {
                 format!("{{ {} }}", parts.join(" ,\t"))
             }
             Value::Array(a) => {
-                format!("[ {} ]", a.iter().map(scrambled).collect::<Vec<_>>().join(" , "))
+                format!(
+                    "[ {} ]",
+                    a.iter().map(scrambled).collect::<Vec<_>>().join(" , ")
+                )
             }
             other => other.to_string(),
         }

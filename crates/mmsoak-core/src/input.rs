@@ -354,8 +354,20 @@ mod tests {
         let f = Fields::root(Path::new("x.json"), &v).expect("object");
         assert_eq!(f.opt_count("a").expect("a"), Some(3));
         assert_eq!(f.opt_count("b").expect("b"), Some(3));
-        assert!(matches!(f.opt_count("c"), Err(InputError::Field { problem: FieldProblem::NotInteger(_), .. })));
-        assert!(matches!(f.opt_count("d"), Err(InputError::Field { problem: FieldProblem::Negative(_), .. })));
+        assert!(matches!(
+            f.opt_count("c"),
+            Err(InputError::Field {
+                problem: FieldProblem::NotInteger(_),
+                ..
+            })
+        ));
+        assert!(matches!(
+            f.opt_count("d"),
+            Err(InputError::Field {
+                problem: FieldProblem::Negative(_),
+                ..
+            })
+        ));
         assert_eq!(
             f.opt_count("e").expect_err("string").to_string(),
             "x.json: `e` should be a count, found a string"
@@ -382,13 +394,19 @@ mod tests {
     fn root_must_be_an_object() {
         let v = doc("[1]");
         let err = Fields::root(Path::new("f.json"), &v).expect_err("array");
-        assert_eq!(err.to_string(), "f.json: `$` should be an object, found an array");
+        assert_eq!(
+            err.to_string(),
+            "f.json: `$` should be an object, found an array"
+        );
     }
 
     #[test]
     fn read_document_names_missing_and_bad_files() {
         let err = read_document(Path::new("/nonexistent/EDGE_REPORT.json")).expect_err("missing");
-        assert!(err.to_string().contains("/nonexistent/EDGE_REPORT.json"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/EDGE_REPORT.json"),
+            "{err}"
+        );
         let err = parse_bytes(Path::new("r.json"), b"{\"a\": NaN}").expect_err("nan");
         assert_eq!(err.field_path(), Some("a"));
         assert_eq!(err.to_string(), "r.json: `a` is NaN, not a finite number");

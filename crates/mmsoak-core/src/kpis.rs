@@ -93,7 +93,11 @@ impl IterationKpis {
     /// let k = IterationKpis::summarize(&r, None, MakerTaker { ratio: 0.6, source: MakerTakerSource::Fallback });
     /// assert_eq!((k.risk_ratio, k.net_bps, k.adverse_bps_p95), (0.3, Some(2.8), Some(1.2)));
     /// ```
-    pub fn summarize(report: &EdgeReport, fill_log: Option<&FillTotals>, maker_taker: MakerTaker) -> Self {
+    pub fn summarize(
+        report: &EdgeReport,
+        fill_log: Option<&FillTotals>,
+        maker_taker: MakerTaker,
+    ) -> Self {
         let t = &report.totals;
         let ratio = |b: Option<crate::report::BlockReason>| b.map_or(0.0, |b| b.ratio);
         IterationKpis {
@@ -130,7 +134,10 @@ mod tests {
             (Fallback, "fallback"),
         ] {
             assert_eq!(s.as_str(), name);
-            assert_eq!(serde_json::to_value(s).ok(), Some(serde_json::Value::from(name)));
+            assert_eq!(
+                serde_json::to_value(s).ok(),
+                Some(serde_json::Value::from(name))
+            );
         }
     }
 
@@ -141,10 +148,26 @@ mod tests {
             "r.json".as_ref(),
         )
         .expect("parses");
-        let log = FillTotals { maker_count: 9, taker_count: 1, maker_volume: 90.0, taker_volume: 10.0 };
-        let mt = MakerTaker { ratio: 0.9, source: MakerTakerSource::FillsVolume };
-        assert_eq!(IterationKpis::summarize(&r, Some(&log), mt).fills, Some(log));
-        assert_eq!(IterationKpis::summarize(&r, None, mt).fills.map(|f| f.maker_count), Some(1));
+        let log = FillTotals {
+            maker_count: 9,
+            taker_count: 1,
+            maker_volume: 90.0,
+            taker_volume: 10.0,
+        };
+        let mt = MakerTaker {
+            ratio: 0.9,
+            source: MakerTakerSource::FillsVolume,
+        };
+        assert_eq!(
+            IterationKpis::summarize(&r, Some(&log), mt).fills,
+            Some(log)
+        );
+        assert_eq!(
+            IterationKpis::summarize(&r, None, mt)
+                .fills
+                .map(|f| f.maker_count),
+            Some(1)
+        );
     }
 
     #[test]
@@ -152,14 +175,30 @@ mod tests {
         let k = IterationKpis::summarize(
             &EdgeReport::default(),
             None,
-            MakerTaker { ratio: 0.6, source: MakerTakerSource::Fallback },
+            MakerTaker {
+                ratio: 0.6,
+                source: MakerTakerSource::Fallback,
+            },
         );
         let v = serde_json::to_value(&k).expect("serialize");
         for key in [
-            "maker_taker_ratio", "maker_taker_source", "risk_ratio", "net_bps", "gross_bps", "fees_eff_bps",
-            "slippage_bps", "adverse_bps", "inventory_bps", "p95_latency_ms", "adverse_bps_p95",
-            "slippage_bps_p95", "order_age_p95_ms", "min_interval_ratio", "concurrency_ratio",
-            "neg_edge_drivers", "fills",
+            "maker_taker_ratio",
+            "maker_taker_source",
+            "risk_ratio",
+            "net_bps",
+            "gross_bps",
+            "fees_eff_bps",
+            "slippage_bps",
+            "adverse_bps",
+            "inventory_bps",
+            "p95_latency_ms",
+            "adverse_bps_p95",
+            "slippage_bps_p95",
+            "order_age_p95_ms",
+            "min_interval_ratio",
+            "concurrency_ratio",
+            "neg_edge_drivers",
+            "fills",
         ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }

@@ -42,8 +42,11 @@ pub use hash::{InvalidStateHash, StateHash};
 pub use input::{FieldProblem, InputError};
 pub use kpis::{IterationKpis, MakerTaker, MakerTakerSource};
 pub use overrides::RuntimeOverrides;
-pub use param::{Bounds, Param, ParamKind, ParamRegistry, ParamSpec, RegistryError, UnknownParam, REAL_RESOLUTION};
+pub use param::{
+    Bounds, Param, ParamKind, ParamRegistry, ParamSpec, RegistryError, UnknownParam,
+    REAL_RESOLUTION,
+};
 pub use report::{
-    normalize_ratio, BlockReason, BlockReasons, EdgeComponents, EdgeReport, EdgeTotals, FillTotals, InternalFills,
-    ReportRuntime,
+    normalize_ratio, BlockReason, BlockReasons, EdgeComponents, EdgeReport, EdgeTotals, FillTotals,
+    InternalFills, ReportRuntime,
 };

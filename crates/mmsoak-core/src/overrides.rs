@@ -168,7 +168,11 @@ impl RuntimeOverrides {
 
     /// Resolve `op` against the value in force and store the result (bounds
     /// and integer rounding applied). Returns the change actually made.
-    pub fn apply(&mut self, op: &DeltaOp, registry: &ParamRegistry) -> Result<Change, NonFiniteNumber> {
+    pub fn apply(
+        &mut self,
+        op: &DeltaOp,
+        registry: &ParamRegistry,
+    ) -> Result<Change, NonFiniteNumber> {
         let from = self.value(op.param, registry);
         let change = op.resolve(from, registry.spec(op.param))?;
         self.values.insert(op.param, change.to);
@@ -282,11 +286,16 @@ mod tests {
 
     #[test]
     fn agreeing_duplicates_are_fine_disagreeing_ones_name_both_paths() {
-        let ov = parse(r#"{"min_interval_ms": 60, "engine": {"min_interval_ms": 60}}"#).expect("agree");
+        let ov =
+            parse(r#"{"min_interval_ms": 60, "engine": {"min_interval_ms": 60}}"#).expect("agree");
         assert_eq!(ov.get(Param::MinIntervalMs), Some(60.0));
-        let err = parse(r#"{"min_interval_ms": 60, "engine": {"min_interval_ms": 65}}"#).expect_err("disagree");
+        let err = parse(r#"{"min_interval_ms": 60, "engine": {"min_interval_ms": 65}}"#)
+            .expect_err("disagree");
         let msg = err.to_string();
-        assert!(msg.contains("engine.min_interval_ms") && msg.contains("`min_interval_ms`"), "{msg}");
+        assert!(
+            msg.contains("engine.min_interval_ms") && msg.contains("`min_interval_ms`"),
+            "{msg}"
+        );
         assert!(msg.starts_with("runtime_overrides.json:"), "{msg}");
     }
 
@@ -304,8 +313,12 @@ mod tests {
 
     #[test]
     fn integers_stay_integers_and_whole_floats_are_accepted() {
-        let ov = parse(r#"{"concurrency_limit": 8.0, "replace_rate_per_min": 300}"#).expect("parse");
-        assert_eq!(canon(&ov), r#"{"engine":{"concurrency_limit":8,"replace_rate_per_min":300.0}}"#);
+        let ov =
+            parse(r#"{"concurrency_limit": 8.0, "replace_rate_per_min": 300}"#).expect("parse");
+        assert_eq!(
+            canon(&ov),
+            r#"{"engine":{"concurrency_limit":8,"replace_rate_per_min":300.0}}"#
+        );
     }
 
     #[test]

@@ -321,7 +321,10 @@ mod tests {
     fn names_round_trip() {
         for p in Param::ALL {
             assert_eq!(p.name().parse::<Param>(), Ok(p));
-            assert_eq!(serde_json::to_string(&p).ok(), Some(format!("\"{}\"", p.name())));
+            assert_eq!(
+                serde_json::to_string(&p).ok(),
+                Some(format!("\"{}\"", p.name()))
+            );
         }
         assert!("min_interval".parse::<Param>().is_err());
     }
@@ -364,15 +367,33 @@ mod tests {
     fn set_bounds_validates() {
         let mut reg = ParamRegistry::default();
         assert!(reg
-            .set_bounds(Param::TailAgeMs, Bounds { min: 500.0, max: 800.0 })
+            .set_bounds(
+                Param::TailAgeMs,
+                Bounds {
+                    min: 500.0,
+                    max: 800.0
+                }
+            )
             .is_ok());
         assert_eq!(reg.spec(Param::TailAgeMs).bounds.max, 800.0);
         assert!(matches!(
-            reg.set_bounds(Param::TailAgeMs, Bounds { min: 700.0, max: 800.0 }),
+            reg.set_bounds(
+                Param::TailAgeMs,
+                Bounds {
+                    min: 700.0,
+                    max: 800.0
+                }
+            ),
             Err(RegistryError::DefaultOutOfBounds { .. })
         ));
         assert!(matches!(
-            reg.set_bounds(Param::TailAgeMs, Bounds { min: 9.0, max: f64::NAN }),
+            reg.set_bounds(
+                Param::TailAgeMs,
+                Bounds {
+                    min: 9.0,
+                    max: f64::NAN
+                }
+            ),
             Err(RegistryError::InvalidBounds { .. })
         ));
     }

@@ -270,7 +270,10 @@ mod tests {
     fn check_err(s: &str, path: &str) {
         let err = parse(s).expect_err("should be rejected");
         assert_eq!(err.field_path(), Some(path), "{err}");
-        assert!(err.to_string().starts_with("iter_3/EDGE_REPORT.json: "), "{err}");
+        assert!(
+            err.to_string().starts_with("iter_3/EDGE_REPORT.json: "),
+            "{err}"
+        );
     }
 
     #[test]
@@ -299,8 +302,10 @@ mod tests {
     #[test]
     fn percent_normalization_boundaries() {
         let ratio = |v: &str| {
-            parse(&format!(r#"{{"totals": {{"block_reasons": {{"risk": {{"ratio": {v}}}}}}}}}"#))
-                .map(|r| r.totals.block_reasons.risk.map(|b| b.ratio))
+            parse(&format!(
+                r#"{{"totals": {{"block_reasons": {{"risk": {{"ratio": {v}}}}}}}}}"#
+            ))
+            .map(|r| r.totals.block_reasons.risk.map(|b| b.ratio))
         };
         assert_eq!(ratio("1.0").expect("ok"), Some(1.0));
         assert_eq!(ratio("1.5").expect("ok"), Some(0.015));
@@ -312,22 +317,48 @@ mod tests {
 
     #[test]
     fn accepts_total_as_alias_and_legacy_counters() {
-        let r = parse(r#"{"total": {"net_bps": 1, "fills": {"maker_fills": 7, "taker_fills": 3}}}"#).expect("parses");
+        let r =
+            parse(r#"{"total": {"net_bps": 1, "fills": {"maker_fills": 7, "taker_fills": 3}}}"#)
+                .expect("parses");
         assert_eq!(r.totals.fills, None);
-        assert_eq!(r.totals.internal_fills, Some(InternalFills { maker_fills: 7, taker_fills: 3 }));
+        assert_eq!(
+            r.totals.internal_fills,
+            Some(InternalFills {
+                maker_fills: 7,
+                taker_fills: 3
+            })
+        );
     }
 
     #[test]
     fn bad_input_names_file_and_path() {
         check_err(r#"{"runtime": {}}"#, "totals");
         check_err(r#"{"totals": {"net_bps": NaN}}"#, "totals.net_bps");
-        check_err(r#"{"totals": {"fills": {"maker_volume": -5}}}"#, "totals.fills.maker_volume");
-        check_err(r#"{"totals": {"fills": {"taker_count": -1}}}"#, "totals.fills.taker_count");
-        check_err(r#"{"totals": {"block_reasons": {"risk": {"ratio": 250}}}}"#, "totals.block_reasons.risk.ratio");
+        check_err(
+            r#"{"totals": {"fills": {"maker_volume": -5}}}"#,
+            "totals.fills.maker_volume",
+        );
+        check_err(
+            r#"{"totals": {"fills": {"taker_count": -1}}}"#,
+            "totals.fills.taker_count",
+        );
+        check_err(
+            r#"{"totals": {"block_reasons": {"risk": {"ratio": 250}}}}"#,
+            "totals.block_reasons.risk.ratio",
+        );
         check_err(r#"{"totals": {"net_bps": "3.1"}}"#, "totals.net_bps");
-        check_err(r#"{"totals": {"neg_edge_drivers": ["a", 3]}}"#, "totals.neg_edge_drivers[1]");
-        check_err(r#"{"totals": {"p95_latency_ms": -1}}"#, "totals.p95_latency_ms");
+        check_err(
+            r#"{"totals": {"neg_edge_drivers": ["a", 3]}}"#,
+            "totals.neg_edge_drivers[1]",
+        );
+        check_err(
+            r#"{"totals": {"p95_latency_ms": -1}}"#,
+            "totals.p95_latency_ms",
+        );
         check_err(r#"{"totals": []}"#, "totals");
-        assert!(matches!(parse(r#"{"totals": {"net_bps": 1"#), Err(InputError::Json { .. })));
+        assert!(matches!(
+            parse(r#"{"totals": {"net_bps": 1"#),
+            Err(InputError::Json { .. })
+        ));
     }
 }

@@ -137,8 +137,14 @@ impl RawFill<'_> {
         let from_liquidity = match self.liquidity.as_deref() {
             None => None,
             Some(l) if l.eq_ignore_ascii_case("maker") || l.eq_ignore_ascii_case("m") => Some(true),
-            Some(l) if l.eq_ignore_ascii_case("taker") || l.eq_ignore_ascii_case("t") => Some(false),
-            Some(l) => return Err(format!("`liquidity` is {l:?}, expected maker, taker, M or T")),
+            Some(l) if l.eq_ignore_ascii_case("taker") || l.eq_ignore_ascii_case("t") => {
+                Some(false)
+            }
+            Some(l) => {
+                return Err(format!(
+                    "`liquidity` is {l:?}, expected maker, taker, M or T"
+                ))
+            }
         };
         let maker = match (self.is_maker, from_liquidity) {
             (Some(a), Some(b)) if a != b => {
@@ -150,7 +156,9 @@ impl RawFill<'_> {
             (Some(a), _) => a,
             (None, Some(b)) => b,
             (None, None) => {
-                return Err("no maker/taker flag (`is_maker`, `isMaker`, `maker` or `liquidity`)".into())
+                return Err(
+                    "no maker/taker flag (`is_maker`, `isMaker`, `maker` or `liquidity`)".into(),
+                )
             }
         };
         let non_negative = |name: &str, v: f64| {
@@ -163,8 +171,17 @@ impl RawFill<'_> {
         let notional = match (self.quote_qty, self.price, self.qty) {
             (Some(q), _, _) => non_negative("quote_qty", q)?,
             (None, Some(p), Some(q)) => non_negative("price", p)? * non_negative("qty", q)?,
-            (None, None, _) => return Err("no notional: need `quote_qty`, or `price` and `qty`; `price` is missing".into()),
-            (None, Some(_), None) => return Err("no notional: need `quote_qty`, or `price` and `qty`; `qty` is missing".into()),
+            (None, None, _) => {
+                return Err(
+                    "no notional: need `quote_qty`, or `price` and `qty`; `price` is missing"
+                        .into(),
+                )
+            }
+            (None, Some(_), None) => {
+                return Err(
+                    "no notional: need `quote_qty`, or `price` and `qty`; `qty` is missing".into(),
+                )
+            }
         };
         Ok(Fill {
             maker,
@@ -265,10 +282,12 @@ pub fn read_jsonl<R: BufRead>(mut reader: R, file: &Path) -> Result<FillStats, F
     let mut line = 0u64;
     loop {
         buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(|source| FillLogError::Io {
-            file: file.to_owned(),
-            source,
-        })?;
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|source| FillLogError::Io {
+                file: file.to_owned(),
+                source,
+            })?;
         if n == 0 {
             break;
         }
@@ -370,7 +389,8 @@ pub fn read_csv<R: Read>(reader: R, file: &Path) -> Result<FillStats, FillLogErr
             let num = |name: &str| parse_number(cell).map_err(|e| bad(format!("`{name}`: {e}")));
             match col {
                 Column::IsMaker => {
-                    raw.is_maker = Some(parse_flag(cell).map_err(|e| bad(format!("`is_maker`: {e}")))?)
+                    raw.is_maker =
+                        Some(parse_flag(cell).map_err(|e| bad(format!("`is_maker`: {e}")))?)
                 }
                 Column::Liquidity => raw.liquidity = Some(Cow::Owned(cell.to_owned())),
                 Column::Price => raw.price = Some(num("price")?),
@@ -400,9 +420,16 @@ mod tests {
     #[track_caller]
     fn check_err(r: Result<FillStats, FillLogError>, line: u64, needle: &str) {
         match r {
-            Err(FillLogError::Line { line: l, problem, file }) => {
+            Err(FillLogError::Line {
+                line: l,
+                problem,
+                file,
+            }) => {
                 assert_eq!(l, line, "{problem}");
-                assert!(problem.contains(needle), "{problem:?} should mention {needle:?}");
+                assert!(
+                    problem.contains(needle),
+                    "{problem:?} should mention {needle:?}"
+                );
                 assert!(file.to_string_lossy().starts_with("fills."));
             }
             other => panic!("expected a line error, got {other:?}"),
@@ -420,21 +447,61 @@ mod tests {
         ))
         .expect("valid log");
         assert_eq!(s.fills, 4);
-        assert_eq!(s.totals, FillTotals { maker_count: 2, taker_count: 2, maker_volume: 250.0, taker_volume: 127.0 });
+        assert_eq!(
+            s.totals,
+            FillTotals {
+                maker_count: 2,
+                taker_count: 2,
+                maker_volume: 250.0,
+                taker_volume: 127.0
+            }
+        );
         assert_eq!((s.maker_fees, s.taker_fees), (-0.01, 0.05));
     }
 
     #[test]
     fn jsonl_errors_name_the_line_and_field() {
-        check_err(jsonl("{\"is_maker\": true, \"quote_qty\": 1}\n{\"is_maker\": true, \"quote_qty\": 1"), 2, "invalid JSON");
+        check_err(
+            jsonl("{\"is_maker\": true, \"quote_qty\": 1}\n{\"is_maker\": true, \"quote_qty\": 1"),
+            2,
+            "invalid JSON",
+        );
         check_err(jsonl("{\"price\": 1, \"qty\": 1}"), 1, "maker/taker flag");
-        check_err(jsonl("{\"is_maker\": true, \"price\": 1, \"qty\": -1}"), 1, "`qty` is negative");
-        check_err(jsonl("{\"is_maker\": true, \"quote_qty\": -1}"), 1, "`quote_qty` is negative");
-        check_err(jsonl("{\"is_maker\": true, \"price\": 1}"), 1, "`qty` is missing");
-        check_err(jsonl("{\"is_maker\": true, \"liquidity\": \"T\", \"quote_qty\": 1}"), 1, "liquidity");
-        check_err(jsonl("{\"liquidity\": \"X\", \"quote_qty\": 1}"), 1, "liquidity");
-        check_err(jsonl("{\"is_maker\": true, \"quote_qty\": NaN}"), 1, "invalid JSON");
-        check_err(jsonl("{\"is_maker\": true, \"quote_qty\": \"NaN\"}"), 1, "not a finite number");
+        check_err(
+            jsonl("{\"is_maker\": true, \"price\": 1, \"qty\": -1}"),
+            1,
+            "`qty` is negative",
+        );
+        check_err(
+            jsonl("{\"is_maker\": true, \"quote_qty\": -1}"),
+            1,
+            "`quote_qty` is negative",
+        );
+        check_err(
+            jsonl("{\"is_maker\": true, \"price\": 1}"),
+            1,
+            "`qty` is missing",
+        );
+        check_err(
+            jsonl("{\"is_maker\": true, \"liquidity\": \"T\", \"quote_qty\": 1}"),
+            1,
+            "liquidity",
+        );
+        check_err(
+            jsonl("{\"liquidity\": \"X\", \"quote_qty\": 1}"),
+            1,
+            "liquidity",
+        );
+        check_err(
+            jsonl("{\"is_maker\": true, \"quote_qty\": NaN}"),
+            1,
+            "invalid JSON",
+        );
+        check_err(
+            jsonl("{\"is_maker\": true, \"quote_qty\": \"NaN\"}"),
+            1,
+            "not a finite number",
+        );
         check_err(jsonl("[1, 2]"), 1, "invalid JSON");
     }
 
@@ -446,33 +513,69 @@ mod tests {
 
     #[test]
     fn csv_spellings_and_errors() {
-        let s = csv("ts,isMaker,Price,Qty,Fee\n1,true,100,2,-0.01\n2,0,50,1,\n3,1,\"10\",1,0\n").expect("valid csv");
-        assert_eq!(s.totals, FillTotals { maker_count: 2, taker_count: 1, maker_volume: 210.0, taker_volume: 50.0 });
+        let s = csv("ts,isMaker,Price,Qty,Fee\n1,true,100,2,-0.01\n2,0,50,1,\n3,1,\"10\",1,0\n")
+            .expect("valid csv");
+        assert_eq!(
+            s.totals,
+            FillTotals {
+                maker_count: 2,
+                taker_count: 1,
+                maker_volume: 210.0,
+                taker_volume: 50.0
+            }
+        );
         let s = csv("liquidity,notional\nM,10\nT,30\n").expect("valid csv");
         assert_eq!((s.totals.maker_volume, s.totals.taker_volume), (10.0, 30.0));
-        check_err(csv("is_maker,price,qty\ntrue,1,1\nyes,1,1\n"), 3, "is_maker");
+        check_err(
+            csv("is_maker,price,qty\ntrue,1,1\nyes,1,1\n"),
+            3,
+            "is_maker",
+        );
         check_err(csv("is_maker,price,qty\ntrue,1,abc\n"), 2, "`qty`");
-        check_err(csv("is_maker,price,qty\ntrue,-1,1\n"), 2, "`price` is negative");
+        check_err(
+            csv("is_maker,price,qty\ntrue,-1,1\n"),
+            2,
+            "`price` is negative",
+        );
         check_err(csv("is_maker,price,qty\ntrue,1,1,9\n"), 2, "invalid CSV");
     }
 
     #[test]
     fn format_from_extension_and_missing_file() {
-        assert_eq!(FillLogFormat::from_path(Path::new("a/fills.JSONL")), Some(FillLogFormat::Jsonl));
-        assert_eq!(FillLogFormat::from_path(Path::new("fills.ndjson")), Some(FillLogFormat::Jsonl));
-        assert_eq!(FillLogFormat::from_path(Path::new("fills.csv")), Some(FillLogFormat::Csv));
+        assert_eq!(
+            FillLogFormat::from_path(Path::new("a/fills.JSONL")),
+            Some(FillLogFormat::Jsonl)
+        );
+        assert_eq!(
+            FillLogFormat::from_path(Path::new("fills.ndjson")),
+            Some(FillLogFormat::Jsonl)
+        );
+        assert_eq!(
+            FillLogFormat::from_path(Path::new("fills.csv")),
+            Some(FillLogFormat::Csv)
+        );
         assert_eq!(FillLogFormat::from_path(Path::new("fills.txt")), None);
-        assert!(matches!(read_fill_log(Path::new("fills.txt")), Err(FillLogError::UnknownFormat { .. })));
+        assert!(matches!(
+            read_fill_log(Path::new("fills.txt")),
+            Err(FillLogError::UnknownFormat { .. })
+        ));
         let err = read_fill_log(Path::new("/nonexistent/fills.jsonl")).expect_err("missing");
-        assert!(err.to_string().contains("/nonexistent/fills.jsonl"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/fills.jsonl"),
+            "{err}"
+        );
     }
 
     #[test]
     fn file_reader_matches_in_memory_reader() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("fills.jsonl");
-        let text = "{\"is_maker\": true, \"quote_qty\": 3}\n{\"is_maker\": false, \"quote_qty\": 1}\n";
+        let text =
+            "{\"is_maker\": true, \"quote_qty\": 3}\n{\"is_maker\": false, \"quote_qty\": 1}\n";
         std::fs::write(&p, text).expect("write");
-        assert_eq!(read_fill_log(&p).expect("file"), jsonl(text).expect("memory"));
+        assert_eq!(
+            read_fill_log(&p).expect("file"),
+            jsonl(text).expect("memory")
+        );
     }
 }

@@ -132,7 +132,12 @@ mod tests {
     use proptest::prelude::*;
 
     fn fills(mc: u64, tc: u64, mv: f64, tv: f64) -> Option<FillTotals> {
-        Some(FillTotals { maker_count: mc, taker_count: tc, maker_volume: mv, taker_volume: tv })
+        Some(FillTotals {
+            maker_count: mc,
+            taker_count: tc,
+            maker_volume: mv,
+            taker_volume: tv,
+        })
     }
 
     #[track_caller]
@@ -144,27 +149,90 @@ mod tests {
     #[test]
     fn priority_order_and_zero_totals() {
         use MakerTakerSource::{Fallback, FillsCount, FillsVolume, MockDefault};
-        let rollup = Some(WeeklyRollup { taker_share_pct_median: 20.0 });
-        let internal = Some(InternalFills { maker_fills: 1, taker_fills: 3 });
-        let all = MakerTakerInputs { fills: fills(1, 1, 30.0, 10.0), weekly_rollup: rollup, internal_fills: internal, mock_run: true };
+        let rollup = Some(WeeklyRollup {
+            taker_share_pct_median: 20.0,
+        });
+        let internal = Some(InternalFills {
+            maker_fills: 1,
+            taker_fills: 3,
+        });
+        let all = MakerTakerInputs {
+            fills: fills(1, 1, 30.0, 10.0),
+            weekly_rollup: rollup,
+            internal_fills: internal,
+            mock_run: true,
+        };
         check(all, (0.75, FillsVolume));
         // volume total exactly 0 -> counts
-        check(MakerTakerInputs { fills: fills(1, 1, 0.0, 0.0), ..all }, (0.5, FillsCount));
+        check(
+            MakerTakerInputs {
+                fills: fills(1, 1, 0.0, 0.0),
+                ..all
+            },
+            (0.5, FillsCount),
+        );
         // counts total 0 too -> rollup
-        check(MakerTakerInputs { fills: fills(0, 0, 0.0, 0.0), ..all }, (0.8, MakerTakerSource::WeeklyRollup));
-        check(MakerTakerInputs { fills: None, weekly_rollup: None, ..all }, (0.25, MakerTakerSource::InternalFills));
-        let zero_internal = Some(InternalFills { maker_fills: 0, taker_fills: 0 });
-        check(MakerTakerInputs { fills: None, weekly_rollup: None, internal_fills: zero_internal, mock_run: true }, (0.80, MockDefault));
-        check(MakerTakerInputs { mock_run: false, ..MakerTakerInputs::default() }, (0.60, Fallback));
+        check(
+            MakerTakerInputs {
+                fills: fills(0, 0, 0.0, 0.0),
+                ..all
+            },
+            (0.8, MakerTakerSource::WeeklyRollup),
+        );
+        check(
+            MakerTakerInputs {
+                fills: None,
+                weekly_rollup: None,
+                ..all
+            },
+            (0.25, MakerTakerSource::InternalFills),
+        );
+        let zero_internal = Some(InternalFills {
+            maker_fills: 0,
+            taker_fills: 0,
+        });
+        check(
+            MakerTakerInputs {
+                fills: None,
+                weekly_rollup: None,
+                internal_fills: zero_internal,
+                mock_run: true,
+            },
+            (0.80, MockDefault),
+        );
+        check(
+            MakerTakerInputs {
+                mock_run: false,
+                ..MakerTakerInputs::default()
+            },
+            (0.60, Fallback),
+        );
         // all-maker and all-taker volume are real answers, not "unknown"
-        check(MakerTakerInputs { fills: fills(0, 0, 5.0, 0.0), ..Default::default() }, (1.0, FillsVolume));
-        check(MakerTakerInputs { fills: fills(0, 0, 0.0, 5.0), ..Default::default() }, (0.0, FillsVolume));
+        check(
+            MakerTakerInputs {
+                fills: fills(0, 0, 5.0, 0.0),
+                ..Default::default()
+            },
+            (1.0, FillsVolume),
+        );
+        check(
+            MakerTakerInputs {
+                fills: fills(0, 0, 0.0, 5.0),
+                ..Default::default()
+            },
+            (0.0, FillsVolume),
+        );
     }
 
     #[test]
     fn rollup_is_clamped() {
         use MakerTakerSource::WeeklyRollup as W;
-        let with = |pct| MakerTakerInputs { weekly_rollup: Some(WeeklyRollup { taker_share_pct_median: pct }), ..Default::default() };
+        let with = |pct| MakerTakerInputs {
+            weekly_rollup: Some(WeeklyRollup {
+                taker_share_pct_median: pct,
+            }),
+            ..Default::default()
+        };
         check(with(0.0), (1.0, W));
         check(with(100.0), (0.0, W));
         check(with(150.0), (0.0, W));

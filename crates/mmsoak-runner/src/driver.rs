@@ -1,0 +1,173 @@
+//! Drivers: how one iteration of the bot is run.
+//!
+//! A [`Driver`] gets the iteration number, the runtime overrides in force
+//! (and the path of the snapshot file the bot reads) and a per-iteration
+//! directory; it returns the bot's [`EdgeReport`] and, when the bot wrote
+//! one, the totals of its fill log.
+
+use std::path::{Path, PathBuf};
+
+use mmsoak_core::{EdgeReport, InputError, RuntimeOverrides};
+use mmsoak_ratio::{FillLogError, FillStats};
+
+mod exec;
+mod mock;
+
+pub use exec::{ExecDriver, DEFAULT_ITERATION_TIMEOUT};
+pub use mock::MockDriver;
+
+/// File name of the report a bot writes into its iteration directory.
+pub const EDGE_REPORT_FILE: &str = "EDGE_REPORT.json";
+/// File names of the optional fill log, in order of preference.
+pub const FILL_LOG_FILES: [&str; 2] = ["fills.jsonl", "fills.csv"];
+
+/// What a driver is given for one iteration.
+#[derive(Debug, Clone, Copy)]
+pub struct IterationInput<'a> {
+    /// 1-based iteration number.
+    pub iteration: u32,
+    /// The runtime overrides in force during this iteration.
+    pub overrides: &'a RuntimeOverrides,
+    /// The file holding those overrides (what a real bot reads).
+    pub overrides_path: &'a Path,
+    /// The iteration's own directory; it exists and is empty.
+    pub out_dir: &'a Path,
+}
+
+/// What one iteration produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IterationOutput {
+    /// The bot's report.
+    pub report: EdgeReport,
+    /// Where the report was read from.
+    pub report_path: PathBuf,
+    /// Totals of the fill log, when the bot wrote one.
+    pub fill_log: Option<FillStats>,
+}
+
+/// Runs one iteration of a bot.
+pub trait Driver {
+    /// Short name recorded in artifacts (`mock`, `exec`, `sim`).
+    fn name(&self) -> &'static str;
+
+    /// Whether the KPIs are scripted rather than measured (enables the
+    /// `mock_default` maker/taker source).
+    fn is_mock(&self) -> bool {
+        false
+    }
+
+    /// Run iteration `input.iteration`.
+    fn run_iteration(&mut self, input: &IterationInput<'_>)
+        -> Result<IterationOutput, DriverError>;
+}
+
+/// An iteration could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// The bot command could not be started.
+    #[error("iteration {iteration}: cannot start `{command}`: {source}")]
+    Spawn {
+        /// Iteration.
+        iteration: u32,
+        /// The command line.
+        command: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bot exited unsuccessfully.
+    #[error(
+        "iteration {iteration}: bot command `{command}` failed ({status}){}",
+        tail(stderr_tail)
+    )]
+    Failed {
+        /// Iteration.
+        iteration: u32,
+        /// The command line.
+        command: String,
+        /// Exit status as text.
+        status: String,
+        /// Last lines of its stderr.
+        stderr_tail: String,
+    },
+    /// The bot ran longer than the per-iteration timeout and was killed.
+    #[error("iteration {iteration}: bot command `{command}` timed out after {seconds:.1} s; its process group was killed{}", tail(stderr_tail))]
+    Timeout {
+        /// Iteration.
+        iteration: u32,
+        /// The command line.
+        command: String,
+        /// The timeout.
+        seconds: f64,
+        /// Last lines of its stderr.
+        stderr_tail: String,
+    },
+    /// The report is missing or invalid.
+    #[error("iteration {iteration}: bad report: {source}{}", tail(stderr_tail))]
+    Report {
+        /// Iteration.
+        iteration: u32,
+        /// Why.
+        #[source]
+        source: Box<InputError>,
+        /// Last lines of the bot's stderr (empty for built-in drivers).
+        stderr_tail: String,
+    },
+    /// The fill log is invalid.
+    #[error("iteration {iteration}: bad fill log: {source}")]
+    FillLog {
+        /// Iteration.
+        iteration: u32,
+        /// Why.
+        #[source]
+        source: FillLogError,
+    },
+    /// A file of the iteration could not be written or read.
+    #[error("iteration {iteration}: {}: {source}", path.display())]
+    Io {
+        /// Iteration.
+        iteration: u32,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn tail(stderr_tail: &str) -> String {
+    if stderr_tail.trim().is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\n--- last lines of the bot's stderr ---\n{}",
+            stderr_tail.trim_end()
+        )
+    }
+}
+
+/// Read the report (and the fill log, if any) a bot left in `out_dir`.
+pub fn collect_output(
+    iteration: u32,
+    out_dir: &Path,
+    stderr_tail: &str,
+) -> Result<IterationOutput, DriverError> {
+    let report_path = out_dir.join(EDGE_REPORT_FILE);
+    let report = EdgeReport::from_path(&report_path).map_err(|source| DriverError::Report {
+        iteration,
+        source: Box::new(source),
+        stderr_tail: stderr_tail.to_owned(),
+    })?;
+    let fill_log = FILL_LOG_FILES
+        .iter()
+        .map(|name| out_dir.join(name))
+        .find(|p| p.is_file())
+        .map(|p| mmsoak_ratio::read_fill_log(&p))
+        .transpose()
+        .map_err(|source| DriverError::FillLog { iteration, source })?;
+    Ok(IterationOutput {
+        report,
+        report_path,
+        fill_log,
+    })
+}

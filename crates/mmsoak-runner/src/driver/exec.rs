@@ -1,0 +1,191 @@
+//! The exec driver: runs a user's bot command once per iteration.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::process::{kill_process_group, Pid, Signal};
+
+use super::{collect_output, Driver, DriverError, IterationInput, IterationOutput};
+
+/// Default per-iteration timeout: 10 minutes.
+pub const DEFAULT_ITERATION_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Runs `sh -c COMMAND` for each iteration.
+///
+/// Placeholders in the command are replaced (shell-quoted): `{overrides}`
+/// (path of the runtime overrides file), `{out}` (the iteration directory),
+/// `{iteration}`. The same values are in `MMSOAK_OVERRIDES`, `MMSOAK_OUT`,
+/// `MMSOAK_ITERATION`, and the overrides document itself (canonical JSON, the
+/// file's exact bytes) in `MM_RUNTIME_OVERRIDES_JSON`. The bot writes
+/// `{out}/EDGE_REPORT.json` and optionally `{out}/fills.jsonl` (or
+/// `fills.csv`). Its stdout and stderr go to `{out}/bot.stdout.log` and
+/// `{out}/bot.stderr.log`. The bot runs in its own process group; on timeout
+/// the whole group is killed.
+#[derive(Debug, Clone)]
+pub struct ExecDriver {
+    command: String,
+    timeout: Duration,
+}
+
+impl ExecDriver {
+    /// A driver for `command` with the given per-iteration timeout.
+    pub fn new(command: impl Into<String>, timeout: Duration) -> Self {
+        ExecDriver {
+            command: command.into(),
+            timeout,
+        }
+    }
+
+    /// The command line for one iteration, placeholders replaced.
+    pub fn command_line(&self, input: &IterationInput<'_>) -> String {
+        self.command
+            .replace(
+                "{overrides}",
+                &shell_quote(&input.overrides_path.to_string_lossy()),
+            )
+            .replace("{out}", &shell_quote(&input.out_dir.to_string_lossy()))
+            .replace("{iteration}", &input.iteration.to_string())
+    }
+}
+
+/// Quote for POSIX sh: `'...'` with embedded quotes closed and escaped.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+impl Driver for ExecDriver {
+    fn name(&self) -> &'static str {
+        "exec"
+    }
+
+    fn run_iteration(
+        &mut self,
+        input: &IterationInput<'_>,
+    ) -> Result<IterationOutput, DriverError> {
+        let iteration = input.iteration;
+        let command = self.command_line(input);
+        let io_err = |path: PathBuf| {
+            move |source| DriverError::Io {
+                iteration,
+                path,
+                source,
+            }
+        };
+        let stdout_path = input.out_dir.join("bot.stdout.log");
+        let stderr_path = input.out_dir.join("bot.stderr.log");
+        let stdout = File::create(&stdout_path).map_err(io_err(stdout_path.clone()))?;
+        let stderr = File::create(&stderr_path).map_err(io_err(stderr_path.clone()))?;
+        let overrides_json =
+            String::from_utf8_lossy(&input.overrides.to_canonical_bytes()).into_owned();
+
+        let mut child = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&command)
+            .env("MMSOAK_OVERRIDES", input.overrides_path)
+            .env("MMSOAK_OUT", input.out_dir)
+            .env("MMSOAK_ITERATION", iteration.to_string())
+            .env("MM_RUNTIME_OVERRIDES_JSON", overrides_json)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .process_group(0)
+            .spawn()
+            .map_err(|source| DriverError::Spawn {
+                iteration,
+                command: command.clone(),
+                source,
+            })?;
+
+        let status = match wait_with_timeout(&mut child, self.timeout) {
+            Ok(Some(status)) => status,
+            Ok(None) => {
+                return Err(DriverError::Timeout {
+                    iteration,
+                    command,
+                    seconds: self.timeout.as_secs_f64(),
+                    stderr_tail: stderr_tail(&stderr_path),
+                })
+            }
+            Err(source) => {
+                return Err(DriverError::Io {
+                    iteration,
+                    path: stderr_path,
+                    source,
+                })
+            }
+        };
+        let tail = stderr_tail(&stderr_path);
+        if !status.success() {
+            return Err(DriverError::Failed {
+                iteration,
+                command,
+                status: status.to_string(),
+                stderr_tail: tail,
+            });
+        }
+        collect_output(iteration, input.out_dir, &tail)
+    }
+}
+
+/// Wait for the child; `Ok(None)` when it timed out (its group is then killed and reaped).
+fn wait_with_timeout(
+    child: &mut Child,
+    timeout: Duration,
+) -> std::io::Result<Option<std::process::ExitStatus>> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            // Leftover children of the bot (same group) must not outlive the iteration.
+            kill_group(child);
+            return Ok(Some(status));
+        }
+        if start.elapsed() >= timeout {
+            kill_group(child);
+            child.wait()?;
+            return Ok(None);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+fn kill_group(child: &Child) {
+    // The group id is the child's pid (process_group(0)). ESRCH (group already
+    // gone) is the normal case after a clean exit.
+    let _ = kill_process_group(Pid::from_child(child), Signal::KILL);
+}
+
+/// The last 20 lines (at most 8 KiB) of the bot's stderr.
+fn stderr_tail(path: &Path) -> String {
+    const MAX: u64 = 8 * 1024;
+    let Ok(mut f) = File::open(path) else {
+        return String::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    if f.seek(SeekFrom::Start(len.saturating_sub(MAX))).is_err() {
+        return String::new();
+    }
+    let mut buf = Vec::new();
+    if f.read_to_end(&mut buf).is_err() {
+        return String::new();
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_hostile_paths() {
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+}

@@ -1,0 +1,157 @@
+//! The exec driver against a small fixture bot (fixtures/bots/overrides_bot.sh).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use mmsoak_core::{Delta, DeltaOp, Param, ParamRegistry, RuntimeOverrides};
+use mmsoak_runner::{Driver, DriverError, ExecDriver, IterationInput};
+
+fn bot() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/bots/overrides_bot.sh")
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    overrides: RuntimeOverrides,
+}
+
+impl Setup {
+    fn new(min_interval_ms: f64) -> Setup {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut overrides = RuntimeOverrides::new();
+        overrides
+            .apply(
+                &DeltaOp::new(Param::MinIntervalMs, Delta::Set(min_interval_ms)),
+                &ParamRegistry::default(),
+            )
+            .expect("finite");
+        std::fs::write(
+            dir.path().join("runtime_overrides.json"),
+            overrides.to_canonical_bytes(),
+        )
+        .expect("write overrides");
+        Setup { dir, overrides }
+    }
+
+    fn run(
+        &self,
+        mode: &str,
+        iteration: u32,
+        timeout: Duration,
+    ) -> Result<mmsoak_runner::IterationOutput, DriverError> {
+        let out = self.dir.path().join(format!("iter_{iteration}"));
+        std::fs::create_dir_all(&out).expect("mkdir");
+        let cmd = format!(
+            "sh {} {{overrides}} {{out}} {{iteration}} {mode}",
+            bot().display()
+        );
+        let mut driver = ExecDriver::new(cmd, timeout);
+        driver.run_iteration(&IterationInput {
+            iteration,
+            overrides: &self.overrides,
+            overrides_path: &self.dir.path().join("runtime_overrides.json"),
+            out_dir: &out,
+        })
+    }
+}
+
+const T: Duration = Duration::from_secs(20);
+
+#[test]
+fn report_depends_on_the_overrides_the_bot_read() {
+    for (min_interval, p95) in [(60.0, 340.0), (90.0, 310.0)] {
+        let s = Setup::new(min_interval);
+        let out = s.run("ok", 1, T).expect("bot succeeds");
+        assert_eq!(out.report.totals.p95_latency_ms, Some(p95));
+        assert_eq!(out.fill_log, None);
+        assert!(out.report_path.ends_with("iter_1/EDGE_REPORT.json"));
+    }
+}
+
+#[test]
+fn fill_log_is_picked_up() {
+    let s = Setup::new(60.0);
+    let out = s.run("fills", 2, T).expect("bot succeeds");
+    let log = out.fill_log.expect("fills.jsonl read");
+    assert_eq!(
+        (log.totals.maker_volume, log.totals.taker_volume),
+        (900.0, 100.0)
+    );
+}
+
+#[test]
+fn non_zero_exit_names_iteration_and_shows_stderr() {
+    let s = Setup::new(60.0);
+    let err = s.run("fail", 4, T).expect_err("bot fails");
+    let msg = err.to_string();
+    assert!(
+        matches!(err, DriverError::Failed { iteration: 4, .. }),
+        "{msg}"
+    );
+    assert!(msg.contains("iteration 4"), "{msg}");
+    assert!(
+        msg.contains("fatal: exchange unreachable (iteration 4)"),
+        "{msg}"
+    );
+    assert!(msg.contains("exit status: 3"), "{msg}");
+}
+
+#[test]
+fn timeout_kills_the_whole_process_group() {
+    let s = Setup::new(60.0);
+    let start = Instant::now();
+    let err = s
+        .run("sleep", 5, Duration::from_millis(500))
+        .expect_err("times out");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "returned promptly"
+    );
+    let msg = err.to_string();
+    assert!(
+        matches!(err, DriverError::Timeout { iteration: 5, .. }),
+        "{msg}"
+    );
+    assert!(msg.contains("hanging on purpose"), "{msg}");
+    // The bot's own child (sleep 30) must be gone too.
+    let pid =
+        std::fs::read_to_string(s.dir.path().join("iter_5/child.pid")).expect("child pid written");
+    let proc_dir = PathBuf::from(format!("/proc/{}", pid.trim()));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let alive = std::fs::read_to_string(proc_dir.join("stat"))
+            .map(|stat| !stat.contains(") Z "))
+            .unwrap_or(false);
+        if !alive {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "grandchild {} survived the timeout",
+            pid.trim()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn garbage_or_missing_report_is_a_clear_error() {
+    let s = Setup::new(60.0);
+    let err = s.run("garbage", 6, T).expect_err("garbage report");
+    let msg = err.to_string();
+    assert!(
+        matches!(err, DriverError::Report { iteration: 6, .. }),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("iter_6/EDGE_REPORT.json") && msg.contains("invalid JSON"),
+        "{msg}"
+    );
+
+    let err = s.run("noreport", 7, T).expect_err("no report");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("iteration 7") && msg.contains("cannot read"),
+        "{msg}"
+    );
+}
