@@ -1,33 +1,60 @@
-//! The mmsoak soak runner: drivers that run one iteration of a bot.
+//! The mmsoak soak runner: the closed loop that turns the library crates
+//! into a soak.
 //!
-//! * [`MockDriver`]: a scripted KPI sequence that ignores the parameters
-//!   (tests the pipeline, not a bot);
-//! * [`ExecDriver`]: runs a user's bot command each iteration, with
-//!   placeholders, environment variables, a per-iteration timeout that kills
-//!   the whole process group, and errors that name the iteration and show
-//!   the bot's last stderr lines.
+//! For each iteration i = 1..N, [`run_soak`] writes the runtime overrides
+//! snapshot the bot will use, runs the [`Driver`], summarizes the KPIs
+//! (maker/taker via `mmsoak-ratio`, a fill log taking priority over the
+//! report's counters), asks the tuner for a proposal (with auto-tune), lets
+//! the apply pipeline guard and apply it, and writes `ITER_SUMMARY_{i}.json`,
+//! `TUNING_REPORT.json` and `SOAK_RUN.json` atomically. A killed run resumes
+//! from its last complete iteration with the same result as an
+//! uninterrupted one.
+//!
+//! Drivers: [`MockDriver`] (scripted KPIs that ignore the parameters; it
+//! tests the pipeline, not a bot) and [`ExecDriver`] (a user's bot command).
+//! [`SoakPolicy`] reads the policy file (`[tuner]`, `[guards]`, `[gate]`,
+//! `[bounds]`).
 //!
 //! ```
-//! use mmsoak_core::RuntimeOverrides;
-//! use mmsoak_runner::{Driver, IterationInput, MockDriver};
+//! use mmsoak_runner::{run_soak, Clock, MockDriver, Quiet, SoakConfig, SoakPolicy};
 //!
 //! let dir = tempfile::tempdir()?;
-//! let overrides = RuntimeOverrides::new();
-//! let input = IterationInput {
-//!     iteration: 3,
-//!     overrides: &overrides,
-//!     overrides_path: &dir.path().join("runtime_overrides.json"),
-//!     out_dir: dir.path(),
+//! let config = SoakConfig {
+//!     out_dir: dir.path().join("latest"),
+//!     iterations: 6,
+//!     auto_tune: true,
+//!     seed: 7,
+//!     policy: SoakPolicy::default(),
+//!     policy_file: None,
+//!     initial_overrides: Default::default(),
+//!     exec_command: None,
+//!     clock: Clock::Fixed,
+//!     resume: false,
 //! };
-//! let out = MockDriver.run_iteration(&input)?;
-//! assert_eq!(out.report.totals.net_bps, Some(3.0));
+//! let result = run_soak(&config, &mut MockDriver, &mut Quiet)?;
+//! assert_eq!(result.iterations, 6);
+//! assert!(dir.path().join("latest/ITER_SUMMARY_6.json").is_file());
+//! assert!(dir.path().join("latest/TUNING_REPORT.json").is_file());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod artifacts;
+mod clock;
 mod driver;
+mod policy;
+mod soak;
 
-pub use driver::DEFAULT_ITERATION_TIMEOUT;
+pub use artifacts::{
+    iter_dir_name, iter_summary_name, RunConfig, SoakRun, TuningCounts, TuningEntry, TuningReport,
+    ITER_SUMMARY_SCHEMA, SOAK_RUN_FILE, SOAK_RUN_SCHEMA, TUNING_REPORT_FILE,
+};
+pub use clock::Clock;
 pub use driver::{
     collect_output, Driver, DriverError, ExecDriver, IterationInput, IterationOutput, MockDriver,
-    EDGE_REPORT_FILE, FILL_LOG_FILES,
+    DEFAULT_ITERATION_TIMEOUT, EDGE_REPORT_FILE, FILL_LOG_FILES,
+};
+pub use policy::{PolicyFileError, SoakPolicy};
+pub use soak::{
+    run_soak, summarize, IterationDone, Quiet, SoakConfig, SoakError, SoakObserver, SoakResult,
+    OVERRIDES_SNAPSHOT_FILE,
 };

@@ -1,1 +1,64 @@
-//! mmsoak-verify (in progress)
+//! Reading soak artifact directories and verifying that proposed tuning
+//! changes were really applied.
+//!
+//! * [`ArtifactDir`]: list a directory once (iterations `1..=N`, no gaps,
+//!   `TUNING_REPORT.json` present) and parse `ITER_SUMMARY_{i}.json` files one
+//!   at a time into [`IterSummary`], in mmsoak's format or the predecessor's.
+//! * [`Verifier`] / [`verify_dir`]: classify each pair p → p + 1 as
+//!   full_apply, partial_ok or fail (signature_stuck counted too) into a
+//!   [`VerifyReport`] whose [`DeltaMetrics`] serialize with the predecessor's names.
+//! * [`render_markdown`]: `DELTA_VERIFY_REPORT.md` as a string.
+//! * [`check_journal`]: the hash chain of `APPLY_JOURNAL.jsonl`.
+//! * [`stats`]: exactly rounded mean and median, Python-style rounding.
+//! * [`testing`]: writes synthetic mmsoak-format runs (benchmarks, tests).
+//!
+//! Nothing here prints or exits; [`write_atomically`] is the only writer.
+//!
+//! ```
+//! use mmsoak_verify::{render_markdown, testing, verify_dir, PairClass, STRICT_THRESHOLD};
+//!
+//! let dir = std::env::temp_dir().join(format!("mmsoak-verify-doc-{}", std::process::id()));
+//! testing::write_run(&dir, &testing::generated_plans(12))?;
+//! let report = verify_dir(&dir)?;
+//! assert_eq!(report.pairs.len(), 11);
+//! assert_eq!(report.metrics.fail_count, 0);
+//! assert!(report.pairs.iter().any(|p| p.class == PairClass::FullApply));
+//! assert!(render_markdown(&report, STRICT_THRESHOLD).contains("**PASS**"));
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod artifacts;
+mod error;
+mod journal;
+mod markdown;
+pub mod stats;
+pub mod testing;
+mod verifier;
+
+pub use artifacts::{
+    iter_summary_name, ArtifactDir, GuardFlags, IterSummary, RecordedOperation, RuntimeState,
+    SkipReason, SummaryKpis, TuningRecord, APPLY_JOURNAL, MMSOAK_ITER_SUMMARY_SCHEMA,
+    RUNTIME_OVERRIDES, TUNING_REPORT,
+};
+pub use error::ArtifactError;
+pub use journal::{check_journal, check_lines, ChainBreak, JournalCheck};
+pub use markdown::render_markdown;
+pub use verifier::{
+    classify, verify, verify_dir, DeltaMetrics, PairClass, PairProblem, PairResult, Verifier,
+    VerifyReport, VerifyVerdict, DEFAULT_THRESHOLD, STRICT_THRESHOLD, VALUE_TOLERANCE,
+};
+
+/// File name of the verifier's Markdown report.
+pub const DELTA_VERIFY_REPORT: &str = "DELTA_VERIFY_REPORT.md";
+
+/// Write `bytes` to `path` atomically (temporary file in the same directory,
+/// fsync, rename): readers see the old file or the new one, never a part.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    atomicwrites::AtomicFile::new(path, atomicwrites::AllowOverwrite)
+        .write(|f| f.write_all(bytes))
+        .map_err(|e| match e {
+            atomicwrites::Error::Internal(e) | atomicwrites::Error::User(e) => e,
+        })
+}

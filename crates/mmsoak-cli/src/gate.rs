@@ -1,0 +1,160 @@
+//! `mmsoak gate`: is the bot ready for release?
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use mmsoak_gate::{
+    compare, gate_dir, read_baseline, render_prometheus, Criterion, GateReport, GateVerdict,
+    Measure, POST_SOAK_METRICS, POST_SOAK_SNAPSHOT,
+};
+use mmsoak_verify::{render_markdown, write_atomically};
+
+use crate::verify::DELTA_VERIFY_REPORT;
+use crate::Outcome;
+
+/// Gate a release on the last iterations' KPIs and on delta quality.
+///
+/// Runs the snapshot and the verifier in-process, applies every criterion,
+/// prints a KPI table and a delta-quality table (or JSON), and writes
+/// POST_SOAK_SNAPSHOT.json, DELTA_VERIFY_REPORT.md and, with --prometheus,
+/// POST_SOAK_METRICS.prom. Exit 0 for PASS or WARN, 1 for FAIL, 2 for
+/// unreadable input.
+///
+/// Example:
+///   mmsoak gate --path artifacts/soak/latest --strict --prometheus
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct Args {
+    /// Artifacts directory of a soak.
+    #[arg(long, default_value = "artifacts/soak/latest")]
+    path: PathBuf,
+    /// Require full_apply_ratio >= 0.95 (else 0.90).
+    #[arg(long)]
+    strict: bool,
+    /// Write POST_SOAK_METRICS.prom (Prometheus text format).
+    #[arg(long)]
+    prometheus: bool,
+    /// Print the verdict and every criterion as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// A baseline POST_SOAK_SNAPSHOT.json to compare KPI means against.
+    #[arg(long)]
+    compare: Option<PathBuf>,
+    /// Soak policy TOML file (its [gate] table).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
+    let policy = crate::load_policy(args.policy.as_deref())?.gate;
+    // Everything is read and judged before anything is written.
+    let run = gate_dir(&args.path, &policy, args.strict)?;
+    let baseline = match &args.compare {
+        Some(path) => Some(read_baseline(path)?),
+        None => None,
+    };
+    let threshold = if args.strict {
+        policy.full_apply_ratio_min_strict
+    } else {
+        policy.full_apply_ratio_min
+    };
+    let mut outputs = vec![
+        (POST_SOAK_SNAPSHOT, run.report.snapshot.to_json(false)),
+        (DELTA_VERIFY_REPORT, render_markdown(&run.verify, threshold)),
+    ];
+    if args.prometheus {
+        outputs.push((POST_SOAK_METRICS, render_prometheus(&run.report)));
+    }
+    for (name, text) in &outputs {
+        let out = args.path.join(name);
+        write_atomically(&out, text.as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    }
+
+    let report = &run.report;
+    if args.json {
+        print!("{}", report.to_json());
+    } else {
+        print!("{}", render_tables(report));
+    }
+    if let Some(baseline) = baseline {
+        let text = compare(&report.snapshot.kpi_last8, &baseline).render_text();
+        if args.json {
+            eprint!("{text}");
+        } else {
+            print!(
+                "\nChange against {}:\n{text}",
+                args.compare
+                    .as_deref()
+                    .unwrap_or_else(|| "".as_ref())
+                    .display()
+            );
+        }
+    }
+    Ok(match report.verdict {
+        GateVerdict::Fail => Outcome::GateFailed,
+        GateVerdict::Pass | GateVerdict::Warn => Outcome::Success,
+    })
+}
+
+fn show(m: &Measure) -> String {
+    match m {
+        Measure::Count(c) => c.to_string(),
+        Measure::Number(x) => format!("{x:.3}"),
+        Measure::Flag(b) => b.to_string(),
+        Measure::Word(w) => w.clone(),
+    }
+}
+
+fn table(out: &mut String, title: &str, rows: &[&Criterion]) {
+    let _ = writeln!(out, "{title}");
+    let _ = writeln!(
+        out,
+        "  {:<34} {:>10}   {:<12}",
+        "criterion", "value", "target"
+    );
+    for c in rows {
+        let target = c.describe();
+        let target = target
+            .rsplit("(target ")
+            .next()
+            .unwrap_or("")
+            .trim_end_matches(')');
+        let _ = writeln!(
+            out,
+            "  {:<34} {:>10}   {:<12} {}",
+            c.name,
+            show(&c.value),
+            target,
+            if c.ok { "ok" } else { "FAIL" }
+        );
+    }
+}
+
+/// The KPI table and the delta-quality table a person reads at a glance.
+pub(crate) fn render_tables(report: &GateReport) -> String {
+    let mut out = String::new();
+    let (delta, kpi): (Vec<&Criterion>, Vec<&Criterion>) = report
+        .criteria
+        .iter()
+        .partition(|c| c.name.starts_with("delta."));
+    table(
+        &mut out,
+        "KPIs over the last iterations (means vs targets)",
+        &kpi,
+    );
+    out.push('\n');
+    table(&mut out, "Delta quality", &delta);
+    let _ = writeln!(out, "\nGATE: {}", report.verdict.as_str());
+    for c in report.failed() {
+        let _ = writeln!(out, "  failed: {}", c.describe());
+    }
+    if report.verdict == GateVerdict::Warn {
+        let _ = writeln!(
+            out,
+            "  warning: {} anomalies in the window",
+            report.anomalies_count
+        );
+    }
+    out
+}

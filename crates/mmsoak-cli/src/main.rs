@@ -1,0 +1,90 @@
+//! `mmsoak`: soak-test a market-making bot in a closed loop.
+//!
+//! Thin: parse arguments, call the library crates, map outcomes to exit
+//! codes — 0 success, 1 gate failure, 2 usage or input error.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod gate;
+mod policy;
+mod propose;
+mod run;
+mod snapshot;
+mod verify;
+
+/// Soak-test a market-making bot in a closed loop: summarize KPIs, propose
+/// micro-tuning, apply it through guards, verify and gate the release.
+#[derive(Debug, Parser)]
+#[command(name = "mmsoak", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Run(run::Args),
+    Verify(verify::Args),
+    Snapshot(snapshot::Args),
+    Gate(gate::Args),
+    Propose(propose::Args),
+    Policy(policy::Args),
+}
+
+/// How a command ended, when it did not fail with an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Exit 1: the gate (or a strict check) failed.
+    GateFailed,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse(); // usage errors exit 2
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Snapshot(args) => snapshot::run(args),
+        Command::Gate(args) => gate::run(args),
+        Command::Propose(args) => propose::run(args),
+        Command::Policy(args) => policy::run(args),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::GateFailed) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("error: {}", render_error(&err));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The error and its causes on one line. Library errors often repeat their
+/// cause in their own message; a cause already said is not said again.
+fn render_error(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let msg = cause.to_string();
+        if out.contains(&msg) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&msg);
+    }
+    out
+}
+
+/// The effective soak policy: a file's, or the defaults.
+pub(crate) fn load_policy(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<mmsoak_runner::SoakPolicy> {
+    Ok(match path {
+        Some(p) => mmsoak_runner::SoakPolicy::from_path(p)?,
+        None => mmsoak_runner::SoakPolicy::default(),
+    })
+}

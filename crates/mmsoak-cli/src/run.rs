@@ -1,0 +1,226 @@
+//! `mmsoak run`: the soak itself.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use mmsoak_core::RuntimeOverrides;
+use mmsoak_runner::{
+    run_soak, Clock, Driver, ExecDriver, IterationDone, MockDriver, SoakConfig, SoakObserver,
+};
+
+use crate::Outcome;
+
+/// Which bot runs each iteration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DriverKind {
+    /// Scripted KPIs that IGNORE the parameters: tests the pipeline, not a bot.
+    Mock,
+    /// Your bot command (--exec), run once per iteration.
+    Exec,
+}
+
+/// Run a soak: N iterations of the bot, each summarized, tuned (with
+/// --auto-tune), guarded and applied; artifacts go to --out.
+///
+/// Drivers: `mock` replays a scripted KPI sequence and ignores the
+/// parameters (it exists to test the pipeline, not the bot); `exec` runs
+/// your bot: placeholders {overrides} {out} {iteration} in --exec, also in
+/// MMSOAK_OVERRIDES, MMSOAK_OUT, MMSOAK_ITERATION, and the overrides JSON
+/// in MM_RUNTIME_OVERRIDES_JSON; the bot writes {out}/EDGE_REPORT.json and
+/// optionally {out}/fills.jsonl.
+///
+/// Examples:
+///   mmsoak run --iterations 24 --auto-tune --mock
+///   mmsoak run --iterations 24 --auto-tune --driver exec \
+///       --exec './bot --overrides {overrides} --report-dir {out}'
+///   mmsoak run --iterations 24 --auto-tune --mock --resume   # continue a killed run
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct Args {
+    /// Iterations to run.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..))]
+    iterations: u32,
+    /// Let the tuner propose changes (without it, nothing is proposed).
+    #[arg(long)]
+    auto_tune: bool,
+    /// Which bot runs each iteration.
+    #[arg(long, value_enum, default_value_t = DriverKind::Mock)]
+    driver: DriverKind,
+    /// Shorthand for --driver mock (the predecessor's flag).
+    #[arg(long, conflicts_with = "driver")]
+    mock: bool,
+    /// The bot command for --driver exec (run with sh -c).
+    #[arg(long)]
+    exec: Option<String>,
+    /// Per-iteration timeout of the exec driver, in seconds; the bot's whole process group is killed.
+    #[arg(long, default_value_t = 600.0)]
+    iteration_timeout: f64,
+    /// Seed (recorded in the artifacts).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Artifacts directory (cleaned at start unless --resume).
+    #[arg(long, default_value = "artifacts/soak/latest")]
+    out: PathBuf,
+    /// Soak policy TOML file (see docs/policy.md).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Initial runtime overrides (canonical, flat or legacy layout; default: registry defaults).
+    #[arg(long)]
+    overrides: Option<PathBuf>,
+    /// Continue a killed run from its last complete iteration (same command line otherwise).
+    #[arg(long)]
+    resume: bool,
+    /// Use a fixed clock, so two runs give byte-identical artifacts.
+    #[arg(long)]
+    fixed_clock: bool,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
+    let driver_kind = if args.mock {
+        DriverKind::Mock
+    } else {
+        args.driver
+    };
+    let mut driver: Box<dyn Driver> = match driver_kind {
+        DriverKind::Mock => {
+            if args.exec.is_some() {
+                anyhow::bail!("--exec needs --driver exec");
+            }
+            Box::new(MockDriver)
+        }
+        DriverKind::Exec => {
+            let Some(cmd) = args.exec.clone() else {
+                anyhow::bail!("--driver exec needs --exec 'COMMAND'");
+            };
+            if !(args.iteration_timeout.is_finite() && args.iteration_timeout > 0.0) {
+                anyhow::bail!("--iteration-timeout must be a positive number of seconds");
+            }
+            Box::new(ExecDriver::new(
+                cmd,
+                Duration::from_secs_f64(args.iteration_timeout),
+            ))
+        }
+    };
+    let policy = crate::load_policy(args.policy.as_deref())?;
+    let initial_overrides = match &args.overrides {
+        Some(path) => RuntimeOverrides::from_path(path)?,
+        None => RuntimeOverrides::new(),
+    };
+    let config = SoakConfig {
+        out_dir: args.out.clone(),
+        iterations: args.iterations,
+        auto_tune: args.auto_tune,
+        seed: args.seed,
+        policy,
+        policy_file: args.policy.clone(),
+        initial_overrides,
+        exec_command: args.exec.clone(),
+        clock: if args.fixed_clock {
+            Clock::Fixed
+        } else {
+            Clock::System
+        },
+        resume: args.resume,
+    };
+    let mut observer = Terminal::new(args.iterations);
+    let result = run_soak(&config, driver.as_mut(), &mut observer).with_context(|| {
+        format!(
+            "soak in {} stopped; artifacts written so far are intact",
+            args.out.display()
+        )
+    })?;
+    observer.finish();
+    eprintln!(
+        "soak: {} iterations ({} applied), final state {}, artifacts in {}",
+        result.iterations,
+        result.applied,
+        result.final_state,
+        args.out.display()
+    );
+    Ok(Outcome::Success)
+}
+
+/// Progress on the terminal: a bar on a TTY, one line per iteration otherwise.
+struct Terminal {
+    bar: Option<ProgressBar>,
+}
+
+impl Terminal {
+    fn new(total: u32) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(u64::from(total));
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} iterations {elapsed} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Terminal { bar }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// One concise line: KPIs, rules fired, and what happened to the proposal.
+pub(crate) fn iteration_line(done: &IterationDone<'_>) -> String {
+    let k = done.kpis;
+    let num = |v: Option<f64>, p: usize| v.map_or("n/a".to_owned(), |v| format!("{v:.p$}"));
+    let rules: Vec<&str> = done.proposal.rules_fired.iter().map(|m| m.name()).collect();
+    let outcome = match (&done.outcome.skip_reason, done.proposal.operations.len()) {
+        (None, n) => format!("applied {n} change{}", if n == 1 { "" } else { "s" }),
+        (Some(_), 0) => "nothing proposed".to_owned(),
+        (Some(r), n) => format!("{n} proposed, skipped: {}", r.note),
+    };
+    format!(
+        "[{:>3}/{}] maker/taker {:.3} ({}) risk {:.3} net {} bps p95 {} ms | {} | {}",
+        done.iteration,
+        done.total,
+        k.maker_taker_ratio,
+        k.maker_taker_source.as_str(),
+        k.risk_ratio,
+        num(k.net_bps, 2),
+        num(k.p95_latency_ms, 0),
+        if rules.is_empty() {
+            "-".to_owned()
+        } else {
+            rules.join(",")
+        },
+        outcome
+    )
+}
+
+impl SoakObserver for Terminal {
+    fn started(&mut self, config: &SoakConfig, first: u32) {
+        if first > 1 {
+            let msg = format!(
+                "soak: resuming at iteration {first} of {}",
+                config.iterations
+            );
+            match &self.bar {
+                Some(bar) => {
+                    bar.set_position(u64::from(first - 1));
+                    bar.println(msg);
+                }
+                None => eprintln!("{msg}"),
+            }
+        }
+    }
+
+    fn iteration_done(&mut self, done: &IterationDone<'_>) {
+        let line = iteration_line(done);
+        match &self.bar {
+            Some(bar) => {
+                bar.println(line);
+                bar.inc(1);
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+}

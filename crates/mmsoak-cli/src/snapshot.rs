@@ -1,0 +1,41 @@
+//! `mmsoak snapshot`: the post-soak KPI snapshot.
+
+use std::path::PathBuf;
+
+use mmsoak_gate::{snapshot_dir, POST_SOAK_SNAPSHOT};
+use mmsoak_verify::write_atomically;
+
+use crate::Outcome;
+
+/// Summarize the last iterations of a soak into POST_SOAK_SNAPSHOT.json
+/// (schema 1.1) and print it.
+///
+/// Example:
+///   mmsoak snapshot --path artifacts/soak/latest --pretty
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct Args {
+    /// Artifacts directory of a soak.
+    #[arg(long, default_value = "artifacts/soak/latest")]
+    path: PathBuf,
+    /// Print indented JSON (the file is always compact).
+    #[arg(long)]
+    pretty: bool,
+    /// Iterations in the window.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
+    window: u64,
+    /// Soak policy TOML file (its [gate.snapshot] table).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
+    let mut policy = crate::load_policy(args.policy.as_deref())?.gate.snapshot;
+    policy.window = usize::try_from(args.window)?;
+    let snapshot = snapshot_dir(&args.path, &policy)?;
+    let out = args.path.join(POST_SOAK_SNAPSHOT);
+    write_atomically(&out, snapshot.to_json(false).as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    print!("{}", snapshot.to_json(args.pretty));
+    Ok(Outcome::Success)
+}

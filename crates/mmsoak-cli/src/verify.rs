@@ -1,0 +1,84 @@
+//! `mmsoak verify`: were the proposed changes really applied?
+
+use std::path::PathBuf;
+
+use mmsoak_verify::{render_markdown, verify_dir, write_atomically, VerifyVerdict};
+
+use crate::Outcome;
+
+/// File the verifier writes into the artifacts directory.
+pub(crate) const DELTA_VERIFY_REPORT: &str = "DELTA_VERIFY_REPORT.md";
+
+/// Check that every proposed change was applied exactly, or skipped for a
+/// recorded reason, and write DELTA_VERIFY_REPORT.md.
+///
+/// Example:
+///   mmsoak verify --path artifacts/soak/latest --strict --json
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct Args {
+    /// Artifacts directory of a soak (mmsoak's or the predecessor's).
+    #[arg(long, default_value = "artifacts/soak/latest")]
+    path: PathBuf,
+    /// Print the metrics as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Exit 1 when full_apply_ratio is below the threshold (default 0.95).
+    #[arg(long)]
+    strict: bool,
+    /// The threshold (default 0.95 with --strict, else 0.60, which only warns).
+    #[arg(long)]
+    threshold: Option<f64>,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
+    let threshold = args
+        .threshold
+        .unwrap_or(if args.strict { 0.95 } else { 0.60 });
+    if !(0.0..=1.0).contains(&threshold) {
+        anyhow::bail!("--threshold must be between 0 and 1, got {threshold}");
+    }
+    let report = verify_dir(&args.path)?;
+    let out = args.path.join(DELTA_VERIFY_REPORT);
+    write_atomically(&out, render_markdown(&report, threshold).as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    let m = &report.metrics;
+    eprintln!(
+        "verify: {} proposing pairs: {} full_apply, {} partial_ok, {} fail ({} signature stuck); full_apply_ratio {:.3}, strict_apply_ratio {:.3}; wrote {}",
+        m.proposed_count,
+        m.full_apply_count,
+        m.partial_ok_count,
+        m.fail_count,
+        m.signature_stuck_count,
+        m.full_apply_ratio,
+        m.strict_apply_ratio,
+        out.display()
+    );
+    for failure in report.failures() {
+        for problem in &failure.problems {
+            eprintln!(
+                "  pair {} -> {}: {}",
+                failure.prev,
+                failure.next,
+                problem.describe()
+            );
+        }
+    }
+    if args.json {
+        print!("{}", report.metrics_json());
+    }
+    match report.verdict(threshold) {
+        VerifyVerdict::Pass => Ok(Outcome::Success),
+        VerifyVerdict::Fail if args.strict => {
+            eprintln!(
+                "verify: FAIL (full_apply_ratio {:.3} < {threshold}, or a broken journal chain)",
+                m.full_apply_ratio
+            );
+            Ok(Outcome::GateFailed)
+        }
+        VerifyVerdict::Fail => {
+            eprintln!("verify: warning: below threshold {threshold} (not strict: exit 0)");
+            Ok(Outcome::Success)
+        }
+    }
+}

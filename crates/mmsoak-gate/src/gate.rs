@@ -1,0 +1,324 @@
+//! The release gate: every criterion with its value and target, and the verdict.
+
+use std::path::Path;
+
+use mmsoak_core::ParamRegistry;
+use mmsoak_verify::{
+    check_journal, ArtifactDir, ArtifactError, DeltaMetrics, Verifier, VerifyReport,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::policy::GatePolicy;
+use crate::snapshot::{kpi_gate_passed, PostSoakSnapshot, SnapshotVerdict, SnapshotWindow};
+
+/// Verdict of the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum GateVerdict {
+    /// Every criterion met, no anomaly.
+    Pass,
+    /// Every criterion met, but anomalies were seen.
+    Warn,
+    /// A criterion failed.
+    Fail,
+}
+
+impl GateVerdict {
+    /// Every verdict, in order.
+    pub const ALL: [GateVerdict; 3] = [GateVerdict::Pass, GateVerdict::Warn, GateVerdict::Fail];
+
+    /// `"PASS"`, `"WARN"` or `"FAIL"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateVerdict::Pass => "PASS",
+            GateVerdict::Warn => "WARN",
+            GateVerdict::Fail => "FAIL",
+        }
+    }
+}
+
+/// A measured or target value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Measure {
+    /// A count.
+    Count(u64),
+    /// A number.
+    Number(f64),
+    /// A flag.
+    Flag(bool),
+    /// A word such as a verdict.
+    Word(String),
+}
+
+/// How a value is compared with its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Comparison {
+    /// value >= target.
+    #[serde(rename = ">=")]
+    AtLeast,
+    /// value <= target.
+    #[serde(rename = "<=")]
+    AtMost,
+    /// value == target.
+    #[serde(rename = "==")]
+    Equals,
+    /// value != target.
+    #[serde(rename = "!=")]
+    NotEquals,
+}
+
+/// One gate criterion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Criterion {
+    /// Stable name, e.g. `kpi.maker_taker_ratio_mean`.
+    pub name: String,
+    /// What was measured.
+    pub value: Measure,
+    /// How it is compared.
+    pub op: Comparison,
+    /// The threshold from the policy.
+    pub target: Measure,
+    /// Whether the criterion is met.
+    pub ok: bool,
+}
+
+impl Criterion {
+    fn number(name: &str, value: f64, op: Comparison, target: f64) -> Self {
+        let ok = match op {
+            Comparison::AtLeast => value >= target,
+            Comparison::AtMost => value <= target,
+            Comparison::Equals => value == target,
+            Comparison::NotEquals => value != target,
+        };
+        Criterion {
+            name: name.to_owned(),
+            value: Measure::Number(value),
+            op,
+            target: Measure::Number(target),
+            ok,
+        }
+    }
+
+    fn count(name: &str, value: u64, op: Comparison, target: u64) -> Self {
+        let ok = match op {
+            Comparison::AtLeast => value >= target,
+            Comparison::AtMost => value <= target,
+            Comparison::Equals => value == target,
+            Comparison::NotEquals => value != target,
+        };
+        Criterion {
+            name: name.to_owned(),
+            value: Measure::Count(value),
+            op,
+            target: Measure::Count(target),
+            ok,
+        }
+    }
+
+    /// `name: value op target`, e.g. `kpi.net_bps_mean: 2.5 >= 2.7`.
+    pub fn describe(&self) -> String {
+        let show = |m: &Measure| match m {
+            Measure::Count(c) => c.to_string(),
+            Measure::Number(x) => x.to_string(),
+            Measure::Flag(b) => b.to_string(),
+            Measure::Word(w) => w.clone(),
+        };
+        let op = match self.op {
+            Comparison::AtLeast => ">=",
+            Comparison::AtMost => "<=",
+            Comparison::Equals => "==",
+            Comparison::NotEquals => "!=",
+        };
+        format!(
+            "{}: {} (target {op} {})",
+            self.name,
+            show(&self.value),
+            show(&self.target)
+        )
+    }
+}
+
+/// The gate's answer, with everything needed to recompute it under another policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateReport {
+    /// The verdict.
+    pub verdict: GateVerdict,
+    /// Whether the strict delta threshold was used.
+    pub strict: bool,
+    /// Every criterion, met or not.
+    pub criteria: Vec<Criterion>,
+    /// Anomalies of the snapshot (WARN when > 0).
+    pub anomalies_count: u64,
+    /// The snapshot judged.
+    pub snapshot: PostSoakSnapshot,
+    /// The delta metrics judged.
+    pub delta: DeltaMetrics,
+    /// Breaks in the APPLY_JOURNAL hash chain (0 without a journal).
+    pub journal_chain_breaks: u64,
+}
+
+impl GateReport {
+    /// Criteria not met.
+    pub fn failed(&self) -> impl Iterator<Item = &Criterion> {
+        self.criteria.iter().filter(|c| !c.ok)
+    }
+
+    /// The `--json` output, with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+/// Apply every criterion of `policy` to a snapshot and delta metrics.
+pub fn evaluate(
+    snapshot: &PostSoakSnapshot,
+    delta: &DeltaMetrics,
+    journal_chain_breaks: u64,
+    policy: &GatePolicy,
+    strict: bool,
+) -> GateReport {
+    use Comparison::*;
+    let k = &snapshot.kpi_last8;
+    let ratio_min = if strict {
+        policy.full_apply_ratio_min_strict
+    } else {
+        policy.full_apply_ratio_min
+    };
+    let criteria = vec![
+        Criterion::number(
+            "kpi.maker_taker_ratio_mean",
+            k.maker_taker_ratio.mean,
+            AtLeast,
+            policy.maker_taker_ratio_mean_min,
+        ),
+        Criterion::number(
+            "kpi.risk_ratio_mean",
+            k.risk_ratio.mean,
+            AtMost,
+            policy.risk_ratio_mean_max,
+        ),
+        Criterion::number(
+            "kpi.net_bps_mean",
+            k.net_bps.mean,
+            AtLeast,
+            policy.net_bps_mean_min,
+        ),
+        Criterion::number(
+            "kpi.p95_latency_ms_mean",
+            k.p95_latency_ms.mean,
+            AtMost,
+            policy.p95_latency_ms_mean_max,
+        ),
+        Criterion::count(
+            "snapshot.pass_count_last8",
+            snapshot.pass_count_last8,
+            AtLeast,
+            policy.pass_count_min,
+        ),
+        Criterion {
+            name: "snapshot.verdict".into(),
+            value: Measure::Word(snapshot.verdict.as_str().into()),
+            op: NotEquals,
+            target: Measure::Word(SnapshotVerdict::Fail.as_str().into()),
+            ok: snapshot.verdict != SnapshotVerdict::Fail,
+        },
+        Criterion {
+            name: "snapshot.freeze_ready".into(),
+            value: Measure::Flag(snapshot.freeze_ready),
+            op: Equals,
+            target: Measure::Flag(true),
+            ok: snapshot.freeze_ready,
+        },
+        Criterion::number(
+            "delta.full_apply_ratio",
+            delta.full_apply_ratio,
+            AtLeast,
+            ratio_min,
+        ),
+        Criterion::count(
+            "delta.signature_stuck_count",
+            delta.signature_stuck_count,
+            AtMost,
+            policy.signature_stuck_max,
+        ),
+        Criterion::count(
+            "delta.fail_count",
+            delta.fail_count,
+            AtMost,
+            policy.fail_count_max,
+        ),
+        Criterion::count(
+            "delta.journal_chain_breaks",
+            journal_chain_breaks,
+            AtMost,
+            policy.journal_chain_breaks_max,
+        ),
+    ];
+    let verdict = if criteria.iter().any(|c| !c.ok) {
+        GateVerdict::Fail
+    } else if snapshot.anomalies_count > 0 {
+        GateVerdict::Warn
+    } else {
+        GateVerdict::Pass
+    };
+    GateReport {
+        verdict,
+        strict,
+        criteria,
+        anomalies_count: snapshot.anomalies_count,
+        snapshot: snapshot.clone(),
+        delta: *delta,
+        journal_chain_breaks,
+    }
+}
+
+/// The gate's report and the verifier's full report it was computed from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateRun {
+    /// The gate's answer.
+    pub report: GateReport,
+    /// The verifier's report (for DELTA_VERIFY_REPORT.md).
+    pub verify: VerifyReport,
+}
+
+/// Run the verifier and the snapshot over an opened directory in one pass
+/// (each summary parsed once; only the previous one and the window held),
+/// then evaluate the policy.
+pub fn gate(
+    dir: &ArtifactDir,
+    policy: &GatePolicy,
+    strict: bool,
+    registry: &ParamRegistry,
+) -> Result<GateRun, ArtifactError> {
+    let mut verifier = Verifier::new(dir.path(), registry.clone());
+    let mut window = SnapshotWindow::new(&policy.snapshot);
+    for summary in dir.summaries() {
+        let summary = summary?;
+        window.push(&summary);
+        verifier.push(summary)?;
+    }
+    let journal = dir.journal_path().map(|p| check_journal(&p)).transpose()?;
+    let verify = verifier.finish(journal);
+    let snapshot = window.finish(kpi_gate_passed(dir.path())?)?;
+    let report = evaluate(
+        &snapshot,
+        &verify.metrics,
+        verify.journal_breaks() as u64,
+        policy,
+        strict,
+    );
+    Ok(GateRun { report, verify })
+}
+
+/// Open a directory and gate it with the default registry.
+pub fn gate_dir(dir: &Path, policy: &GatePolicy, strict: bool) -> Result<GateRun, ArtifactError> {
+    gate(
+        &ArtifactDir::open(dir)?,
+        policy,
+        strict,
+        &ParamRegistry::default(),
+    )
+}

@@ -1,0 +1,528 @@
+//! Integration tests of the snapshot, the gate, the Prometheus export and the comparison.
+
+use std::path::Path;
+
+use mmsoak_core::{Delta, DeltaOp, Param};
+use mmsoak_gate::{
+    compare, evaluate, gate_dir, read_baseline, render_prometheus, snapshot_dir, GatePolicy,
+    GateVerdict, PostSoakSnapshot, SnapshotPolicy, SnapshotVerdict,
+};
+use mmsoak_verify::testing::{write_run, IterationPlan, PlanKpis, PlanStep};
+use mmsoak_verify::{DeltaMetrics, GuardFlags};
+use serde_json::Value;
+
+const FREEZE: GuardFlags = GuardFlags {
+    freeze: true,
+    oscillation: false,
+    velocity: false,
+    cooldown: false,
+    no_op: false,
+    final_iteration: false,
+};
+
+fn kpis(risk: f64, mt: f64, net: f64, p95: f64) -> PlanKpis {
+    PlanKpis {
+        risk_ratio: risk,
+        maker_taker_ratio: mt,
+        net_bps: net,
+        p95_latency_ms: p95,
+    }
+}
+
+fn step(i: usize) -> PlanStep {
+    match i % 3 {
+        0 => PlanStep::Apply(vec![DeltaOp::new(Param::TailAgeMs, Delta::Add(10.0))]),
+        1 => PlanStep::Apply(vec![DeltaOp::new(Param::MinIntervalMs, Delta::Add(-1.0))]),
+        _ => PlanStep::Nothing,
+    }
+}
+
+/// A run whose iterations have the given KPIs; a freeze in iteration `freeze_at` (1-based).
+fn run_with(k: &[PlanKpis], freeze_at: Option<usize>) -> tempfile::TempDir {
+    let plans: Vec<IterationPlan> = k
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            if Some(i + 1) == freeze_at {
+                IterationPlan {
+                    kpis: *k,
+                    step: PlanStep::Blocked(
+                        vec![DeltaOp::new(Param::TailAgeMs, Delta::Add(10.0))],
+                        FREEZE,
+                    ),
+                    freeze_triggered: true,
+                }
+            } else {
+                IterationPlan::new(*k, step(i))
+            }
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_run(dir.path(), &plans).expect("write run");
+    dir
+}
+
+fn snap(dir: &Path) -> PostSoakSnapshot {
+    snapshot_dir(dir, &SnapshotPolicy::default()).expect("snapshot")
+}
+
+#[test]
+fn eight_iterations_at_maker_taker_085_average_to_exactly_085_and_pass() {
+    let dir = run_with(&[kpis(0.42, 0.85, 2.7, 340.0); 8], Some(6));
+    let s = snap(dir.path());
+    assert_eq!(s.kpi_last8.maker_taker_ratio.mean, 0.85);
+    assert_eq!(s.kpi_last8.risk_ratio.mean, 0.42);
+    assert_eq!(s.kpi_last8.net_bps.mean, 2.7);
+    assert_eq!(s.pass_count_last8, 8, "thresholds are inclusive");
+    assert_eq!(
+        (s.verdict, s.freeze_seen, s.freeze_ready),
+        (SnapshotVerdict::Pass, true, true)
+    );
+    let run = gate_dir(dir.path(), &GatePolicy::default(), true).expect("gate");
+    assert_eq!(
+        run.report.verdict,
+        GateVerdict::Pass,
+        "{:#?}",
+        run.report.failed().collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn per_iteration_pass_thresholds_on_both_sides() {
+    let good = kpis(0.42, 0.85, 2.7, 350.0);
+    for (bad, what) in [
+        (kpis(0.421, 0.85, 2.7, 350.0), "risk"),
+        (kpis(0.42, 0.849, 2.7, 350.0), "maker_taker"),
+        (kpis(0.42, 0.85, 2.699, 350.0), "net_bps"),
+        (kpis(0.42, 0.85, 2.7, 350.1), "p95"),
+    ] {
+        let mut k = vec![good; 8];
+        k[7] = bad;
+        let dir = run_with(&k, Some(2));
+        assert_eq!(snap(dir.path()).pass_count_last8, 7, "{what}");
+    }
+}
+
+#[test]
+fn snapshot_verdicts_and_freeze_ready() {
+    let good = kpis(0.3, 0.9, 3.0, 250.0);
+    let bad = kpis(0.6, 0.8, 1.0, 250.0);
+    // 6 passes but no freeze: WARN, not freeze_ready.
+    let dir = run_with(&[bad, bad, good, good, good, good, good, good], None);
+    let s = snap(dir.path());
+    assert_eq!(
+        (s.pass_count_last8, s.verdict, s.freeze_ready),
+        (6, SnapshotVerdict::Warn, false)
+    );
+    // 5 passes and a freeze: WARN.
+    let dir = run_with(&[bad, bad, bad, good, good, good, good, good], Some(8));
+    let s = snap(dir.path());
+    assert_eq!(
+        (s.pass_count_last8, s.verdict, s.freeze_ready, s.freeze_seen),
+        (5, SnapshotVerdict::Warn, false, true)
+    );
+    // 4 passes: FAIL.
+    let dir = run_with(&[bad, bad, bad, bad, good, good, good, good], Some(8));
+    assert_eq!(snap(dir.path()).verdict, SnapshotVerdict::Fail);
+    // Only the last 8 count; a freeze before the window is not seen.
+    let mut k = vec![bad; 4];
+    k.extend([good; 8]);
+    let dir = run_with(&k, Some(2));
+    let s = snap(dir.path());
+    assert_eq!(
+        (s.pass_count_last8, s.freeze_seen, s.verdict),
+        (8, false, SnapshotVerdict::Warn)
+    );
+    assert_eq!(s.guards_last8.freeze_events, 0);
+}
+
+#[test]
+fn anomalies_are_counted_per_condition_and_make_the_gate_warn() {
+    let good = kpis(0.2, 0.9, 3.0, 250.0);
+    let mut k = vec![good; 8];
+    k[3] = kpis(0.36, 0.9, 3.0, 250.0); // risk +0.16: anomaly (and still a pass)
+    k[4] = kpis(0.2, 0.9, 3.0, 250.0);
+    k[5] = kpis(0.2, 0.74, 3.0, 401.0); // two anomalies, not a pass
+    let dir = run_with(&k, Some(8));
+    let s = snap(dir.path());
+    assert_eq!(s.anomalies_count, 3);
+    assert_eq!(s.pass_count_last8, 7);
+    let run = gate_dir(dir.path(), &GatePolicy::default(), false).expect("gate");
+    assert_eq!(
+        run.report.verdict,
+        GateVerdict::Warn,
+        "{:#?}",
+        run.report.failed().collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn null_kpi_in_the_window_names_file_and_field_but_not_outside_it() {
+    let dir = run_with(&[kpis(0.3, 0.9, 3.0, 250.0); 10], Some(9));
+    let set_null = |i: u64, key: &str| {
+        let path = dir.path().join(format!("ITER_SUMMARY_{i}.json"));
+        let mut doc: Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+        doc["summary"][key] = Value::Null;
+        std::fs::write(&path, serde_json::to_vec(&doc).expect("json")).expect("write");
+    };
+    set_null(1, "net_bps"); // outside the last 8: the snapshot does not read it
+    assert!(snapshot_dir(dir.path(), &SnapshotPolicy::default()).is_ok());
+    set_null(5, "p95_latency_ms");
+    let err = snapshot_dir(dir.path(), &SnapshotPolicy::default()).expect_err("null KPI");
+    assert!(err.file().ends_with("ITER_SUMMARY_5.json"), "{err}");
+    assert_eq!(err.field_path(), Some("summary.p95_latency_ms"));
+    assert!(gate_dir(dir.path(), &GatePolicy::default(), false).is_err());
+}
+
+#[test]
+fn signature_loops_count_a_b_a_among_applied_states() {
+    let good = kpis(0.3, 0.9, 3.0, 250.0);
+    let up = PlanStep::Apply(vec![DeltaOp::new(Param::MinIntervalMs, Delta::Add(5.0))]);
+    let down = PlanStep::Apply(vec![DeltaOp::new(Param::MinIntervalMs, Delta::Add(-5.0))]);
+    let velocity = PlanStep::Blocked(
+        vec![DeltaOp::new(Param::TailAgeMs, Delta::Add(5.0))],
+        GuardFlags {
+            velocity: true,
+            ..GuardFlags::default()
+        },
+    );
+    // applied states: B (65), A (60), [skip], B (65), A (60): two A-B-A returns (BAB, ABA).
+    let plans: Vec<IterationPlan> = [
+        up.clone(),
+        down.clone(),
+        velocity,
+        up,
+        down,
+        PlanStep::Nothing,
+    ]
+    .into_iter()
+    .map(|s| IterationPlan::new(good, s))
+    .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_run(dir.path(), &plans).expect("write");
+    let s = snap(dir.path());
+    assert_eq!(s.signature_loops, 2);
+    assert_eq!(s.guards_last8.velocity_count, 1);
+}
+
+// ---- every gate criterion on both sides of its threshold ----
+
+fn passing() -> (PostSoakSnapshot, DeltaMetrics) {
+    let dir = run_with(&[kpis(0.3, 0.9, 3.0, 250.0); 8], Some(7));
+    let run = gate_dir(dir.path(), &GatePolicy::default(), true).expect("gate");
+    assert_eq!(run.report.verdict, GateVerdict::Pass);
+    (run.report.snapshot, run.report.delta)
+}
+
+#[track_caller]
+fn check(
+    criterion: &str,
+    strict: bool,
+    at_threshold: impl Fn(&mut PostSoakSnapshot, &mut DeltaMetrics, &mut u64),
+    beyond: impl Fn(&mut PostSoakSnapshot, &mut DeltaMetrics, &mut u64),
+) {
+    let policy = GatePolicy::default();
+    for (edit, expect_ok) in [
+        (&at_threshold as &dyn Fn(&mut _, &mut _, &mut _), true),
+        (&beyond, false),
+    ] {
+        let (mut s, mut d) = passing();
+        let mut breaks = 0;
+        edit(&mut s, &mut d, &mut breaks);
+        let r = evaluate(&s, &d, breaks, &policy, strict);
+        let c = r
+            .criteria
+            .iter()
+            .find(|c| c.name == criterion)
+            .expect("criterion exists");
+        assert_eq!(c.ok, expect_ok, "{criterion}: {}", c.describe());
+        let failed: Vec<&str> = r.failed().map(|c| c.name.as_str()).collect();
+        if expect_ok {
+            assert_eq!(r.verdict, GateVerdict::Pass, "{failed:?}");
+        } else {
+            assert_eq!(failed, [criterion]);
+            assert_eq!(r.verdict, GateVerdict::Fail);
+        }
+    }
+}
+
+#[test]
+fn each_gate_criterion_on_both_sides() {
+    check(
+        "kpi.maker_taker_ratio_mean",
+        true,
+        |s, _, _| s.kpi_last8.maker_taker_ratio.mean = 0.85,
+        |s, _, _| s.kpi_last8.maker_taker_ratio.mean = 0.849,
+    );
+    check(
+        "kpi.risk_ratio_mean",
+        true,
+        |s, _, _| s.kpi_last8.risk_ratio.mean = 0.42,
+        |s, _, _| s.kpi_last8.risk_ratio.mean = 0.421,
+    );
+    check(
+        "kpi.net_bps_mean",
+        true,
+        |s, _, _| s.kpi_last8.net_bps.mean = 2.7,
+        |s, _, _| s.kpi_last8.net_bps.mean = 2.699,
+    );
+    check(
+        "kpi.p95_latency_ms_mean",
+        true,
+        |s, _, _| s.kpi_last8.p95_latency_ms.mean = 340.0,
+        |s, _, _| s.kpi_last8.p95_latency_ms.mean = 340.001,
+    );
+    check(
+        "snapshot.pass_count_last8",
+        true,
+        |s, _, _| s.pass_count_last8 = 6,
+        |s, _, _| s.pass_count_last8 = 5,
+    );
+    check(
+        "snapshot.verdict",
+        true,
+        |s, _, _| s.verdict = SnapshotVerdict::Warn,
+        |s, _, _| s.verdict = SnapshotVerdict::Fail,
+    );
+    check(
+        "snapshot.freeze_ready",
+        true,
+        |s, _, _| s.freeze_ready = true,
+        |s, _, _| s.freeze_ready = false,
+    );
+    check(
+        "delta.full_apply_ratio",
+        true,
+        |_, d, _| d.full_apply_ratio = 0.95,
+        |_, d, _| d.full_apply_ratio = 0.949,
+    );
+    check(
+        "delta.full_apply_ratio",
+        false,
+        |_, d, _| d.full_apply_ratio = 0.90,
+        |_, d, _| d.full_apply_ratio = 0.899,
+    );
+    check(
+        "delta.signature_stuck_count",
+        true,
+        |_, d, _| d.signature_stuck_count = 1,
+        |_, d, _| d.signature_stuck_count = 2,
+    );
+    check(
+        "delta.fail_count",
+        true,
+        |_, d, _| d.fail_count = 0,
+        |_, d, _| d.fail_count = 1,
+    );
+    check(
+        "delta.journal_chain_breaks",
+        true,
+        |_, _, b| *b = 0,
+        |_, _, b| *b = 1,
+    );
+}
+
+#[test]
+fn gate_json_lets_a_verdict_be_recomputed() {
+    let (s, d) = passing();
+    let r = evaluate(&s, &d, 0, &GatePolicy::default(), false);
+    let v: Value = serde_json::from_str(&r.to_json()).expect("json");
+    assert_eq!(v["verdict"], "PASS");
+    let c = &v["criteria"][0];
+    assert_eq!(
+        (
+            c["name"].as_str(),
+            c["op"].as_str(),
+            c["target"].as_f64(),
+            c["ok"].as_bool()
+        ),
+        (
+            Some("kpi.maker_taker_ratio_mean"),
+            Some(">="),
+            Some(0.85),
+            Some(true)
+        )
+    );
+    assert_eq!(v["criteria"].as_array().map(Vec::len), Some(11));
+    let back: mmsoak_gate::GateReport = serde_json::from_value(v).expect("round trip");
+    assert_eq!(back, r);
+}
+
+#[test]
+fn nothing_proposed_passes_the_delta_criteria() {
+    let good = kpis(0.3, 0.9, 3.0, 250.0);
+    let mut plans: Vec<IterationPlan> = (0..8)
+        .map(|_| IterationPlan::new(good, PlanStep::Nothing))
+        .collect();
+    plans[6].freeze_triggered = true;
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_run(dir.path(), &plans).expect("write");
+    let run = gate_dir(dir.path(), &GatePolicy::default(), true).expect("gate");
+    assert_eq!(run.report.delta.proposed_count, 0);
+    assert_eq!(
+        run.report.verdict,
+        GateVerdict::Pass,
+        "{:#?}",
+        run.report.failed().collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn comparison_against_a_baseline_snapshot_file() {
+    let (current, _) = passing();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("baseline.json");
+    let mut base = current.clone();
+    base.kpi_last8.net_bps.mean = 2.8;
+    base.kpi_last8.p95_latency_ms.mean = 250.0;
+    base.kpi_last8.risk_ratio.mean = 0.25;
+    std::fs::write(&file, base.to_json(true)).expect("write");
+    let baseline = read_baseline(&file).expect("baseline");
+    let c = compare(&current.kpi_last8, &baseline);
+    insta::assert_snapshot!("comparison", c.render_text());
+    std::fs::write(&file, b"{\"kpi_last8\": {\"net_bps\": {\"mean\": null}}}").expect("write");
+    let err = read_baseline(&file).expect_err("bad baseline");
+    assert!(
+        err.to_string().contains("kpi_last8.maker_taker_ratio"),
+        "{err}"
+    );
+}
+
+// ---- the files, reviewed by eye ----
+
+/// A hand-built 10-iteration run: warm-up, applies, a velocity skip, a freeze at 8.
+fn fixture_run() -> tempfile::TempDir {
+    let velocity = GuardFlags {
+        velocity: true,
+        ..GuardFlags::default()
+    };
+    let plans = vec![
+        IterationPlan::new(
+            kpis(0.55, 0.70, 1.9, 310.0),
+            PlanStep::Apply(vec![DeltaOp::new(Param::MinIntervalMs, Delta::Add(5.0))]),
+        ),
+        IterationPlan::new(
+            kpis(0.47, 0.78, 2.4, 300.0),
+            PlanStep::Apply(vec![DeltaOp::new(Param::ImpactCapRatio, Delta::Add(-0.01))]),
+        ),
+        IterationPlan::new(
+            kpis(0.41, 0.84, 2.8, 280.0),
+            PlanStep::Blocked(
+                vec![DeltaOp::new(Param::TailAgeMs, Delta::Add(30.0))],
+                velocity,
+            ),
+        ),
+        IterationPlan::new(
+            kpis(0.38, 0.86, 2.9, 270.0),
+            PlanStep::Apply(vec![DeltaOp::new(
+                Param::ConcurrencyLimit,
+                Delta::Scale(0.9),
+            )]),
+        ),
+        IterationPlan::new(kpis(0.35, 0.87, 3.0, 262.5), PlanStep::Nothing),
+        IterationPlan::new(
+            kpis(0.33, 0.85, 3.1, 255.0),
+            PlanStep::Apply(vec![DeltaOp::new(Param::TailAgeMs, Delta::Add(50.0))]),
+        ),
+        IterationPlan::new(kpis(0.31, 0.88, 3.2, 250.0), PlanStep::Nothing),
+        IterationPlan {
+            kpis: kpis(0.30, 0.89, 3.3, 245.0),
+            step: PlanStep::Blocked(
+                vec![DeltaOp::new(Param::MinIntervalMs, Delta::Add(-3.0))],
+                FREEZE,
+            ),
+            freeze_triggered: true,
+        },
+        IterationPlan::new(
+            kpis(0.30, 0.90, 3.3, 240.0),
+            PlanStep::Blocked(
+                vec![DeltaOp::new(Param::MinIntervalMs, Delta::Add(-3.0))],
+                FREEZE,
+            ),
+        ),
+        IterationPlan::new(kpis(0.29, 0.90, 3.4, 238.0), PlanStep::Nothing),
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_run(dir.path(), &plans).expect("write");
+    dir
+}
+
+#[test]
+fn snapshot_json_and_prometheus_snapshots() {
+    let dir = fixture_run();
+    let run = gate_dir(dir.path(), &GatePolicy::default(), false).expect("gate");
+    let standalone = snapshot_dir(dir.path(), &SnapshotPolicy::default()).expect("snapshot");
+    assert_eq!(run.report.snapshot, standalone, "gate and snapshot agree");
+    let compact = standalone.to_json(false);
+    assert!(compact.ends_with("}\n") && !compact.contains(' '));
+    let back: PostSoakSnapshot = serde_json::from_str(&compact).expect("parses back");
+    assert_eq!(back, standalone);
+    insta::assert_snapshot!("post_soak_snapshot", standalone.to_json(true));
+    insta::assert_snapshot!("post_soak_metrics", render_prometheus(&run.report));
+}
+
+#[test]
+fn promtool_accepts_the_metrics_when_installed() {
+    let Ok(out) = std::process::Command::new("promtool")
+        .arg("--version")
+        .output()
+    else {
+        eprintln!("promtool not on PATH: check skipped");
+        return;
+    };
+    assert!(out.status.success());
+    let dir = fixture_run();
+    let run = gate_dir(dir.path(), &GatePolicy::default(), false).expect("gate");
+    let text = render_prometheus(&run.report);
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn promtool");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(text.as_bytes()).expect("write to promtool");
+    }
+    let out = child.wait_with_output().expect("promtool runs");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool: {said}"
+    );
+}
+
+#[test]
+fn every_family_has_one_help_and_one_type() {
+    let dir = fixture_run();
+    let run = gate_dir(dir.path(), &GatePolicy::default(), false).expect("gate");
+    let text = render_prometheus(&run.report);
+    let mut helps = std::collections::BTreeSet::new();
+    let mut types = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            assert!(
+                helps.insert(rest.split(' ').next().expect("name").to_owned()),
+                "{line}"
+            );
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            assert!(
+                types.insert(rest.split(' ').next().expect("name").to_owned()),
+                "{line}"
+            );
+        } else {
+            let name = line.split(['{', ' ']).next().expect("name");
+            assert!(types.contains(name), "sample before its TYPE: {line}");
+        }
+    }
+    assert_eq!(helps, types);
+    assert!(text.contains("mmsoak_gate_verdict{verdict=\"PASS\"} 1\n"));
+    assert!(text.contains("mmsoak_gate_verdict{verdict=\"FAIL\"} 0\n"));
+}

@@ -1,0 +1,261 @@
+//! The soak policy file: one TOML document, four tables.
+//!
+//! ```toml
+//! [tuner.maker_boost]          # rules of the tuner (mmsoak-tuner)
+//! net_bps_min = 2.7
+//! [guards]                     # apply guards (mmsoak-apply)
+//! cooldown_iters = 3
+//! [gate]                       # release gate and snapshot (mmsoak-gate)
+//! net_bps_mean_min = 2.7
+//! [bounds.min_interval_ms]     # registry bounds (mmsoak-core)
+//! min = 40
+//! max = 100
+//! ```
+//!
+//! Every table and key is optional (defaults fill in); an unknown key is an
+//! error naming its full path, and so is a value of the wrong type.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use mmsoak_apply::GuardPolicy;
+use mmsoak_core::{Bounds, Param, ParamRegistry, StateHash};
+use mmsoak_gate::GatePolicy;
+use mmsoak_tuner::{PolicyError, TuningPolicy};
+use serde::{Deserialize, Serialize};
+
+/// Everything a soak's behaviour depends on besides the bot and the seed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SoakPolicy {
+    /// Tuning rules.
+    pub tuner: TuningPolicy,
+    /// Apply guards.
+    pub guards: GuardPolicy,
+    /// Release gate and snapshot thresholds.
+    pub gate: GatePolicy,
+    /// Parameter registry with the file's bounds applied.
+    pub registry: ParamRegistry,
+}
+
+/// A policy file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyFileError {
+    /// The `[tuner]` table (or the file as a whole) is bad.
+    #[error(transparent)]
+    Tuner(#[from] PolicyError),
+    /// An unknown key or a value of the wrong type outside `[tuner]`.
+    #[error("{}: `{key}`: {message}", file.display())]
+    Toml {
+        /// The file.
+        file: PathBuf,
+        /// Dotted key path, e.g. `guards.cooldown_iters`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value that parses but cannot be used.
+    #[error("{}: {problem}", file.display())]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong (names the key).
+        problem: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Document {
+    #[serde(default, rename = "tuner")]
+    _tuner: Option<toml::Table>,
+    #[serde(default)]
+    guards: GuardPolicy,
+    #[serde(default)]
+    gate: GatePolicy,
+    #[serde(default)]
+    bounds: BTreeMap<Param, Bounds>,
+}
+
+#[derive(Serialize)]
+struct Effective<'a> {
+    guards: &'a GuardPolicy,
+    gate: &'a GatePolicy,
+    bounds: BTreeMap<Param, Bounds>,
+}
+
+impl SoakPolicy {
+    /// Read a policy file.
+    pub fn from_path(file: &Path) -> Result<Self, PolicyFileError> {
+        let text = std::fs::read_to_string(file).map_err(|source| PolicyError::Io {
+            file: file.to_owned(),
+            source,
+        })?;
+        Self::from_toml_str(&text, file)
+    }
+
+    /// Parse a policy document that came from `file` (named in errors).
+    pub fn from_toml_str(text: &str, file: &Path) -> Result<Self, PolicyFileError> {
+        // The tuner checks the top-level keys, the syntax and its own table.
+        let tuner = TuningPolicy::from_toml_str(text, file)?;
+        let doc: Document = serde_path_to_error::deserialize(toml::Deserializer::new(text))
+            .map_err(|e| {
+                let key = e.path().to_string();
+                PolicyFileError::Toml {
+                    file: file.to_owned(),
+                    key,
+                    message: e.into_inner().message().to_owned(),
+                }
+            })?;
+        let invalid = |problem: String| PolicyFileError::Invalid {
+            file: file.to_owned(),
+            problem,
+        };
+        doc.guards.validate().map_err(|e| invalid(e.to_string()))?;
+        let mut registry = ParamRegistry::default();
+        for (param, bounds) in doc.bounds {
+            registry
+                .set_bounds(param, bounds)
+                .map_err(|e| invalid(format!("`bounds.{param}`: {e}")))?;
+        }
+        Ok(SoakPolicy {
+            tuner,
+            guards: doc.guards,
+            gate: doc.gate,
+            registry,
+        })
+    }
+
+    /// The effective policy as a complete TOML document (every table, every
+    /// key); [`SoakPolicy::from_toml_str`] reads it back to the same policy.
+    pub fn to_toml_string(&self) -> String {
+        let rest = Effective {
+            guards: &self.guards,
+            gate: &self.gate,
+            bounds: self
+                .registry
+                .specs()
+                .iter()
+                .map(|s| (s.param, s.bounds))
+                .collect(),
+        };
+        // Numbers, booleans and tables of them always have a TOML form.
+        let rest = toml::to_string(&rest).unwrap_or_default();
+        format!("{}\n{}", self.tuner.to_toml_string().trim_end(), rest)
+    }
+
+    /// Identity of the effective policy: [`StateHash`] of its canonical JSON.
+    /// Two files that mean the same policy have the same hash.
+    pub fn policy_hash(&self) -> StateHash {
+        #[derive(Serialize)]
+        struct All<'a> {
+            tuner: &'a TuningPolicy,
+            #[serde(flatten)]
+            rest: Effective<'a>,
+        }
+        let all = All {
+            tuner: &self.tuner,
+            rest: Effective {
+                guards: &self.guards,
+                gate: &self.gate,
+                bounds: self
+                    .registry
+                    .specs()
+                    .iter()
+                    .map(|s| (s.param, s.bounds))
+                    .collect(),
+            },
+        };
+        // Every field is a finite number, a boolean or a table of them (validated).
+        StateHash::of_value(&serde_json::to_value(&all).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<SoakPolicy, PolicyFileError> {
+        SoakPolicy::from_toml_str(text, Path::new("soak_policy.toml"))
+    }
+
+    #[track_caller]
+    fn check_err(text: &str, needle: &str) {
+        let msg = parse(text).expect_err("should be rejected").to_string();
+        assert!(msg.starts_with("soak_policy.toml: "), "{msg}");
+        assert!(msg.contains(needle), "{msg:?} should mention {needle:?}");
+    }
+
+    #[test]
+    fn empty_file_is_the_default_policy() {
+        assert_eq!(parse("").expect("empty"), SoakPolicy::default());
+    }
+
+    #[test]
+    fn every_table_is_read() {
+        let p = parse(
+            "[tuner.maker_boost]\nnet_bps_min = 2.5\n[guards]\ncooldown_iters = 5\n[gate]\nnet_bps_mean_min = 3.0\n\
+             [gate.snapshot]\nwindow = 6\n[bounds.min_interval_ms]\nmin = 45\nmax = 90\n",
+        )
+        .expect("valid policy");
+        assert_eq!(p.tuner.maker_boost.net_bps_min, 2.5);
+        assert_eq!(p.guards.cooldown_iters, 5);
+        assert_eq!(p.gate.net_bps_mean_min, 3.0);
+        assert_eq!(p.gate.snapshot.window, 6);
+        assert_eq!(
+            p.registry.spec(Param::MinIntervalMs).bounds,
+            Bounds {
+                min: 45.0,
+                max: 90.0
+            }
+        );
+    }
+
+    #[test]
+    fn bad_keys_and_values_name_the_path() {
+        check_err("[guards]\ncooldown_iter = 3\n", "guards.cooldown_iter");
+        check_err(
+            "[gate]\nnet_bps_mean_min = \"high\"\n",
+            "gate.net_bps_mean_min",
+        );
+        check_err("[gate.snapshot]\nwindoww = 3\n", "gate.snapshot.windoww");
+        check_err("[bounds.min_interval]\nmin = 1\nmax = 2\n", "bounds");
+        check_err(
+            "[bounds.min_interval_ms]\nmin = 70\nmax = 100\n",
+            "bounds.min_interval_ms",
+        );
+        check_err(
+            "[bounds.min_interval_ms]\nmin = 40\nmax = 100\nmid = 3\n",
+            "bounds.min_interval_ms.mid",
+        );
+        check_err(
+            "[tuner.maker_boost]\nnet_bps_minn = 1\n",
+            "tuner.maker_boost.net_bps_minn",
+        );
+        check_err("[gaurds]\n", "gaurds");
+        check_err(
+            "[guards]\nvelocity_range_share = nan\n",
+            "guards.velocity_range_share",
+        );
+    }
+
+    #[test]
+    fn printed_policy_reads_back_and_hash_is_stable() {
+        let p =
+            parse("[guards]\ncooldown_iters = 5\n[bounds.tail_age_ms]\nmin = 400\nmax = 1000\n")
+                .expect("valid");
+        let printed = p.to_toml_string();
+        let back = parse(&printed).expect("printed policy parses");
+        assert_eq!(back, p);
+        assert_eq!(back.policy_hash(), p.policy_hash());
+        assert_ne!(p.policy_hash(), SoakPolicy::default().policy_hash());
+        for table in [
+            "[tuner.maker_boost]",
+            "[guards]",
+            "[gate]",
+            "[gate.snapshot]",
+            "[bounds.min_interval_ms]",
+        ] {
+            assert!(printed.contains(table), "missing {table} in\n{printed}");
+        }
+    }
+}

@@ -1,0 +1,501 @@
+//! The closed loop: for each iteration, run the bot, summarize, propose,
+//! guard and apply, and record everything.
+
+use std::path::{Path, PathBuf};
+
+use mmsoak_apply::{
+    apply_with_tracking, initialize, recover, replay_decided, verify_chain, ApplyError,
+    ApplyOutcome, GuardContext, GuardKpis, IterationRecord, RecoveryKind, RunHistory, SoakDirLock,
+};
+use mmsoak_core::{input::read_document, InputError, IterationKpis, RuntimeOverrides, StateHash};
+use mmsoak_ratio::{resolve, MakerTakerInputs};
+use mmsoak_tuner::{propose, Proposal, TunerError, TunerMemory};
+
+use crate::artifacts::{
+    iter_dir_name, iter_summary_name, write_bytes, write_json, IterSummaryFile, RunConfig, SoakRun,
+    SummarySection, TuningEntry, TuningReport, TuningSection, ITER_SUMMARY_SCHEMA, SOAK_RUN_FILE,
+    SOAK_RUN_SCHEMA, TUNING_REPORT_FILE,
+};
+use crate::driver::{collect_output, Driver, DriverError, IterationInput, IterationOutput};
+use crate::policy::SoakPolicy;
+use crate::Clock;
+
+/// Name of the per-iteration snapshot of the overrides the bot runs with.
+pub const OVERRIDES_SNAPSHOT_FILE: &str = "runtime_overrides.json";
+
+/// Everything a soak needs besides its driver.
+#[derive(Debug, Clone)]
+pub struct SoakConfig {
+    /// The artifacts directory (cleaned at start unless resuming).
+    pub out_dir: PathBuf,
+    /// Iterations to run.
+    pub iterations: u32,
+    /// Whether the tuner proposes changes (without it, every proposal is empty).
+    pub auto_tune: bool,
+    /// Seed, recorded in the artifacts (the driver is built with it).
+    pub seed: u64,
+    /// The policy.
+    pub policy: SoakPolicy,
+    /// The policy file it came from, if any.
+    pub policy_file: Option<PathBuf>,
+    /// The runtime overrides the run starts from.
+    pub initial_overrides: RuntimeOverrides,
+    /// The bot command (exec driver), recorded for `--resume`.
+    pub exec_command: Option<String>,
+    /// Wall clock or a fixed one (for byte-identical artifacts).
+    pub clock: Clock,
+    /// Continue a killed run instead of starting a fresh one.
+    pub resume: bool,
+}
+
+/// What the caller is told as the run progresses (terminal output).
+pub trait SoakObserver {
+    /// The run is about to start at iteration `first` (1, or later on resume).
+    fn started(&mut self, _config: &SoakConfig, _first: u32) {}
+    /// Iteration finished.
+    fn iteration_done(&mut self, _done: &IterationDone<'_>) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl SoakObserver for Quiet {}
+
+/// One finished iteration, for observers.
+#[derive(Debug, Clone, Copy)]
+pub struct IterationDone<'a> {
+    /// Iteration.
+    pub iteration: u32,
+    /// Of how many.
+    pub total: u32,
+    /// KPIs.
+    pub kpis: &'a IterationKpis,
+    /// The tuner's proposal.
+    pub proposal: &'a Proposal,
+    /// The apply outcome.
+    pub outcome: &'a ApplyOutcome,
+}
+
+/// How the soak ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SoakResult {
+    /// Iterations completed.
+    pub iterations: u32,
+    /// Iterations whose changes were applied.
+    pub applied: u32,
+    /// Final runtime state.
+    pub final_state: StateHash,
+    /// The iteration the run started at (1 unless resumed).
+    pub first_iteration: u32,
+    /// What recovery found when resuming.
+    pub recovery: Option<RecoveryKind>,
+}
+
+/// A soak could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum SoakError {
+    /// The configuration is unusable.
+    #[error("invalid soak configuration: {0}")]
+    Config(String),
+    /// `--resume` on a directory that holds no run, or a different run.
+    #[error("cannot resume in {}: {problem}", dir.display())]
+    Resume {
+        /// The artifacts directory.
+        dir: PathBuf,
+        /// Why.
+        problem: String,
+    },
+    /// The bot failed.
+    #[error(transparent)]
+    Driver(#[from] DriverError),
+    /// Another process holds the artifacts directory.
+    #[error(transparent)]
+    Lock(#[from] mmsoak_apply::LockError),
+    /// The apply pipeline failed (journal, write, verification).
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    /// The tuner refused the KPIs.
+    #[error("iteration {iteration}: {source}")]
+    Tuner {
+        /// Iteration.
+        iteration: u32,
+        /// Why.
+        #[source]
+        source: TunerError,
+    },
+    /// A file of the run could not be read.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A file of the run could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SoakError + '_ {
+    move |source| SoakError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The run's configuration as recorded in `SOAK_RUN.json`.
+fn run_config(config: &SoakConfig, driver: &dyn Driver) -> RunConfig {
+    RunConfig {
+        driver: driver.name().to_owned(),
+        exec_command: config.exec_command.clone(),
+        seed: config.seed,
+        iterations: config.iterations,
+        auto_tune: config.auto_tune,
+        policy_file: config.policy_file.clone(),
+        policy_hash: config.policy.policy_hash(),
+    }
+}
+
+/// Mutable state of a run between iterations.
+struct Progress {
+    run: SoakRun,
+    report: TuningReport,
+}
+
+/// Run a soak: `config.iterations` iterations of `driver`, each summarized,
+/// tuned (with `auto_tune`), guarded and applied, with every artifact
+/// written atomically. With `config.resume`, continue a killed run from its
+/// last complete iteration instead; the result is the same as an
+/// uninterrupted run's.
+///
+/// The artifacts directory is locked for the whole run; a second process
+/// gets an error naming the holder, and nothing is cleaned.
+pub fn run_soak(
+    config: &SoakConfig,
+    driver: &mut dyn Driver,
+    observer: &mut dyn SoakObserver,
+) -> Result<SoakResult, SoakError> {
+    if config.iterations == 0 {
+        return Err(SoakError::Config("iterations must be at least 1".into()));
+    }
+    let lock = SoakDirLock::acquire(&config.out_dir)?;
+    let wanted = run_config(config, driver);
+    let (mut progress, recovery) = if config.resume {
+        let (p, r) = resume_state(config, &lock, &wanted)?;
+        (p, Some(r))
+    } else {
+        (fresh_start(config, &lock, wanted)?, None)
+    };
+    let first = progress.run.completed_iterations + 1;
+    // Killed after the apply step of `first` but before its records: replay it.
+    let replay_first = config.resume && verify_chain(&lock)?.last_iteration == Some(first);
+    observer.started(config, first);
+
+    for iteration in first..=config.iterations {
+        let replay = replay_first && iteration == first;
+        run_iteration(
+            config,
+            &lock,
+            driver,
+            observer,
+            &mut progress,
+            iteration,
+            replay,
+        )?;
+    }
+    let state = verify_chain(&lock)?;
+    Ok(SoakResult {
+        iterations: progress.run.completed_iterations,
+        applied: progress.report.summary.applied,
+        final_state: state.state_hash,
+        first_iteration: first,
+        recovery,
+    })
+}
+
+/// Clean the directory (all but the lock) and write the initial state.
+fn fresh_start(
+    config: &SoakConfig,
+    lock: &SoakDirLock,
+    wanted: RunConfig,
+) -> Result<Progress, SoakError> {
+    clean_dir(lock)?;
+    let init = initialize(lock, &config.initial_overrides, &config.policy.registry)?;
+    let now = config.clock.now_utc();
+    let run = SoakRun {
+        schema: SOAK_RUN_SCHEMA.to_owned(),
+        mmsoak_version: env!("CARGO_PKG_VERSION").to_owned(),
+        config: wanted,
+        started_utc: now.clone(),
+        updated_utc: now,
+        completed_iterations: 0,
+        finished: false,
+        initial_state_hash: init.state_hash,
+        history: RunHistory::new(),
+        tuner_memory: TunerMemory::default(),
+    };
+    let progress = Progress {
+        run,
+        report: TuningReport::default(),
+    };
+    save(config, lock, &progress)?;
+    Ok(progress)
+}
+
+fn clean_dir(lock: &SoakDirLock) -> Result<(), SoakError> {
+    let dir = lock.dir();
+    let entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
+    for entry in entries {
+        let entry = entry.map_err(io_err(dir))?;
+        let path = entry.path();
+        if entry.file_name() == mmsoak_apply::LOCK_FILE_NAME {
+            continue; // the lock we hold
+        }
+        let removed = if entry.file_type().map_err(io_err(&path))?.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(io_err(&path))?;
+    }
+    Ok(())
+}
+
+/// Continue a killed run: recover the journal, check the configuration,
+/// drop any partial iteration's records.
+fn resume_state(
+    config: &SoakConfig,
+    lock: &SoakDirLock,
+    wanted: &RunConfig,
+) -> Result<(Progress, RecoveryKind), SoakError> {
+    let dir = lock.dir().to_owned();
+    let resume_err = |problem: String| SoakError::Resume {
+        dir: dir.clone(),
+        problem,
+    };
+    let run_path = dir.join(SOAK_RUN_FILE);
+    if !run_path.is_file() {
+        return Err(resume_err(format!(
+            "no {SOAK_RUN_FILE}: there is no run to resume"
+        )));
+    }
+    let run: SoakRun = serde_json::from_value(read_document(&run_path)?)
+        .map_err(|e| resume_err(format!("{}: {e}", run_path.display())))?;
+    let stored = &run.config;
+    for (what, same) in [
+        ("driver", stored.driver == wanted.driver),
+        ("exec command", stored.exec_command == wanted.exec_command),
+        ("seed", stored.seed == wanted.seed),
+        ("iterations", stored.iterations == wanted.iterations),
+        ("auto-tune", stored.auto_tune == wanted.auto_tune),
+        ("policy", stored.policy_hash == wanted.policy_hash),
+    ] {
+        if !same {
+            return Err(resume_err(format!(
+                "the {what} differs from the killed run's ({SOAK_RUN_FILE}); resume with the same command line"
+            )));
+        }
+    }
+    let recovery = recover(lock)?;
+    let chain = verify_chain(lock)?;
+    let k = run.completed_iterations;
+    match chain.last_iteration {
+        Some(j) if j == k || j == k + 1 => {}
+        None if k == 0 => {}
+        other => {
+            return Err(resume_err(format!(
+                "{SOAK_RUN_FILE} says {k} iterations are complete but the apply journal's last decided iteration is {}",
+                other.map_or("none".to_owned(), |j| j.to_string())
+            )))
+        }
+    }
+    let report_path = dir.join(TUNING_REPORT_FILE);
+    let mut report: TuningReport = serde_json::from_value(read_document(&report_path)?)
+        .map_err(|e| resume_err(format!("{}: {e}", report_path.display())))?;
+    if report.iterations.len() < k as usize {
+        return Err(resume_err(format!(
+            "{TUNING_REPORT_FILE} has {} entries, fewer than the {k} complete iterations",
+            report.iterations.len()
+        )));
+    }
+    report.truncate(k as usize);
+    // Records of iterations after the last complete one are partial.
+    for i in k + 1..=run.config.iterations.max(k + 1) {
+        let summary = dir.join(iter_summary_name(i));
+        if summary.exists() {
+            std::fs::remove_file(&summary).map_err(io_err(&summary))?;
+        }
+        // The next iteration's directory is kept when the journal already
+        // decided it: its report is replayed, not re-run.
+        let decided = chain.last_iteration == Some(i);
+        let iter_dir = dir.join(iter_dir_name(i));
+        if !decided && iter_dir.exists() {
+            std::fs::remove_dir_all(&iter_dir).map_err(io_err(&iter_dir))?;
+        }
+    }
+    let _ = config;
+    Ok((Progress { run, report }, recovery.kind))
+}
+
+fn run_iteration(
+    config: &SoakConfig,
+    lock: &SoakDirLock,
+    driver: &mut dyn Driver,
+    observer: &mut dyn SoakObserver,
+    progress: &mut Progress,
+    iteration: u32,
+    decided: bool,
+) -> Result<(), SoakError> {
+    let dir = lock.dir();
+    let iter_dir = dir.join(iter_dir_name(iteration));
+    let snapshot_path = iter_dir.join(OVERRIDES_SNAPSHOT_FILE);
+
+    // 1. The overrides in force, and the bot's report.
+    let (overrides, output) = if decided {
+        // Killed after the apply step of this iteration: replay it from the
+        // snapshot and the report the bot already wrote.
+        let overrides = RuntimeOverrides::from_path(&snapshot_path)?;
+        let output = collect_output(iteration, &iter_dir, "")?;
+        (overrides, output)
+    } else {
+        let overrides = RuntimeOverrides::from_path(&lock.runtime_path())?;
+        std::fs::create_dir_all(&iter_dir).map_err(io_err(&iter_dir))?;
+        write_bytes(&snapshot_path, &overrides.to_canonical_bytes())
+            .map_err(io_err(&snapshot_path))?;
+        let output = driver.run_iteration(&IterationInput {
+            iteration,
+            overrides: &overrides,
+            overrides_path: &snapshot_path,
+            out_dir: &iter_dir,
+        })?;
+        (overrides, output)
+    };
+
+    // 2. Summarize.
+    let kpis = summarize(&output, driver.is_mock());
+
+    // 3. Propose.
+    let registry = &config.policy.registry;
+    let memory = progress.run.tuner_memory;
+    let mut proposal = propose(&kpis, &overrides, registry, &config.policy.tuner, &memory)
+        .map_err(|source| SoakError::Tuner { iteration, source })?;
+    if !config.auto_tune {
+        // Nothing is proposed; the rationale still says what the rules saw.
+        proposal.operations.clear();
+        proposal.deltas.clear();
+        proposal.dropped.clear();
+        proposal.rules_fired.clear();
+        proposal.rationale = format!("AUTO_TUNE_OFF: not proposed: {}", proposal.rationale);
+    }
+
+    // 4. Guard and apply.
+    let guard_kpis = GuardKpis::from(&kpis);
+    let ctx = GuardContext {
+        history: &progress.run.history,
+        iteration,
+        total_iterations: config.iterations,
+        kpis: guard_kpis,
+        policy: &config.policy.guards,
+        registry,
+    };
+    let ops = proposal.delta_ops();
+    let outcome = if decided {
+        replay_decided(lock, &ops, &ctx, &overrides)?
+    } else {
+        apply_with_tracking(lock, &ops, &ctx)?
+    };
+
+    // 5. Record.
+    let runtime_utc = output
+        .report
+        .runtime
+        .as_ref()
+        .and_then(|r| r.utc.as_deref());
+    let version = output
+        .report
+        .runtime
+        .as_ref()
+        .and_then(|r| r.version.as_deref());
+    let summary = IterSummaryFile {
+        schema: ITER_SUMMARY_SCHEMA,
+        iteration,
+        driver: driver.name(),
+        seed: config.seed,
+        runtime_overrides: overrides.to_value(),
+        summary: SummarySection {
+            kpis: &kpis,
+            runtime_utc,
+            version,
+        },
+        tuning: TuningSection::new(&proposal, &outcome),
+    };
+    let summary_path = dir.join(iter_summary_name(iteration));
+    write_json(&summary_path, &summary).map_err(io_err(&summary_path))?;
+
+    progress.report.push(TuningEntry {
+        iteration,
+        runtime_utc: runtime_utc.map(str::to_owned),
+        net_bps: kpis.net_bps,
+        neg_edge_drivers: kpis.neg_edge_drivers.clone(),
+        proposed_deltas: proposal.deltas.clone(),
+        suggested_deltas: proposal.deltas.clone(),
+        rationale: proposal.rationale.clone(),
+        rules_fired: proposal
+            .rules_fired
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect(),
+        applied: outcome.applied,
+        skip_reason: outcome.skip_reason.clone(),
+        changed_keys: outcome.changed_keys.clone(),
+        state_hash: outcome.state_hash,
+        old_hash: outcome.old_hash,
+        freeze_triggered: outcome.guards.freeze_triggered,
+        oscillation_detected: outcome.guards.oscillation_detected,
+        velocity_violation: outcome.guards.velocity_violation,
+        cooldown_active: outcome.guards.cooldown_active,
+    });
+    progress
+        .run
+        .history
+        .push(IterationRecord::from_outcome(guard_kpis, &outcome))
+        .map_err(ApplyError::from)?;
+    progress.run.tuner_memory = proposal.memory;
+    progress.run.completed_iterations = iteration;
+    progress.run.finished = iteration == config.iterations;
+    progress.run.updated_utc = config.clock.now_utc();
+    save(config, lock, progress)?;
+
+    observer.iteration_done(&IterationDone {
+        iteration,
+        total: config.iterations,
+        kpis: &kpis,
+        proposal: &proposal,
+        outcome: &outcome,
+    });
+    Ok(())
+}
+
+/// TUNING_REPORT.json, then SOAK_RUN.json (the commit point of an iteration).
+fn save(config: &SoakConfig, lock: &SoakDirLock, progress: &Progress) -> Result<(), SoakError> {
+    let _ = config;
+    let report_path = lock.dir().join(TUNING_REPORT_FILE);
+    write_json(&report_path, &progress.report).map_err(io_err(&report_path))?;
+    let run_path = lock.dir().join(SOAK_RUN_FILE);
+    write_json(&run_path, &progress.run).map_err(io_err(&run_path))
+}
+
+/// KPIs of one iteration: maker/taker from the fill log when there is one.
+pub fn summarize(output: &IterationOutput, mock_run: bool) -> IterationKpis {
+    let mut inputs = MakerTakerInputs::from_report(&output.report).mock(mock_run);
+    if let Some(stats) = &output.fill_log {
+        inputs = inputs.with_fill_log(stats);
+    }
+    IterationKpis::summarize(
+        &output.report,
+        output.fill_log.as_ref().map(|s| &s.totals),
+        resolve(&inputs),
+    )
+}

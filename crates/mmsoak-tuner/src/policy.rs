@@ -1,0 +1,1071 @@
+//! [`TuningPolicy`]: every number the tuner's rules use, loadable from the
+//! `[tuner]` table of a soak policy file.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use mmsoak_core::{Delta, Param};
+use serde::{Deserialize, Serialize};
+
+use crate::rule::Rule;
+
+/// Top-level tables a soak policy file may hold. Only `[tuner]` is read
+/// here; the others belong to the guards, the gate and the registry bounds.
+pub const POLICY_TABLES: [&str; 4] = ["tuner", "guards", "gate", "bounds"];
+
+/// The tuner's policy: one table per rule, each with its conditions and moves.
+///
+/// Every table is optional in a file and every key within it too: what is
+/// not given keeps its default (the defaults are the rules as documented in
+/// `docs/policy.md`). Unknown keys are errors.
+///
+/// ```
+/// use mmsoak_tuner::TuningPolicy;
+/// let policy = TuningPolicy::from_toml_str(
+///     "[tuner.risk_aggressive]\nmin_interval_ms_cap = 90\n",
+///     "soak_policy.toml".as_ref(),
+/// )?;
+/// assert_eq!(policy.risk_aggressive.min_interval_ms_cap, Some(90.0));
+/// assert_eq!(policy.risk_aggressive.risk_ratio_min, 0.60); // default kept
+/// # Ok::<(), mmsoak_tuner::PolicyError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TuningPolicy {
+    /// `RISK_AGGRESSIVE`: risk_ratio at or above a threshold.
+    pub risk_aggressive: RiskAggressive,
+    /// `RISK_MODERATE`: risk_ratio at or above a lower threshold.
+    pub risk_moderate: RiskModerate,
+    /// `RISK_NORMALIZE`: low risk and a healthy edge; speed back up.
+    pub risk_normalize: RiskNormalize,
+    /// `MAKER_BOOST`: too much taking while risk and edge allow quoting wider and slower.
+    pub maker_boost: MakerBoost,
+    /// `LATENCY_BUFFER`: p95 latency in the soft band.
+    pub latency_buffer: LatencyBuffer,
+    /// `LATENCY_HARD`: p95 latency above the soft band.
+    pub latency_hard: LatencyHard,
+    /// `DRIVER_ADVERSE`: adverse selection drives the edge down.
+    pub driver_adverse: DriverAdverse,
+    /// `DRIVER_SLIPPAGE`: slippage drives the edge down.
+    pub driver_slippage: DriverSlippage,
+    /// `FALLBACK_CONSERVATIVE`: negative edge in consecutive iterations.
+    pub fallback_conservative: FallbackConservative,
+    /// The conflict guard: no spread widening together with a speed-up under risk.
+    pub conflict: ConflictGuard,
+}
+
+/// `[tuner.risk_aggressive]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskAggressive {
+    /// Whether the rule may fire.
+    pub enabled: bool,
+    /// Fires when `risk_ratio >= risk_ratio_min`.
+    pub risk_ratio_min: f64,
+    /// Amount added to min_interval_ms.
+    pub min_interval_ms_add: f64,
+    /// min_interval_ms is not raised above this.
+    pub min_interval_ms_cap: Option<f64>,
+    /// Amount added to impact_cap_ratio (negative: lowered).
+    pub impact_cap_ratio_add: f64,
+    /// impact_cap_ratio is not lowered below this.
+    pub impact_cap_ratio_floor: Option<f64>,
+    /// Amount added to tail_age_ms.
+    pub tail_age_ms_add: f64,
+    /// tail_age_ms is not raised above this.
+    pub tail_age_ms_cap: Option<f64>,
+}
+
+impl Default for RiskAggressive {
+    fn default() -> Self {
+        RiskAggressive {
+            enabled: true,
+            risk_ratio_min: 0.60,
+            min_interval_ms_add: 5.0,
+            min_interval_ms_cap: Some(80.0),
+            impact_cap_ratio_add: -0.01,
+            impact_cap_ratio_floor: Some(0.08),
+            tail_age_ms_add: 30.0,
+            tail_age_ms_cap: Some(800.0),
+        }
+    }
+}
+
+/// `[tuner.risk_moderate]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskModerate {
+    /// Whether the rule may fire.
+    pub enabled: bool,
+    /// Fires when `risk_ratio >= risk_ratio_min` (and below the aggressive threshold).
+    pub risk_ratio_min: f64,
+    /// Amount added to min_interval_ms.
+    pub min_interval_ms_add: f64,
+    /// min_interval_ms is not raised above this.
+    pub min_interval_ms_cap: Option<f64>,
+    /// Amount added to impact_cap_ratio (negative: lowered).
+    pub impact_cap_ratio_add: f64,
+    /// impact_cap_ratio is not lowered below this.
+    pub impact_cap_ratio_floor: Option<f64>,
+}
+
+impl Default for RiskModerate {
+    fn default() -> Self {
+        RiskModerate {
+            enabled: true,
+            risk_ratio_min: 0.40,
+            min_interval_ms_add: 5.0,
+            min_interval_ms_cap: Some(75.0),
+            impact_cap_ratio_add: -0.005,
+            impact_cap_ratio_floor: Some(0.09),
+        }
+    }
+}
+
+/// `[tuner.risk_normalize]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskNormalize {
+    /// Whether the rule may fire.
+    pub enabled: bool,
+    /// Fires when `risk_ratio < risk_ratio_below` ...
+    pub risk_ratio_below: f64,
+    /// ... and `net_bps >= net_bps_min`.
+    pub net_bps_min: f64,
+    /// Amount added to min_interval_ms (negative: faster requotes).
+    pub min_interval_ms_add: f64,
+    /// min_interval_ms is not lowered below this.
+    pub min_interval_ms_floor: Option<f64>,
+    /// Amount added to impact_cap_ratio.
+    pub impact_cap_ratio_add: f64,
+    /// impact_cap_ratio is not raised above this.
+    pub impact_cap_ratio_cap: Option<f64>,
+}
+
+impl Default for RiskNormalize {
+    fn default() -> Self {
+        RiskNormalize {
+            enabled: true,
+            risk_ratio_below: 0.35,
+            net_bps_min: 3.0,
+            min_interval_ms_add: -3.0,
+            min_interval_ms_floor: Some(50.0),
+            impact_cap_ratio_add: 0.005,
+            impact_cap_ratio_cap: Some(0.10),
+        }
+    }
+}
+
+/// `[tuner.maker_boost]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MakerBoost {
+    /// Whether the rule may fire.
+    pub enabled: bool,
+    /// Fires when `risk_ratio <= risk_ratio_max` ...
+    pub risk_ratio_max: f64,
+    /// ... and `maker_taker_ratio < maker_taker_below` ...
+    pub maker_taker_below: f64,
+    /// ... and `net_bps >= net_bps_min`.
+    pub net_bps_min: f64,
+    /// Amount added to base_spread_bps.
+    pub base_spread_bps_add: f64,
+    /// base_spread_bps is not raised above this.
+    pub base_spread_bps_cap: Option<f64>,
+    /// Factor applied to replace_rate_per_min.
+    pub replace_rate_per_min_scale: f64,
+    /// replace_rate_per_min is not lowered below this.
+    pub replace_rate_per_min_floor: Option<f64>,
+    /// Amount added to min_interval_ms.
+    pub min_interval_ms_add: f64,
+    /// min_interval_ms is not raised above this.
+    pub min_interval_ms_cap: Option<f64>,
+}
+
+impl Default for MakerBoost {
+    fn default() -> Self {
+        MakerBoost {
+            enabled: true,
+            risk_ratio_max: 0.40,
+            maker_taker_below: 0.85,
+            net_bps_min: 2.7,
+            base_spread_bps_add: 0.015,
+            base_spread_bps_cap: None,
+            replace_rate_per_min_scale: 0.85,
+            replace_rate_per_min_floor: None,
+            min_interval_ms_add: 25.0,
+            min_interval_ms_cap: Some(100.0),
+        }
+    }
+}
+
+/// `[tuner.latency_buffer]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LatencyBuffer {
+    /// Whether the rule may fire.
+    pub enabled: bool,
+    /// Fires when `p95_latency_ms_min <= p95_latency_ms` ...
+    pub p95_latency_ms_min: f64,
+    /// ... `<= p95_latency_ms_max` (both inclusive).
+    pub p95_latency_ms_max: f64,
+    /// Factor applied to concurrency_limit (rounded; a limit that would not move is left alone).
+    pub concurrency_limit_scale: f64,
+    /// concurrency_limit is not lowered below this.
+    pub concurrency_limit_floor: Option<f64>,
+    /// Amount added to tail_age_ms.
+    pub tail_age_ms_add: f64,
+    /// tail_age_ms is not raised above this.
+    pub tail_age_ms_cap: Option<f64>,
+}
+
+impl Default for LatencyBuffer {
+    fn default() -> Self {
+        LatencyBuffer {
+            enabled: true,
+            p95_latency_ms_min: 330.0,
+            p95_latency_ms_max: 360.0,
+            concurrency_limit_scale: 0.90,
+            concurrency_limit_floor: None,
+            tail_age_ms_add: 50.0,
+            tail_age_ms_cap: None,
+        }
+    }
+}
+
+/// `[tuner.latency_hard]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LatencyHard {
+    /// Whether the rule may fire.
+    pub enabled: bool,
+    /// Fires when `p95_latency_ms > p95_latency_ms_above`.
+    pub p95_latency_ms_above: f64,
+    /// Factor applied to concurrency_limit (rounded; a limit that would not move is left alone).
+    pub concurrency_limit_scale: f64,
+    /// concurrency_limit is not lowered below this.
+    pub concurrency_limit_floor: Option<f64>,
+    /// Amount added to tail_age_ms.
+    pub tail_age_ms_add: f64,
+    /// tail_age_ms is not raised above this.
+    pub tail_age_ms_cap: Option<f64>,
+}
+
+impl Default for LatencyHard {
+    fn default() -> Self {
+        LatencyHard {
+            enabled: true,
+            p95_latency_ms_above: 360.0,
+            concurrency_limit_scale: 0.85,
+            concurrency_limit_floor: None,
+            tail_age_ms_add: 75.0,
+            tail_age_ms_cap: Some(800.0),
+        }
+    }
+}
+
+/// `[tuner.driver_adverse]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DriverAdverse {
+    /// Whether the rule may fire.
+    pub enabled: bool,
+    /// Fires when `adverse_bps_p95 > adverse_bps_p95_above`.
+    pub adverse_bps_p95_above: f64,
+    /// Amount added to impact_cap_ratio (negative: lowered).
+    pub impact_cap_ratio_add: f64,
+    /// impact_cap_ratio is not lowered below this.
+    pub impact_cap_ratio_floor: Option<f64>,
+    /// Amount added to max_delta_ratio (negative: lowered).
+    pub max_delta_ratio_add: f64,
+    /// max_delta_ratio is not lowered below this.
+    pub max_delta_ratio_floor: Option<f64>,
+}
+
+impl Default for DriverAdverse {
+    fn default() -> Self {
+        DriverAdverse {
+            enabled: true,
+            adverse_bps_p95_above: 3.5,
+            impact_cap_ratio_add: -0.01,
+            impact_cap_ratio_floor: Some(0.08),
+            max_delta_ratio_add: -0.01,
+            max_delta_ratio_floor: Some(0.10),
+        }
+    }
+}
+
+/// `[tuner.driver_slippage]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DriverSlippage {
+    /// Whether the rule may fire.
+    pub enabled: bool,
+    /// Fires when `slippage_bps_p95 > slippage_bps_p95_above`.
+    pub slippage_bps_p95_above: f64,
+    /// Amount added to base_spread_bps_delta.
+    pub base_spread_bps_delta_add: f64,
+    /// base_spread_bps_delta is not raised above this.
+    pub base_spread_bps_delta_cap: Option<f64>,
+    /// Amount added to tail_age_ms.
+    pub tail_age_ms_add: f64,
+    /// tail_age_ms is not raised above this.
+    pub tail_age_ms_cap: Option<f64>,
+}
+
+impl Default for DriverSlippage {
+    fn default() -> Self {
+        DriverSlippage {
+            enabled: true,
+            slippage_bps_p95_above: 2.5,
+            base_spread_bps_delta_add: 0.02,
+            base_spread_bps_delta_cap: Some(0.25),
+            tail_age_ms_add: 30.0,
+            tail_age_ms_cap: Some(800.0),
+        }
+    }
+}
+
+/// `[tuner.fallback_conservative]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FallbackConservative {
+    /// Whether the rule may fire.
+    pub enabled: bool,
+    /// An iteration counts as negative when `net_bps < net_bps_below`.
+    pub net_bps_below: f64,
+    /// Fires when this many consecutive iterations (this one included) were negative ...
+    pub consecutive_iterations: u32,
+    /// ... and it did not fire in any of the last `cooldown_iterations` iterations.
+    pub cooldown_iterations: u32,
+    /// Amount added to min_interval_ms.
+    pub min_interval_ms_add: f64,
+    /// min_interval_ms is not raised above this.
+    pub min_interval_ms_cap: Option<f64>,
+    /// Amount added to replace_rate_per_min (negative: lowered).
+    pub replace_rate_per_min_add: f64,
+    /// replace_rate_per_min is not lowered below this.
+    pub replace_rate_per_min_floor: Option<f64>,
+    /// Amount added to base_spread_bps_delta.
+    pub base_spread_bps_delta_add: f64,
+    /// base_spread_bps_delta is not raised above this.
+    pub base_spread_bps_delta_cap: Option<f64>,
+}
+
+impl Default for FallbackConservative {
+    fn default() -> Self {
+        FallbackConservative {
+            enabled: true,
+            net_bps_below: 0.0,
+            consecutive_iterations: 2,
+            cooldown_iterations: 1,
+            min_interval_ms_add: 20.0,
+            min_interval_ms_cap: Some(100.0),
+            replace_rate_per_min_add: -60.0,
+            replace_rate_per_min_floor: Some(150.0),
+            base_spread_bps_delta_add: 0.02,
+            base_spread_bps_delta_cap: None,
+        }
+    }
+}
+
+/// `[tuner.conflict]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConflictGuard {
+    /// Whether the guard is applied.
+    pub enabled: bool,
+    /// Applies when `risk_ratio >= risk_ratio_min`: a proposal that widens
+    /// the spread (base_spread_bps or base_spread_bps_delta up) and lowers
+    /// min_interval_ms loses the min_interval_ms decrease.
+    pub risk_ratio_min: f64,
+}
+
+impl Default for ConflictGuard {
+    fn default() -> Self {
+        ConflictGuard {
+            enabled: true,
+            risk_ratio_min: 0.40,
+        }
+    }
+}
+
+/// One move a rule makes on one parameter, as the policy configures it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RuleMove {
+    /// The parameter.
+    pub param: Param,
+    /// `Add` or `Scale` as configured (the proposed operation may differ
+    /// when a limit binds: see [`crate::propose`]).
+    pub delta: Delta,
+    /// The value is never raised above this by the move.
+    pub cap: Option<f64>,
+    /// The value is never lowered below this by the move.
+    pub floor: Option<f64>,
+}
+
+impl RuleMove {
+    const fn add(param: Param, amount: f64, cap: Option<f64>, floor: Option<f64>) -> Self {
+        RuleMove {
+            param,
+            delta: Delta::Add(amount),
+            cap,
+            floor,
+        }
+    }
+
+    const fn scale(param: Param, factor: f64, cap: Option<f64>, floor: Option<f64>) -> Self {
+        RuleMove {
+            param,
+            delta: Delta::Scale(factor),
+            cap,
+            floor,
+        }
+    }
+
+    /// The policy key holding the amount or factor, e.g. `min_interval_ms_add`.
+    pub fn key(&self) -> String {
+        format!("{}_{}", self.param.name(), self.delta.name())
+    }
+}
+
+impl TuningPolicy {
+    /// The moves of `rule`, in the order they are proposed.
+    pub fn rule_moves(&self, rule: Rule) -> Vec<RuleMove> {
+        use Param::*;
+        match rule {
+            Rule::RiskAggressive => {
+                let r = &self.risk_aggressive;
+                vec![
+                    RuleMove::add(
+                        MinIntervalMs,
+                        r.min_interval_ms_add,
+                        r.min_interval_ms_cap,
+                        None,
+                    ),
+                    RuleMove::add(
+                        ImpactCapRatio,
+                        r.impact_cap_ratio_add,
+                        None,
+                        r.impact_cap_ratio_floor,
+                    ),
+                    RuleMove::add(TailAgeMs, r.tail_age_ms_add, r.tail_age_ms_cap, None),
+                ]
+            }
+            Rule::RiskModerate => {
+                let r = &self.risk_moderate;
+                vec![
+                    RuleMove::add(
+                        MinIntervalMs,
+                        r.min_interval_ms_add,
+                        r.min_interval_ms_cap,
+                        None,
+                    ),
+                    RuleMove::add(
+                        ImpactCapRatio,
+                        r.impact_cap_ratio_add,
+                        None,
+                        r.impact_cap_ratio_floor,
+                    ),
+                ]
+            }
+            Rule::RiskNormalize => {
+                let r = &self.risk_normalize;
+                vec![
+                    RuleMove::add(
+                        MinIntervalMs,
+                        r.min_interval_ms_add,
+                        None,
+                        r.min_interval_ms_floor,
+                    ),
+                    RuleMove::add(
+                        ImpactCapRatio,
+                        r.impact_cap_ratio_add,
+                        r.impact_cap_ratio_cap,
+                        None,
+                    ),
+                ]
+            }
+            Rule::MakerBoost => {
+                let r = &self.maker_boost;
+                vec![
+                    RuleMove::add(
+                        BaseSpreadBps,
+                        r.base_spread_bps_add,
+                        r.base_spread_bps_cap,
+                        None,
+                    ),
+                    RuleMove::scale(
+                        ReplaceRatePerMin,
+                        r.replace_rate_per_min_scale,
+                        None,
+                        r.replace_rate_per_min_floor,
+                    ),
+                    RuleMove::add(
+                        MinIntervalMs,
+                        r.min_interval_ms_add,
+                        r.min_interval_ms_cap,
+                        None,
+                    ),
+                ]
+            }
+            Rule::LatencyBuffer => {
+                let r = &self.latency_buffer;
+                vec![
+                    RuleMove::scale(
+                        ConcurrencyLimit,
+                        r.concurrency_limit_scale,
+                        None,
+                        r.concurrency_limit_floor,
+                    ),
+                    RuleMove::add(TailAgeMs, r.tail_age_ms_add, r.tail_age_ms_cap, None),
+                ]
+            }
+            Rule::LatencyHard => {
+                let r = &self.latency_hard;
+                vec![
+                    RuleMove::scale(
+                        ConcurrencyLimit,
+                        r.concurrency_limit_scale,
+                        None,
+                        r.concurrency_limit_floor,
+                    ),
+                    RuleMove::add(TailAgeMs, r.tail_age_ms_add, r.tail_age_ms_cap, None),
+                ]
+            }
+            Rule::DriverAdverse => {
+                let r = &self.driver_adverse;
+                vec![
+                    RuleMove::add(
+                        ImpactCapRatio,
+                        r.impact_cap_ratio_add,
+                        None,
+                        r.impact_cap_ratio_floor,
+                    ),
+                    RuleMove::add(
+                        MaxDeltaRatio,
+                        r.max_delta_ratio_add,
+                        None,
+                        r.max_delta_ratio_floor,
+                    ),
+                ]
+            }
+            Rule::DriverSlippage => {
+                let r = &self.driver_slippage;
+                vec![
+                    RuleMove::add(
+                        BaseSpreadBpsDelta,
+                        r.base_spread_bps_delta_add,
+                        r.base_spread_bps_delta_cap,
+                        None,
+                    ),
+                    RuleMove::add(TailAgeMs, r.tail_age_ms_add, r.tail_age_ms_cap, None),
+                ]
+            }
+            Rule::FallbackConservative => {
+                let r = &self.fallback_conservative;
+                vec![
+                    RuleMove::add(
+                        MinIntervalMs,
+                        r.min_interval_ms_add,
+                        r.min_interval_ms_cap,
+                        None,
+                    ),
+                    RuleMove::add(
+                        ReplaceRatePerMin,
+                        r.replace_rate_per_min_add,
+                        None,
+                        r.replace_rate_per_min_floor,
+                    ),
+                    RuleMove::add(
+                        BaseSpreadBpsDelta,
+                        r.base_spread_bps_delta_add,
+                        r.base_spread_bps_delta_cap,
+                        None,
+                    ),
+                ]
+            }
+        }
+    }
+
+    /// Read the `[tuner]` table of a soak policy file.
+    pub fn from_path(file: &Path) -> Result<Self, PolicyError> {
+        let text = std::fs::read_to_string(file).map_err(|source| PolicyError::Io {
+            file: file.to_owned(),
+            source,
+        })?;
+        Self::from_toml_str(&text, file)
+    }
+
+    /// Parse a soak policy document that came from `file` (named in errors).
+    ///
+    /// Top-level keys must be among [`POLICY_TABLES`]; only `[tuner]` is
+    /// interpreted (the other tables must be tables; their owners validate
+    /// their contents). A document without `[tuner]` gives the defaults.
+    pub fn from_toml_str(text: &str, file: &Path) -> Result<Self, PolicyError> {
+        let document: PolicyDocument =
+            serde_path_to_error::deserialize(toml::Deserializer::new(text)).map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                let (line, column) = inner
+                    .span()
+                    .map(|s| line_column(text, s.start))
+                    .unwrap_or((0, 0));
+                PolicyError::Toml {
+                    file: file.to_owned(),
+                    key: (path != ".").then_some(path),
+                    line,
+                    column,
+                    message: inner.message().to_owned(),
+                }
+            })?;
+        document
+            .tuner
+            .validate()
+            .map_err(|source| PolicyError::Invalid {
+                file: file.to_owned(),
+                source,
+            })?;
+        Ok(document.tuner)
+    }
+
+    /// The effective policy as a TOML document with a `[tuner.*]` table per
+    /// rule; [`TuningPolicy::from_toml_str`] reads it back to the same policy.
+    pub fn to_toml_string(&self) -> String {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            tuner: &'a TuningPolicy,
+        }
+        // A struct of numbers, booleans and optional numbers always has a TOML form.
+        toml::to_string(&Out { tuner: self }).unwrap_or_default()
+    }
+
+    /// Check the policy: every number finite, factors positive, and the
+    /// zones ordered so that at most one risk zone and one latency band apply.
+    pub fn validate(&self) -> Result<(), InvalidPolicy> {
+        let tables = [
+            ("risk_aggressive", Rule::RiskAggressive),
+            ("risk_moderate", Rule::RiskModerate),
+            ("risk_normalize", Rule::RiskNormalize),
+            ("maker_boost", Rule::MakerBoost),
+            ("latency_buffer", Rule::LatencyBuffer),
+            ("latency_hard", Rule::LatencyHard),
+            ("driver_adverse", Rule::DriverAdverse),
+            ("driver_slippage", Rule::DriverSlippage),
+            ("fallback_conservative", Rule::FallbackConservative),
+        ];
+        let thresholds = [
+            (
+                "risk_aggressive.risk_ratio_min",
+                self.risk_aggressive.risk_ratio_min,
+            ),
+            (
+                "risk_moderate.risk_ratio_min",
+                self.risk_moderate.risk_ratio_min,
+            ),
+            (
+                "risk_normalize.risk_ratio_below",
+                self.risk_normalize.risk_ratio_below,
+            ),
+            (
+                "risk_normalize.net_bps_min",
+                self.risk_normalize.net_bps_min,
+            ),
+            (
+                "maker_boost.risk_ratio_max",
+                self.maker_boost.risk_ratio_max,
+            ),
+            (
+                "maker_boost.maker_taker_below",
+                self.maker_boost.maker_taker_below,
+            ),
+            ("maker_boost.net_bps_min", self.maker_boost.net_bps_min),
+            (
+                "latency_buffer.p95_latency_ms_min",
+                self.latency_buffer.p95_latency_ms_min,
+            ),
+            (
+                "latency_buffer.p95_latency_ms_max",
+                self.latency_buffer.p95_latency_ms_max,
+            ),
+            (
+                "latency_hard.p95_latency_ms_above",
+                self.latency_hard.p95_latency_ms_above,
+            ),
+            (
+                "driver_adverse.adverse_bps_p95_above",
+                self.driver_adverse.adverse_bps_p95_above,
+            ),
+            (
+                "driver_slippage.slippage_bps_p95_above",
+                self.driver_slippage.slippage_bps_p95_above,
+            ),
+            (
+                "fallback_conservative.net_bps_below",
+                self.fallback_conservative.net_bps_below,
+            ),
+            ("conflict.risk_ratio_min", self.conflict.risk_ratio_min),
+        ];
+        for (key, value) in thresholds {
+            if !value.is_finite() {
+                return Err(InvalidPolicy::new(
+                    key,
+                    format!("is {value}, not a finite number"),
+                ));
+            }
+        }
+        for (table, rule) in tables {
+            for m in self.rule_moves(rule) {
+                let operand = m.delta.operand();
+                let key = format!("{table}.{}", m.key());
+                if !operand.is_finite() {
+                    return Err(InvalidPolicy::new(
+                        &key,
+                        format!("is {operand}, not a finite number"),
+                    ));
+                }
+                if matches!(m.delta, Delta::Scale(_)) && operand <= 0.0 {
+                    return Err(InvalidPolicy::new(
+                        &key,
+                        format!("is {operand}; a factor must be positive"),
+                    ));
+                }
+                for (limit, value) in [("cap", m.cap), ("floor", m.floor)] {
+                    if let Some(v) = value.filter(|v| !v.is_finite()) {
+                        let key = format!("{table}.{}_{limit}", m.param.name());
+                        return Err(InvalidPolicy::new(
+                            &key,
+                            format!("is {v}, not a finite number"),
+                        ));
+                    }
+                }
+            }
+        }
+        let order = |low_key: &str, low: f64, high_key: &str, high: f64| {
+            if low > high {
+                Err(InvalidPolicy::new(
+                    low_key,
+                    format!("is {low}, above `tuner.{high_key}` ({high}): the zones would overlap"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        order(
+            "risk_moderate.risk_ratio_min",
+            self.risk_moderate.risk_ratio_min,
+            "risk_aggressive.risk_ratio_min",
+            self.risk_aggressive.risk_ratio_min,
+        )?;
+        order(
+            "risk_normalize.risk_ratio_below",
+            self.risk_normalize.risk_ratio_below,
+            "risk_moderate.risk_ratio_min",
+            self.risk_moderate.risk_ratio_min,
+        )?;
+        order(
+            "latency_buffer.p95_latency_ms_min",
+            self.latency_buffer.p95_latency_ms_min,
+            "latency_buffer.p95_latency_ms_max",
+            self.latency_buffer.p95_latency_ms_max,
+        )?;
+        order(
+            "latency_buffer.p95_latency_ms_max",
+            self.latency_buffer.p95_latency_ms_max,
+            "latency_hard.p95_latency_ms_above",
+            self.latency_hard.p95_latency_ms_above,
+        )?;
+        if self.fallback_conservative.consecutive_iterations == 0 {
+            return Err(InvalidPolicy::new(
+                "fallback_conservative.consecutive_iterations",
+                "is 0; it must be at least 1".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyDocument {
+    #[serde(default)]
+    tuner: TuningPolicy,
+    // Validated by their owners (guards, gate, registry bounds).
+    #[serde(default, rename = "guards")]
+    _guards: Option<toml::Table>,
+    #[serde(default, rename = "gate")]
+    _gate: Option<toml::Table>,
+    #[serde(default, rename = "bounds")]
+    _bounds: Option<toml::Table>,
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// A policy value that parses but cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`tuner.{key}` {problem}")]
+pub struct InvalidPolicy {
+    /// Key path below `tuner`, e.g. `latency_hard.concurrency_limit_scale`.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl InvalidPolicy {
+    fn new(key: &str, problem: String) -> Self {
+        InvalidPolicy {
+            key: key.to_owned(),
+            problem,
+        }
+    }
+}
+
+/// A policy file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", file.display())]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not TOML, an unknown key, or a value of the wrong type.
+    #[error("{}: {}{message} (line {line}, column {column})", file.display(), KeyPrefix(key.as_deref()))]
+    Toml {
+        /// The file.
+        file: PathBuf,
+        /// Dotted key path of the offending entry, e.g. `tuner.latency_hard.tail_age_ms_cap`;
+        /// `None` for syntax errors.
+        key: Option<String>,
+        /// 1-based line (0 when unknown).
+        line: usize,
+        /// 1-based column (0 when unknown).
+        column: usize,
+        /// What the TOML reader said, e.g. `invalid type: string "x", expected f64`.
+        message: String,
+    },
+    /// A value that parses but cannot be used (NaN, a non-positive factor, overlapping zones).
+    #[error("{}: {source}", file.display())]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: InvalidPolicy,
+    },
+}
+
+impl PolicyError {
+    /// Dotted key path of the offending entry, when the error is about one
+    /// (e.g. `tuner.maker_boost.net_bps_min`).
+    pub fn key(&self) -> Option<String> {
+        match self {
+            PolicyError::Io { .. } => None,
+            PolicyError::Toml { key, .. } => key.clone(),
+            PolicyError::Invalid { source, .. } => Some(format!("tuner.{}", source.key)),
+        }
+    }
+}
+
+struct KeyPrefix<'a>(Option<&'a str>);
+
+impl fmt::Display for KeyPrefix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(key) => write!(f, "`{key}`: "),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<TuningPolicy, PolicyError> {
+        TuningPolicy::from_toml_str(text, Path::new("soak_policy.toml"))
+    }
+
+    #[track_caller]
+    fn check_err(text: &str, key: &str, message_part: &str) {
+        let err = parse(text).expect_err("policy should be rejected");
+        assert_eq!(err.key().as_deref(), Some(key), "{err}");
+        let msg = err.to_string();
+        assert!(msg.starts_with("soak_policy.toml: "), "{msg}");
+        assert!(msg.contains(key), "{msg}");
+        assert!(msg.contains(message_part), "{msg}");
+    }
+
+    #[test]
+    fn defaults_are_the_documented_rules() {
+        let p = TuningPolicy::default();
+        assert_eq!(p.risk_aggressive.risk_ratio_min, 0.60);
+        assert_eq!(p.risk_moderate.min_interval_ms_cap, Some(75.0));
+        assert_eq!(p.risk_normalize.min_interval_ms_floor, Some(50.0));
+        assert_eq!(p.maker_boost.maker_taker_below, 0.85);
+        assert_eq!(p.maker_boost.net_bps_min, 2.7);
+        assert_eq!(p.latency_buffer.p95_latency_ms_max, 360.0);
+        assert_eq!(p.latency_hard.tail_age_ms_cap, Some(800.0));
+        assert_eq!(p.latency_buffer.tail_age_ms_cap, None); // the issue gives no cap for the soft band
+        assert_eq!(p.driver_slippage.base_spread_bps_delta_cap, Some(0.25));
+        assert_eq!(
+            p.fallback_conservative.replace_rate_per_min_floor,
+            Some(150.0)
+        );
+        assert_eq!(p.conflict.risk_ratio_min, 0.40);
+        assert_eq!(p.validate(), Ok(()));
+    }
+
+    #[test]
+    fn empty_and_partial_documents_keep_defaults() {
+        assert_eq!(parse("").expect("empty"), TuningPolicy::default());
+        let p = parse(
+            "[guards]\ncooldown_iters = 3\n[gate]\nx = 1\n[bounds.tail_age_ms]\nmin = 300\nmax = 900\n\
+             [tuner.latency_hard]\ntail_age_ms_add = 60\n",
+        )
+        .expect("partial");
+        let mut expected = TuningPolicy::default();
+        expected.latency_hard.tail_age_ms_add = 60.0;
+        assert_eq!(p, expected);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        check_err(
+            "[tuner.latency_hard]\ntail_age_cap = 800\n",
+            "tuner.latency_hard.tail_age_cap",
+            "unknown field",
+        );
+        check_err(
+            "[tuner.latency_soft]\n",
+            "tuner.latency_soft",
+            "unknown field",
+        );
+        check_err("[tuners]\n", "tuners", "unknown field");
+        check_err("cooldown = 3\n", "cooldown", "unknown field");
+    }
+
+    #[test]
+    fn wrong_types_name_the_key_and_the_expected_type() {
+        check_err(
+            "[tuner.maker_boost]\nnet_bps_min = \"2.7\"\n",
+            "tuner.maker_boost.net_bps_min",
+            "expected f64",
+        );
+        check_err(
+            "[tuner.fallback_conservative]\nconsecutive_iterations = 1.5\n",
+            "tuner.fallback_conservative.consecutive_iterations",
+            "expected u32",
+        );
+        check_err(
+            "[tuner.conflict]\nenabled = 1\n",
+            "tuner.conflict.enabled",
+            "expected a boolean",
+        );
+        check_err(
+            "[tuner]\nrisk_moderate = 3\n",
+            "tuner.risk_moderate",
+            "expected struct RiskModerate",
+        );
+        check_err("guards = 3\n", "guards", "expected a map");
+        let err = parse("[tuner.maker_boost]\nnet_bps_min = \"2.7\"\n").expect_err("string");
+        assert!(err.to_string().contains("(line 2, column 15)"), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_give_a_position() {
+        let err = parse("[tuner.maker_boost\n").expect_err("syntax");
+        assert_eq!(err.key(), None);
+        assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn unusable_values_are_named() {
+        check_err(
+            "[tuner.maker_boost]\nnet_bps_min = nan\n",
+            "tuner.maker_boost.net_bps_min",
+            "not a finite number",
+        );
+        check_err(
+            "[tuner.latency_hard]\ntail_age_ms_cap = inf\n",
+            "tuner.latency_hard.tail_age_ms_cap",
+            "not a finite number",
+        );
+        check_err(
+            "[tuner.latency_hard]\nconcurrency_limit_scale = 0\n",
+            "tuner.latency_hard.concurrency_limit_scale",
+            "must be positive",
+        );
+        check_err(
+            "[tuner.risk_moderate]\nrisk_ratio_min = 0.7\n",
+            "tuner.risk_moderate.risk_ratio_min",
+            "overlap",
+        );
+        check_err(
+            "[tuner.latency_hard]\np95_latency_ms_above = 350\n",
+            "tuner.latency_buffer.p95_latency_ms_max",
+            "overlap",
+        );
+        check_err(
+            "[tuner.fallback_conservative]\nconsecutive_iterations = 0\n",
+            "tuner.fallback_conservative.consecutive_iterations",
+            "at least 1",
+        );
+    }
+
+    #[test]
+    fn printed_policy_reads_back() {
+        let text = TuningPolicy::default().to_toml_string();
+        assert!(text.contains("[tuner.risk_aggressive]"), "{text}");
+        assert!(text.contains("min_interval_ms_cap = 80.0"), "{text}");
+        assert!(
+            !text.contains("base_spread_bps_cap"),
+            "absent caps are not printed: {text}"
+        );
+        assert_eq!(parse(&text).expect("round trip"), TuningPolicy::default());
+        let mut p = TuningPolicy::default();
+        p.maker_boost.base_spread_bps_cap = Some(0.3);
+        p.fallback_conservative.cooldown_iterations = 3;
+        assert_eq!(parse(&p.to_toml_string()).expect("round trip"), p);
+    }
+
+    #[test]
+    fn missing_file_is_named() {
+        let err = TuningPolicy::from_path(Path::new("/nonexistent/soak_policy.toml"))
+            .expect_err("missing");
+        assert!(
+            err.to_string().contains("/nonexistent/soak_policy.toml"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_rule_has_moves_with_systematic_keys() {
+        let p = TuningPolicy::default();
+        for rule in Rule::ALL {
+            assert!(!p.rule_moves(rule).is_empty(), "{rule:?}");
+        }
+        let keys: Vec<String> = p
+            .rule_moves(Rule::MakerBoost)
+            .iter()
+            .map(RuleMove::key)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "base_spread_bps_add",
+                "replace_rate_per_min_scale",
+                "min_interval_ms_add"
+            ]
+        );
+    }
+}

@@ -1,0 +1,673 @@
+//! Reading an artifacts directory: the list of iterations, one
+//! `ITER_SUMMARY_{i}.json` at a time, in both mmsoak's and the predecessor's shapes.
+
+use std::cell::OnceCell;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use mmsoak_core::input::{read_document, Fields};
+use mmsoak_core::{FieldProblem, InputError, Param, RuntimeOverrides, StateHash};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::ArtifactError;
+
+/// The `schema` value of an ITER_SUMMARY written by mmsoak.
+pub const MMSOAK_ITER_SUMMARY_SCHEMA: &str = "mmsoak.iter_summary.v1";
+/// File name of the tuning report.
+pub const TUNING_REPORT: &str = "TUNING_REPORT.json";
+/// File name of the current runtime overrides.
+pub const RUNTIME_OVERRIDES: &str = "runtime_overrides.json";
+/// File name of the apply pipeline's journal.
+pub const APPLY_JOURNAL: &str = "APPLY_JOURNAL.jsonl";
+
+/// File name of iteration `i`'s summary.
+pub fn iter_summary_name(i: u64) -> String {
+    format!("ITER_SUMMARY_{i}.json")
+}
+
+/// An artifacts directory whose iterations are numbered `1..=N` without
+/// gaps and which has a `TUNING_REPORT.json`.
+///
+/// Opening lists the directory once; ITER_SUMMARY files are parsed later,
+/// one at a time, by [`ArtifactDir::summaries`] or [`ArtifactDir::read_summary`].
+#[derive(Debug)]
+pub struct ArtifactDir {
+    dir: PathBuf,
+    last: u64,
+    tuning_report_entries: usize,
+    fallback: OnceCell<Option<Arc<RuntimeState>>>,
+}
+
+impl ArtifactDir {
+    /// List `dir`, check the iteration numbers and the tuning report.
+    pub fn open(dir: &Path) -> Result<Self, ArtifactError> {
+        let list_err = |source| ArtifactError::ListDir {
+            dir: dir.to_owned(),
+            source,
+        };
+        let mut numbers = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(list_err)? {
+            let entry = entry.map_err(list_err)?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Some(number) = name
+                .strip_prefix("ITER_SUMMARY_")
+                .and_then(|rest| rest.strip_suffix(".json"))
+            else {
+                continue;
+            };
+            match number.parse::<u64>() {
+                Ok(i) if i >= 1 && number == i.to_string() => numbers.push(i),
+                _ => {
+                    return Err(ArtifactError::BadIterationName {
+                        file: dir.join(name),
+                    })
+                }
+            }
+        }
+        if numbers.is_empty() {
+            return Err(ArtifactError::NoIterations {
+                dir: dir.to_owned(),
+            });
+        }
+        numbers.sort_unstable();
+        let mut expected = 1;
+        for &i in &numbers {
+            if i != expected {
+                return Err(ArtifactError::MissingIteration {
+                    missing: dir.join(iter_summary_name(expected)),
+                    next_present: i,
+                });
+            }
+            expected += 1;
+        }
+        let tuning_report_entries = check_tuning_report(&dir.join(TUNING_REPORT))?;
+        Ok(ArtifactDir {
+            dir: dir.to_owned(),
+            last: expected - 1,
+            tuning_report_entries,
+            fallback: OnceCell::new(),
+        })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Number of iterations, N.
+    pub fn iteration_count(&self) -> u64 {
+        self.last
+    }
+
+    /// Entries in `TUNING_REPORT.json`'s `iterations` list.
+    pub fn tuning_report_entries(&self) -> usize {
+        self.tuning_report_entries
+    }
+
+    /// Path of iteration `i`'s summary.
+    pub fn summary_path(&self, i: u64) -> PathBuf {
+        self.dir.join(iter_summary_name(i))
+    }
+
+    /// Path of the apply journal, when the directory has one.
+    pub fn journal_path(&self) -> Option<PathBuf> {
+        let p = self.dir.join(APPLY_JOURNAL);
+        p.is_file().then_some(p)
+    }
+
+    /// Read and interpret iteration `i`'s summary.
+    pub fn read_summary(&self, i: u64) -> Result<IterSummary, ArtifactError> {
+        let file = self.summary_path(i);
+        let doc = read_document(&file)?;
+        IterSummary::from_document(&file, i, doc, || self.fallback_runtime())
+    }
+
+    /// Every summary in iteration order, parsed one at a time.
+    pub fn summaries(&self) -> impl Iterator<Item = Result<IterSummary, ArtifactError>> + '_ {
+        self.summaries_from(1)
+    }
+
+    /// Summaries `first..=N`, parsed one at a time.
+    pub fn summaries_from(
+        &self,
+        first: u64,
+    ) -> impl Iterator<Item = Result<IterSummary, ArtifactError>> + '_ {
+        (first.max(1)..=self.last).map(move |i| self.read_summary(i))
+    }
+
+    /// `runtime_overrides.json` of the directory, else of its parent; read once.
+    fn fallback_runtime(&self) -> Result<Option<Arc<RuntimeState>>, ArtifactError> {
+        if let Some(v) = self.fallback.get() {
+            return Ok(v.clone());
+        }
+        let candidates = [
+            Some(self.dir.join(RUNTIME_OVERRIDES)),
+            self.dir.parent().map(|p| p.join(RUNTIME_OVERRIDES)),
+        ];
+        let mut found = None;
+        for file in candidates.into_iter().flatten() {
+            if file.is_file() {
+                let doc = read_document(&file)?;
+                found = Some(Arc::new(RuntimeState::from_value(&file, doc, "")?));
+                break;
+            }
+        }
+        let _ = self.fallback.set(found.clone());
+        Ok(found)
+    }
+}
+
+#[derive(Deserialize)]
+struct TuningReportShape {
+    iterations: Option<Vec<IgnoredAny>>,
+}
+
+/// Check that the tuning report exists and has the documented shape
+/// (`{"iterations": [...], ...}` or a bare list); return its entry count.
+fn check_tuning_report(file: &Path) -> Result<usize, ArtifactError> {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ArtifactError::MissingTuningReport {
+                file: file.to_owned(),
+            })
+        }
+        Err(source) => {
+            return Err(InputError::Io {
+                file: file.to_owned(),
+                source,
+            }
+            .into())
+        }
+    };
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let fast = if first == Some(&b'[') {
+        serde_json::from_slice::<Vec<IgnoredAny>>(&bytes).map(|v| Some(v.len()))
+    } else {
+        serde_json::from_slice::<TuningReportShape>(&bytes).map(|s| s.iterations.map(|v| v.len()))
+    };
+    match fast {
+        Ok(Some(n)) => Ok(n),
+        // Slow path: parse again to say precisely what is wrong.
+        _ => {
+            let doc = mmsoak_core::input::parse_bytes(file, &bytes)?;
+            if let Value::Array(items) = &doc {
+                return Ok(items.len());
+            }
+            let root = Fields::root(file, &doc)?;
+            match root.get("iterations") {
+                Some(Value::Array(items)) => Ok(items.len()),
+                Some(other) => Err(root
+                    .error(
+                        "iterations",
+                        FieldProblem::WrongType {
+                            expected: "a list",
+                            found: mmsoak_core::input::type_name(other),
+                        },
+                    )
+                    .into()),
+                None => Err(root.error("iterations", FieldProblem::Missing).into()),
+            }
+        }
+    }
+}
+
+/// The runtime overrides in force during an iteration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeState {
+    /// The parameters (any legacy layout read).
+    pub overrides: RuntimeOverrides,
+    /// [`StateHash`] of the document as written (`StateHash::of_value`).
+    pub hash: StateHash,
+}
+
+impl RuntimeState {
+    /// Interpret a runtime-overrides document found at `prefix` in `file`.
+    fn from_value(file: &Path, doc: Value, prefix: &str) -> Result<Self, InputError> {
+        let hash = StateHash::of_value(&doc);
+        let overrides = RuntimeOverrides::from_document(file, doc).map_err(|e| match e {
+            InputError::Field {
+                file,
+                path,
+                problem,
+            } if !prefix.is_empty() => InputError::Field {
+                file,
+                path: format!("{prefix}.{path}"),
+                problem,
+            },
+            other => other,
+        })?;
+        Ok(RuntimeState { overrides, hash })
+    }
+}
+
+/// The KPIs of one iteration the snapshot looks at; `None` when absent or null.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SummaryKpis {
+    /// `summary.risk_ratio`.
+    pub risk_ratio: Option<f64>,
+    /// `summary.maker_taker_ratio`.
+    pub maker_taker_ratio: Option<f64>,
+    /// `summary.net_bps`.
+    pub net_bps: Option<f64>,
+    /// `summary.p95_latency_ms`.
+    pub p95_latency_ms: Option<f64>,
+    /// `summary.runtime_utc`.
+    pub runtime_utc: Option<String>,
+}
+
+/// Why a tuning step did not apply, as written in `tuning.skip_reason`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum SkipReason {
+    /// `null` or absent.
+    #[default]
+    None,
+    /// The predecessor's `""`.
+    Empty,
+    /// The predecessor's `"no_runtime_path"`: there was no runtime file to write.
+    NoRuntimePath,
+    /// Any other string.
+    Other(String),
+    /// The object with guard flags and a note.
+    Guards(GuardFlags, String),
+}
+
+impl SkipReason {
+    /// Short text for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            SkipReason::None => "none".into(),
+            SkipReason::Empty => "\"\"".into(),
+            SkipReason::NoRuntimePath => "no_runtime_path".into(),
+            SkipReason::Other(s) => format!("{s:?}"),
+            SkipReason::Guards(flags, note) if note.is_empty() => {
+                flags.names().collect::<Vec<_>>().join(",")
+            }
+            SkipReason::Guards(flags, note) => {
+                format!("{} ({note})", flags.names().collect::<Vec<_>>().join(","))
+            }
+        }
+    }
+}
+
+/// Guard flags of a tuning step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GuardFlags {
+    /// A freeze blocked (or was triggered by) the step.
+    pub freeze: bool,
+    /// An A→B→A oscillation was detected.
+    pub oscillation: bool,
+    /// Too many changes in the velocity window.
+    pub velocity: bool,
+    /// A cooldown was active.
+    pub cooldown: bool,
+    /// The proposal changed nothing.
+    pub no_op: bool,
+    /// The last iteration: nothing is applied after it.
+    pub final_iteration: bool,
+}
+
+impl GuardFlags {
+    /// Whether any flag is set.
+    pub fn any(&self) -> bool {
+        self.names().next().is_some()
+    }
+
+    /// Names of the flags set, in a fixed order.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> {
+        [
+            (self.freeze, "freeze"),
+            (self.oscillation, "oscillation"),
+            (self.velocity, "velocity"),
+            (self.cooldown, "cooldown"),
+            (self.no_op, "no_op"),
+            (self.final_iteration, "final_iteration"),
+        ]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+    }
+
+    fn union(self, o: GuardFlags) -> GuardFlags {
+        GuardFlags {
+            freeze: self.freeze || o.freeze,
+            oscillation: self.oscillation || o.oscillation,
+            velocity: self.velocity || o.velocity,
+            cooldown: self.cooldown || o.cooldown,
+            no_op: self.no_op || o.no_op,
+            final_iteration: self.final_iteration || o.final_iteration,
+        }
+    }
+}
+
+/// One applied operation as mmsoak records it in `tuning.operations`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecordedOperation {
+    /// The parameter.
+    pub param: Param,
+    /// Value before, when recorded.
+    pub from: Option<f64>,
+    /// Value after (rounding and clamping included).
+    pub to: f64,
+}
+
+/// The `tuning` section of an ITER_SUMMARY.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TuningRecord {
+    /// `proposed_deltas` (else `deltas`): additive amounts, in file order by name.
+    pub proposed: Vec<(Param, f64)>,
+    /// `operations` (mmsoak only).
+    pub operations: Vec<RecordedOperation>,
+    /// `applied`.
+    pub applied: bool,
+    /// `skip_reason`.
+    pub skip_reason: SkipReason,
+    /// `freeze_triggered`.
+    pub freeze_triggered: bool,
+    /// `oscillation_detected`.
+    pub oscillation_detected: bool,
+    /// `velocity_violation`.
+    pub velocity_violation: bool,
+    /// `cooldown_active`.
+    pub cooldown_active: bool,
+    /// `state_hash` (else the predecessor's `signature`): the state after the step.
+    pub state_hash: Option<StateHash>,
+    /// `old_hash`: the state before the step.
+    pub old_hash: Option<StateHash>,
+}
+
+impl TuningRecord {
+    /// Whether anything was proposed.
+    pub fn proposed_anything(&self) -> bool {
+        !self.proposed.is_empty() || !self.operations.is_empty()
+    }
+
+    /// The proposed parameters, sorted, without duplicates.
+    pub fn proposed_params(&self) -> Vec<Param> {
+        let mut params: Vec<Param> = self
+            .proposed
+            .iter()
+            .map(|(p, _)| *p)
+            .chain(self.operations.iter().map(|o| o.param))
+            .collect();
+        params.sort_unstable();
+        params.dedup();
+        params
+    }
+
+    /// Guard flags from the skip reason and the tuning-level flags together.
+    pub fn guard_flags(&self) -> GuardFlags {
+        let from_skip = match &self.skip_reason {
+            SkipReason::Guards(f, _) => *f,
+            _ => GuardFlags::default(),
+        };
+        from_skip.union(GuardFlags {
+            freeze: self.freeze_triggered,
+            oscillation: self.oscillation_detected,
+            velocity: self.velocity_violation,
+            cooldown: self.cooldown_active,
+            ..GuardFlags::default()
+        })
+    }
+}
+
+/// One `ITER_SUMMARY_{i}.json`, reduced to what the verifier and the snapshot use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IterSummary {
+    /// The file.
+    pub file: PathBuf,
+    /// The iteration number.
+    pub iteration: u64,
+    /// Whether the file carries mmsoak's schema (`mmsoak.iter_summary.v1`).
+    pub written_by_mmsoak: bool,
+    /// Runtime overrides in force during the iteration: the summary's own
+    /// `runtime_overrides` (legacy: `runtime`, `config`), else the
+    /// directory's (or its parent's) `runtime_overrides.json`.
+    pub runtime: Option<Arc<RuntimeState>>,
+    /// KPIs.
+    pub kpis: SummaryKpis,
+    /// The tuning step.
+    pub tuning: TuningRecord,
+}
+
+impl IterSummary {
+    /// Interpret a parsed summary; `fallback` supplies the directory's runtime
+    /// overrides when the summary carries none.
+    pub fn from_document(
+        file: &Path,
+        iteration: u64,
+        mut doc: Value,
+        fallback: impl FnOnce() -> Result<Option<Arc<RuntimeState>>, ArtifactError>,
+    ) -> Result<Self, ArtifactError> {
+        // Take the runtime out first, so that `doc` can be borrowed below.
+        let runtime_doc = match doc.as_object_mut() {
+            Some(map) => ["runtime_overrides", "runtime", "config"]
+                .into_iter()
+                .find_map(|k| map.remove(k).filter(|v| !v.is_null()).map(|v| (k, v))),
+            None => None,
+        };
+        let root = Fields::root(file, &doc)?;
+        let written_by_mmsoak = match root.opt_str("schema")? {
+            None => false,
+            Some(MMSOAK_ITER_SUMMARY_SCHEMA) => true,
+            Some(other) => {
+                return Err(root
+                    .error(
+                        "schema",
+                        FieldProblem::Invalid(format!(
+                            "is {other:?}; known: {MMSOAK_ITER_SUMMARY_SCHEMA:?} (or absent in the predecessor's files)"
+                        )),
+                    )
+                    .into())
+            }
+        };
+        if let Some(found) = root.opt_count("iteration")? {
+            if found != iteration {
+                return Err(root
+                    .error(
+                        "iteration",
+                        FieldProblem::Invalid(format!(
+                            "is {found} but the file name says {iteration}"
+                        )),
+                    )
+                    .into());
+            }
+        }
+        let runtime = match runtime_doc {
+            Some((key, v)) => Some(Arc::new(RuntimeState::from_value(file, v, key)?)),
+            None => fallback()?,
+        };
+        let kpis = match root.opt_object("summary")? {
+            Some(s) => read_kpis(&s)?,
+            None => SummaryKpis::default(),
+        };
+        let tuning = match root.opt_object("tuning")? {
+            Some(t) => read_tuning(&t)?,
+            None => TuningRecord::default(),
+        };
+        Ok(IterSummary {
+            file: file.to_owned(),
+            iteration,
+            written_by_mmsoak,
+            runtime,
+            kpis,
+            tuning,
+        })
+    }
+
+    /// A KPI value required by the snapshot: an error naming the file and
+    /// `summary.<name>` when it is absent or null.
+    pub fn require_kpi(&self, name: &str, value: Option<f64>) -> Result<f64, InputError> {
+        value.ok_or_else(|| InputError::Field {
+            file: self.file.clone(),
+            path: format!("summary.{name}"),
+            problem: FieldProblem::Invalid(
+                "is missing or null; the snapshot needs a number".into(),
+            ),
+        })
+    }
+}
+
+fn read_kpis(s: &Fields<'_>) -> Result<SummaryKpis, InputError> {
+    // Volumes and counts must not be negative (a negative volume makes a
+    // negative maker share that looks like data).
+    if let Some(fills) = s.opt_object("fills")? {
+        for key in ["maker_volume", "taker_volume"] {
+            fills.opt_non_negative(key)?;
+        }
+        for key in ["maker_count", "taker_count", "maker_fills", "taker_fills"] {
+            fills.opt_count(key)?;
+        }
+    }
+    let ratio = |key: &str| -> Result<Option<f64>, InputError> {
+        match s.opt_f64(key)? {
+            Some(v) if !(0.0..=1.0).contains(&v) => Err(s.error(
+                key,
+                FieldProblem::OutOfRange {
+                    value: v,
+                    min: 0.0,
+                    max: 1.0,
+                },
+            )),
+            other => Ok(other),
+        }
+    };
+    Ok(SummaryKpis {
+        risk_ratio: ratio("risk_ratio")?,
+        maker_taker_ratio: ratio("maker_taker_ratio")?,
+        net_bps: s.opt_f64("net_bps")?,
+        p95_latency_ms: s.opt_non_negative("p95_latency_ms")?,
+        runtime_utc: s.opt_str("runtime_utc")?.map(str::to_owned),
+    })
+}
+
+fn read_hash(t: &Fields<'_>, key: &str) -> Result<Option<StateHash>, InputError> {
+    match t.opt_str(key)? {
+        None | Some("") | Some("na") => Ok(None),
+        Some(s) => s
+            .parse::<StateHash>()
+            .map(Some)
+            .map_err(|e| t.error(key, FieldProblem::Invalid(format!("is not a hash: {e}")))),
+    }
+}
+
+fn read_param(f: &Fields<'_>, key: &str, name: &str) -> Result<Param, InputError> {
+    name.parse::<Param>()
+        .map_err(|e| f.error(key, FieldProblem::Invalid(e.to_string())))
+}
+
+fn read_tuning(t: &Fields<'_>) -> Result<TuningRecord, InputError> {
+    let deltas_key = if t.get("proposed_deltas").is_some() {
+        "proposed_deltas"
+    } else {
+        "deltas"
+    };
+    let mut proposed = Vec::new();
+    if let Some(deltas) = t.opt_object(deltas_key)? {
+        for name in deltas.map().keys() {
+            let param = read_param(&deltas, name, name)?;
+            proposed.push((param, deltas.f64(name)?));
+        }
+    }
+    let mut operations = Vec::new();
+    match t.get("operations") {
+        None => {}
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                let key = format!("operations[{i}]");
+                let op = match item {
+                    Value::Object(_) => Fields::root(t.file(), item)?,
+                    other => {
+                        return Err(t.error(
+                            &key,
+                            FieldProblem::WrongType {
+                                expected: "an object",
+                                found: mmsoak_core::input::type_name(other),
+                            },
+                        ))
+                    }
+                };
+                // Re-root the error paths under `tuning.operations[i]`.
+                let at = |e: InputError| match e {
+                    InputError::Field {
+                        file,
+                        path,
+                        problem,
+                    } => InputError::Field {
+                        file,
+                        path: format!("{}.{path}", t.path_of(&key)),
+                        problem,
+                    },
+                    other => other,
+                };
+                let name = op
+                    .opt_str("param")
+                    .map_err(at)?
+                    .ok_or_else(|| at(op.error("param", FieldProblem::Missing)))?;
+                operations.push(RecordedOperation {
+                    param: read_param(&op, "param", name).map_err(at)?,
+                    from: op.opt_f64("from").map_err(at)?,
+                    to: op.f64("to").map_err(at)?,
+                });
+            }
+        }
+        Some(other) => {
+            return Err(t.error(
+                "operations",
+                FieldProblem::WrongType {
+                    expected: "a list",
+                    found: mmsoak_core::input::type_name(other),
+                },
+            ))
+        }
+    }
+    let skip_reason = match t.get("skip_reason") {
+        None => SkipReason::None,
+        Some(Value::String(s)) if s.is_empty() => SkipReason::Empty,
+        Some(Value::String(s)) if s == "no_runtime_path" => SkipReason::NoRuntimePath,
+        Some(Value::String(s)) => SkipReason::Other(s.clone()),
+        Some(Value::Object(_)) => {
+            let o = t.object("skip_reason")?;
+            let flag = |k: &str| o.opt_bool(k).map(|b| b.unwrap_or(false));
+            SkipReason::Guards(
+                GuardFlags {
+                    freeze: flag("freeze")?,
+                    oscillation: flag("oscillation")?,
+                    velocity: flag("velocity")?,
+                    cooldown: flag("cooldown")?,
+                    no_op: flag("no_op")?,
+                    final_iteration: flag("final_iteration")?,
+                },
+                o.opt_str("note")?.unwrap_or_default().to_owned(),
+            )
+        }
+        Some(other) => {
+            return Err(t.error(
+                "skip_reason",
+                FieldProblem::WrongType {
+                    expected: "null, a string or an object",
+                    found: mmsoak_core::input::type_name(other),
+                },
+            ))
+        }
+    };
+    let flag = |k: &str| t.opt_bool(k).map(|b| b.unwrap_or(false));
+    let state_hash = match read_hash(t, "state_hash")? {
+        Some(h) => Some(h),
+        None => read_hash(t, "signature")?,
+    };
+    Ok(TuningRecord {
+        proposed,
+        operations,
+        applied: flag("applied")?,
+        skip_reason,
+        freeze_triggered: flag("freeze_triggered")?,
+        oscillation_detected: flag("oscillation_detected")?,
+        velocity_violation: flag("velocity_violation")?,
+        cooldown_active: flag("cooldown_active")?,
+        state_hash,
+        old_hash: read_hash(t, "old_hash")?,
+    })
+}

@@ -1,0 +1,199 @@
+//! The hash chain of `APPLY_JOURNAL.jsonl`.
+//!
+//! Only the fields of the chain are read (`kind`, `iteration`, `old_hash`,
+//! `new_hash`); other fields are ignored. Each commit's `old_hash` must equal
+//! the previous commit's `new_hash`, the first one the init line's hash.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use mmsoak_core::{InputError, StateHash};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ArtifactError;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RecordKind {
+    Init,
+    Intent,
+    Commit,
+    Skip,
+    Abort,
+}
+
+#[derive(Deserialize)]
+struct Record {
+    kind: RecordKind,
+    #[serde(default)]
+    iteration: Option<u64>,
+    #[serde(default)]
+    old_hash: Option<StateHash>,
+    #[serde(default)]
+    new_hash: Option<StateHash>,
+}
+
+/// A place where the chain is broken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainBreak {
+    /// 1-based line of the offending record.
+    pub line: usize,
+    /// Its iteration, when recorded.
+    pub iteration: Option<u64>,
+    /// The hash the chain leads to (`None`: no init line before it).
+    pub expected: Option<StateHash>,
+    /// The record's `old_hash` (`None`: absent).
+    pub found: Option<StateHash>,
+}
+
+/// Result of checking the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JournalCheck {
+    /// Records read (blank lines are not counted).
+    pub records: usize,
+    /// Commit records.
+    pub commits: usize,
+    /// The state the chain ends at (the last commit's `new_hash`, else the init hash).
+    pub head: Option<StateHash>,
+    /// Every break, in file order.
+    pub breaks: Vec<ChainBreak>,
+}
+
+impl JournalCheck {
+    /// Whether the chain is unbroken.
+    pub fn is_intact(&self) -> bool {
+        self.breaks.is_empty()
+    }
+}
+
+/// Read and check a journal file, one line at a time.
+pub fn check_journal(file: &Path) -> Result<JournalCheck, ArtifactError> {
+    let io_err = |source| {
+        ArtifactError::from(InputError::Io {
+            file: file.to_owned(),
+            source,
+        })
+    };
+    let reader = std::io::BufReader::new(std::fs::File::open(file).map_err(io_err)?);
+    check_lines(file, reader)
+}
+
+/// Check journal text that came from `file` (named in errors).
+pub fn check_lines(file: &Path, reader: impl BufRead) -> Result<JournalCheck, ArtifactError> {
+    let mut check = JournalCheck {
+        records: 0,
+        commits: 0,
+        head: None,
+        breaks: Vec::new(),
+    };
+    let mut seen_init = false;
+    for (index, line) in reader.lines().enumerate() {
+        let line_no = index + 1;
+        let line = line.map_err(|source| InputError::Io {
+            file: file.to_owned(),
+            source,
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: Record = serde_json::from_str(&line).map_err(|e| ArtifactError::JournalLine {
+            file: file.to_owned(),
+            line: line_no,
+            message: format!(
+                "not a journal record ({e}); expected {{\"kind\": \"init\"|\"intent\"|\"commit\"|\"skip\"|\"abort\", \"iteration\", \"old_hash\", \"new_hash\", ...}}"
+            ),
+        })?;
+        check.records += 1;
+        match record.kind {
+            RecordKind::Init => {
+                seen_init = true;
+                check.head = record.new_hash.or(record.old_hash);
+            }
+            RecordKind::Commit => {
+                check.commits += 1;
+                let chained = seen_init && check.head.is_some() && record.old_hash == check.head;
+                if !chained {
+                    check.breaks.push(ChainBreak {
+                        line: line_no,
+                        iteration: record.iteration,
+                        expected: check.head,
+                        found: record.old_hash,
+                    });
+                }
+                check.head = record.new_hash;
+            }
+            RecordKind::Intent | RecordKind::Skip | RecordKind::Abort => {}
+        }
+    }
+    Ok(check)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(c: char) -> String {
+        c.to_string().repeat(64)
+    }
+
+    fn check(text: &str) -> Result<JournalCheck, ArtifactError> {
+        check_lines(Path::new("APPLY_JOURNAL.jsonl"), text.as_bytes())
+    }
+
+    #[test]
+    fn an_unbroken_chain_with_extra_fields_and_kinds() {
+        let text = format!(
+            "{{\"kind\":\"init\",\"iteration\":0,\"old_hash\":null,\"new_hash\":\"{a}\",\"ts\":1}}\n\
+             {{\"kind\":\"intent\",\"iteration\":1,\"old_hash\":\"{a}\",\"new_hash\":\"{b}\",\"ops\":[]}}\n\
+             {{\"kind\":\"commit\",\"iteration\":1,\"old_hash\":\"{a}\",\"new_hash\":\"{b}\"}}\n\
+             \n\
+             {{\"kind\":\"skip\",\"iteration\":2,\"old_hash\":\"{b}\",\"new_hash\":\"{b}\"}}\n\
+             {{\"kind\":\"commit\",\"iteration\":3,\"old_hash\":\"{b}\",\"new_hash\":\"{c}\"}}\n",
+            a = h('a'),
+            b = h('b'),
+            c = h('c')
+        );
+        let c = check(&text).expect("valid journal");
+        assert!(c.is_intact(), "{c:?}");
+        assert_eq!((c.records, c.commits), (5, 2));
+        assert_eq!(c.head.map(|x| x.to_string()), Some(h('c')));
+    }
+
+    #[test]
+    fn a_commit_that_does_not_continue_the_chain_is_a_break() {
+        let text = format!(
+            "{{\"kind\":\"init\",\"new_hash\":\"{a}\"}}\n{{\"kind\":\"commit\",\"iteration\":1,\"old_hash\":\"{a}\",\"new_hash\":\"{b}\"}}\n{{\"kind\":\"commit\",\"iteration\":2,\"old_hash\":\"{a}\",\"new_hash\":\"{c}\"}}\n",
+            a = h('a'),
+            b = h('b'),
+            c = h('c')
+        );
+        let c = check(&text).expect("valid journal");
+        assert_eq!(c.breaks.len(), 1);
+        assert_eq!(c.breaks[0].line, 3);
+        assert_eq!(c.breaks[0].iteration, Some(2));
+        assert_eq!(c.breaks[0].expected.map(|x| x.to_string()), Some(h('b')));
+    }
+
+    #[test]
+    fn a_commit_before_any_init_is_a_break() {
+        let text = format!(
+            "{{\"kind\":\"commit\",\"old_hash\":\"{a}\",\"new_hash\":\"{a}\"}}\n",
+            a = h('a')
+        );
+        let c = check(&text).expect("valid journal");
+        assert_eq!(c.breaks.len(), 1);
+        assert_eq!(c.breaks[0].expected, None);
+    }
+
+    #[test]
+    fn bad_lines_name_file_and_line() {
+        let err = check("{\"kind\":\"init\"}\n{\"kind\":\"commit\",\"old_hash\":\"xyz\"}\n")
+            .expect_err("bad hash");
+        let msg = err.to_string();
+        assert!(msg.starts_with("APPLY_JOURNAL.jsonl: line 2:"), "{msg}");
+        let err = check("{\"kind\":\"rollback\"}\n").expect_err("unknown kind");
+        assert!(err.to_string().contains("line 1"), "{err}");
+        let err = check("{\"kind\":\"init\"").expect_err("truncated");
+        assert!(err.to_string().contains("line 1"), "{err}");
+    }
+}

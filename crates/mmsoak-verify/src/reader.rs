@@ -1,0 +1,187 @@
+//! Reading a range of ITER_SUMMARY files in iteration order, on one thread
+//! or on several.
+//!
+//! With `T` reader threads the range is cut into blocks of [`BLOCK`]
+//! iterations dealt round-robin: block `b` is read by thread `b % T`, thread
+//! 0 being the consumer itself (it reads its blocks when it reaches them).
+//! Each helper thread sends its summaries through a channel bounded to one
+//! block, so at most `(T - 1) * (BLOCK + 1)` summaries wait at any time,
+//! whatever the run length. The consumer takes them in iteration order, so
+//! the sequence of results (errors included) is the one a single thread
+//! produces.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::artifacts::{iter_summary_name, FallbackRuntime, IterSummary};
+use crate::error::ArtifactError;
+use crate::fast::RuntimeCache;
+
+/// Iterations per block handed to one reader thread.
+pub(crate) const BLOCK: u64 = 32;
+
+/// Most reader threads used by default.
+const MAX_DEFAULT_THREADS: usize = 4;
+
+/// The reader thread count used by [`crate::ArtifactDir::open`]: the
+/// available parallelism, at most 4 (1 when unknown).
+pub fn default_reader_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_DEFAULT_THREADS)
+}
+
+type Item = Result<IterSummary, ArtifactError>;
+
+/// One reader: a reusable file buffer and its runtime cache.
+#[derive(Debug, Default)]
+pub(crate) struct ReadState {
+    buf: Vec<u8>,
+    cache: RuntimeCache,
+}
+
+impl ReadState {
+    /// Read and interpret iteration `i` of `dir`.
+    pub(crate) fn read(&mut self, dir: &Path, i: u64, fallback: &FallbackRuntime) -> Item {
+        let file = dir.join(iter_summary_name(i));
+        read_file(&file, &mut self.buf)?;
+        IterSummary::read_bytes(&file, i, &self.buf, || fallback.get(), &mut self.cache)
+    }
+}
+
+fn read_file(file: &Path, buf: &mut Vec<u8>) -> Result<(), mmsoak_core::InputError> {
+    use std::io::Read;
+    buf.clear();
+    std::fs::File::open(file)
+        .and_then(|mut f| f.read_to_end(buf))
+        .map(drop)
+        .map_err(|source| mmsoak_core::InputError::Io {
+            file: file.to_owned(),
+            source,
+        })
+}
+
+struct Helper {
+    rx: Receiver<Item>,
+    handle: JoinHandle<()>,
+}
+
+/// Summaries `first..=last` in order.
+pub(crate) struct Summaries {
+    dir: PathBuf,
+    fallback: Arc<FallbackRuntime>,
+    first: u64,
+    next: u64,
+    last: u64,
+    threads: u64,
+    state: ReadState,
+    /// `helpers[t - 1]` reads the blocks of thread `t`; `None` when it
+    /// could not be started or has stopped (its blocks are then read here).
+    helpers: Vec<Option<Helper>>,
+}
+
+impl Summaries {
+    pub(crate) fn new(
+        dir: &Path,
+        fallback: Arc<FallbackRuntime>,
+        first: u64,
+        last: u64,
+        threads: usize,
+    ) -> Self {
+        let count = last.saturating_sub(first).saturating_add(1);
+        let blocks = count.div_ceil(BLOCK);
+        // No helper for a range of one block, none beyond one per block.
+        let threads = (threads.max(1) as u64).min(blocks.max(1));
+        let helpers = (1..threads)
+            .map(|t| spawn_helper(dir, &fallback, first, last, threads, t))
+            .collect();
+        Summaries {
+            dir: dir.to_owned(),
+            fallback,
+            first,
+            next: first,
+            last,
+            threads,
+            state: ReadState::default(),
+            helpers,
+        }
+    }
+}
+
+fn spawn_helper(
+    dir: &Path,
+    fallback: &Arc<FallbackRuntime>,
+    first: u64,
+    last: u64,
+    threads: u64,
+    t: u64,
+) -> Option<Helper> {
+    let (tx, rx) = sync_channel::<Item>(BLOCK as usize);
+    let dir = dir.to_owned();
+    let fallback = Arc::clone(fallback);
+    let handle = std::thread::Builder::new()
+        .name(format!("mmsoak-read-{t}"))
+        .spawn(move || {
+            let mut state = ReadState::default();
+            let mut block_start = first.saturating_add(t * BLOCK);
+            while block_start <= last {
+                let block_end = block_start.saturating_add(BLOCK - 1).min(last);
+                for i in block_start..=block_end {
+                    if tx.send(state.read(&dir, i, &fallback)).is_err() {
+                        return; // the consumer is gone
+                    }
+                }
+                block_start = match block_start.checked_add(threads * BLOCK) {
+                    Some(s) => s,
+                    None => return,
+                };
+            }
+        })
+        .ok()?;
+    Some(Helper { rx, handle })
+}
+
+impl Iterator for Summaries {
+    type Item = Item;
+
+    fn next(&mut self) -> Option<Item> {
+        if self.next > self.last || self.next < self.first {
+            return None;
+        }
+        let i = self.next;
+        self.next = i.checked_add(1).unwrap_or(0);
+        let owner = ((i - self.first) / BLOCK) % self.threads;
+        if owner > 0 {
+            let slot = &mut self.helpers[(owner - 1) as usize];
+            if let Some(helper) = slot {
+                match helper.rx.recv() {
+                    Ok(item) => return Some(item),
+                    // The helper died (it cannot fail otherwise): read here.
+                    Err(_) => *slot = None,
+                }
+            }
+        }
+        Some(self.state.read(&self.dir, i, &self.fallback))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = if self.next > self.last || self.next < self.first {
+            0
+        } else {
+            usize::try_from(self.last - self.next + 1).unwrap_or(usize::MAX)
+        };
+        (left, Some(left))
+    }
+}
+
+impl Drop for Summaries {
+    fn drop(&mut self) {
+        // Closing a channel stops its helper at its next send.
+        for helper in self.helpers.drain(..).flatten() {
+            drop(helper.rx);
+            let _ = helper.handle.join();
+        }
+    }
+}
