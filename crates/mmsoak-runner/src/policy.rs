@@ -72,8 +72,9 @@ struct Document {
     guards: GuardPolicy,
     #[serde(default)]
     gate: GatePolicy,
+    // String keys so that error paths name the parameter (`bounds.x.mid`).
     #[serde(default)]
-    bounds: BTreeMap<Param, Bounds>,
+    bounds: BTreeMap<String, Bounds>,
 }
 
 #[derive(Serialize)]
@@ -112,7 +113,8 @@ impl SoakPolicy {
         };
         doc.guards.validate().map_err(|e| invalid(e.to_string()))?;
         let mut registry = ParamRegistry::default();
-        for (param, bounds) in doc.bounds {
+        for (name, bounds) in doc.bounds {
+            let param: Param = name.parse().map_err(|e| invalid(format!("`bounds.{name}`: {e}")))?;
             registry
                 .set_bounds(param, bounds)
                 .map_err(|e| invalid(format!("`bounds.{param}`: {e}")))?;
@@ -256,6 +258,43 @@ mod tests {
             "[bounds.min_interval_ms]",
         ] {
             assert!(printed.contains(table), "missing {table} in\n{printed}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod docs_tests {
+    use super::*;
+
+    /// docs/policy.md documents every key of `[guards]`, `[gate]` and `[bounds]`
+    /// with the default `mmsoak policy` prints.
+    #[test]
+    fn policy_doc_lists_every_key_with_its_default() {
+        let doc_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/policy.md");
+        let doc = std::fs::read_to_string(&doc_path).expect("docs/policy.md");
+        let printed = SoakPolicy::default().to_toml_string();
+        let mut table = String::new();
+        for line in printed.lines() {
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                table = name.to_owned();
+                continue;
+            }
+            let Some((key, value)) = line.split_once(" = ") else { continue };
+            if table.starts_with("tuner") {
+                continue; // the tuner's own test checks its tables
+            }
+            if let Some(param) = table.strip_prefix("bounds.") {
+                assert!(doc.contains(&format!("| `{param}` |")), "bounds of {param} not documented");
+                continue;
+            }
+            let name = match table.strip_prefix("gate.") {
+                Some(sub) => format!("{sub}.{key}"),
+                None => key.to_owned(),
+            };
+            let value: f64 = value.parse().expect("numeric default");
+            let row = format!("| `{name}` | {value:?} |");
+            let row_int = format!("| `{name}` | {value} |");
+            assert!(doc.contains(&row) || doc.contains(&row_int), "docs/policy.md lacks the row {row} (table [{table}])");
         }
     }
 }

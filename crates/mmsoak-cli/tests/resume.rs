@@ -1,0 +1,211 @@
+//! `mmsoak run --resume` after SIGKILL: the resumed run's artifacts equal an
+//! uninterrupted run's, byte for byte (fixed clock).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+fn mmsoak() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mmsoak"))
+}
+
+fn bot() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/bots/overrides_bot.sh")
+}
+
+/// Every file below `dir` (but the lock) with its bytes.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if path.file_name().is_some_and(|n| n != ".mmsoak.lock") {
+                let rel = path.strip_prefix(root).expect("below root").to_owned();
+                out.insert(rel, std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// The decisions a journal records: every `init`, `commit` and `skip` line
+/// without recovery markers. A crash adds honest history (an aborted intent,
+/// a commit completed by recovery) that an uninterrupted run does not have;
+/// the states and decisions must still be the same.
+fn decisions(journal: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(journal)
+        .lines()
+        .filter_map(|line| {
+            let mut v: serde_json::Value = serde_json::from_str(line).expect("journal line");
+            let kind = v["kind"].as_str().unwrap_or_default().to_owned();
+            if !["init", "commit", "skip"].contains(&kind.as_str()) {
+                return None;
+            }
+            if let Some(obj) = v.as_object_mut() {
+                obj.remove("recovered");
+            }
+            Some(v.to_string())
+        })
+        .collect()
+}
+
+#[track_caller]
+fn assert_same_tree(got: &Path, want: &Path) {
+    let (g, w) = (tree(got), tree(want));
+    assert_eq!(g.keys().collect::<Vec<_>>(), w.keys().collect::<Vec<_>>(), "same files");
+    for (path, bytes) in &w {
+        if path == Path::new("APPLY_JOURNAL.jsonl") {
+            assert_eq!(decisions(&g[path]), decisions(bytes), "the journal's decisions differ after resume");
+        } else {
+            assert!(&g[path] == bytes, "{} differs after resume", path.display());
+        }
+    }
+}
+
+#[track_caller]
+fn ok(out: Output) {
+    assert!(out.status.success(), "exit {:?}\nstderr:\n{}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+}
+
+fn exec_args(out: &Path) -> Vec<String> {
+    let cmd = format!("sh {} {{overrides}} {{out}} {{iteration}} block@6", bot().display());
+    ["run", "--iterations", "12", "--auto-tune", "--driver", "exec", "--fixed-clock", "--seed", "3", "--exec", &cmd, "--out"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect()
+}
+
+fn wait_for(path: &Path, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !path.exists() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("mmsoak exited ({status}) before reaching iteration 6");
+        }
+        assert!(Instant::now() < deadline, "iteration 6 never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn sigkill_during_iteration_6_then_resume_equals_an_uninterrupted_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (full, killed) = (tmp.path().join("full"), tmp.path().join("killed"));
+    ok(mmsoak().args(exec_args(&full)).output().expect("uninterrupted run"));
+
+    let block = tmp.path().join("block");
+    std::fs::write(&block, "").expect("block file");
+    let mut child = mmsoak()
+        .args(exec_args(&killed))
+        .env("MMSOAK_TEST_BLOCK_FILE", &block)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pgid_file = tmp.path().join("block.pgid");
+    wait_for(&pgid_file, &mut child);
+    child.kill().expect("SIGKILL mmsoak");
+    child.wait().expect("reap");
+    // The bot runs in its own process group: it outlives mmsoak; end it too.
+    let pgid = std::fs::read_to_string(&pgid_file).expect("pgid");
+    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", pgid.trim())]).status();
+
+    // Iterations 1..5 are complete; 6 is not.
+    assert!(killed.join("ITER_SUMMARY_5.json").is_file());
+    assert!(!killed.join("ITER_SUMMARY_6.json").exists());
+
+    std::fs::remove_file(&block).expect("unblock");
+    let mut resume = exec_args(&killed);
+    resume.push("--resume".into());
+    let out = mmsoak().args(&resume).output().expect("resume");
+    ok(out.clone());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("resuming at iteration 6"));
+    assert_same_tree(&killed, &full);
+}
+
+/// SIGKILL a mock soak at random moments (seeded), resume, and compare.
+/// `MMSOAK_SLOW_TESTS=1` runs 60 kills; the default run does 4.
+#[test]
+fn sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run() {
+    let kills = if std::env::var_os("MMSOAK_SLOW_TESTS").is_some() { 60 } else { 4 };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let full = tmp.path().join("full");
+    let args = |out: &Path| {
+        ["run", "--iterations", "24", "--auto-tune", "--mock", "--fixed-clock", "--seed", "9", "--out"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([out.display().to_string()])
+            .collect::<Vec<_>>()
+    };
+    let started = Instant::now();
+    ok(mmsoak().args(args(&full)).output().expect("uninterrupted run"));
+    let span = started.elapsed().as_micros().max(1000) as u64;
+
+    let mut rng: u64 = 0x5EED_0005;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let (mut resumed, mut restarted, mut finished_first, mut replayed) = (0, 0, 0, 0);
+    for k in 0..kills {
+        let dir = tmp.path().join(format!("k{k}"));
+        let mut child = mmsoak()
+            .args(args(&dir))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(Duration::from_micros(next() % span));
+        if child.try_wait().expect("try_wait").is_some() {
+            finished_first += 1;
+        }
+        let _ = child.kill();
+        child.wait().expect("reap");
+        if killed_between_apply_and_records(&dir) {
+            replayed += 1;
+        }
+        let mut resume = args(&dir);
+        resume.push("--resume".into());
+        let out = mmsoak().args(&resume).output().expect("resume");
+        if out.status.success() {
+            resumed += 1;
+        } else {
+            // Killed before the run had recorded anything to resume from:
+            // the only right answer is a clear refusal, then a fresh run.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains("no SOAK_RUN.json"), "kill {k}: resume failed: {stderr}");
+            restarted += 1;
+            ok(mmsoak().args(args(&dir)).output().expect("fresh run"));
+        }
+        assert_same_tree(&dir, &full);
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+    eprintln!(
+        "{kills} kills: {resumed} resumed ({replayed} between an apply and its records: replayed), \
+         {restarted} restarted (killed before SOAK_RUN.json), {finished_first} had already finished"
+    );
+}
+
+/// Whether the journal decided an iteration that SOAK_RUN.json does not count yet.
+fn killed_between_apply_and_records(dir: &Path) -> bool {
+    let Ok(run) = std::fs::read(dir.join("SOAK_RUN.json")) else {
+        return false;
+    };
+    let Ok(run) = serde_json::from_slice::<serde_json::Value>(&run) else {
+        return false;
+    };
+    let completed = run["completed_iterations"].as_u64().unwrap_or(0);
+    let journal = std::fs::read(dir.join("APPLY_JOURNAL.jsonl")).unwrap_or_default();
+    let last_decided = String::from_utf8_lossy(&journal)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| matches!(v["kind"].as_str(), Some("commit" | "skip")))
+        .filter_map(|v| v["iteration"].as_u64())
+        .max()
+        .unwrap_or(0);
+    last_decided > completed
+}
