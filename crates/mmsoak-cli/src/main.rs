@@ -17,7 +17,7 @@ mod verify;
 /// Soak-test a market-making bot in a closed loop: summarize KPIs, propose
 /// micro-tuning, apply it through guards, verify and gate the release.
 #[derive(Debug, Parser)]
-#[command(name = "mmsoak", version, about, long_about = None)]
+#[command(name = "mmsoak", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -4,11 +4,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use mmsoak_core::RuntimeOverrides;
 use mmsoak_runner::{
-    run_soak, Clock, Driver, ExecDriver, IterationDone, MockDriver, SoakConfig, SoakObserver,
+    run_soak, Clock, Driver, ExecDriver, IterationDone, MockDriver, SoakConfig, SoakError,
+    SoakObserver,
 };
 
 use crate::Outcome;
@@ -126,11 +126,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         resume: args.resume,
     };
     let mut observer = Terminal::new(args.iterations);
-    let result = run_soak(&config, driver.as_mut(), &mut observer).with_context(|| {
-        format!(
-            "soak in {} stopped; artifacts written so far are intact",
+    let result = run_soak(&config, driver.as_mut(), &mut observer).map_err(|e| match e {
+        // Refused before anything was touched: nothing to say about artifacts.
+        SoakError::Lock(_) | SoakError::Config(_) | SoakError::Resume { .. } => {
+            anyhow::Error::new(e)
+        }
+        e => anyhow::Error::new(e).context(format!(
+            "soak in {} stopped; artifacts written so far are intact (continue with --resume)",
             args.out.display()
-        )
+        )),
     })?;
     observer.finish();
     eprintln!(

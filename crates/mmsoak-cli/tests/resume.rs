@@ -56,10 +56,18 @@ fn decisions(journal: &[u8]) -> Vec<String> {
 #[track_caller]
 fn assert_same_tree(got: &Path, want: &Path) {
     let (g, w) = (tree(got), tree(want));
-    assert_eq!(g.keys().collect::<Vec<_>>(), w.keys().collect::<Vec<_>>(), "same files");
+    assert_eq!(
+        g.keys().collect::<Vec<_>>(),
+        w.keys().collect::<Vec<_>>(),
+        "same files"
+    );
     for (path, bytes) in &w {
         if path == Path::new("APPLY_JOURNAL.jsonl") {
-            assert_eq!(decisions(&g[path]), decisions(bytes), "the journal's decisions differ after resume");
+            assert_eq!(
+                decisions(&g[path]),
+                decisions(bytes),
+                "the journal's decisions differ after resume"
+            );
         } else {
             assert!(&g[path] == bytes, "{} differs after resume", path.display());
         }
@@ -68,16 +76,37 @@ fn assert_same_tree(got: &Path, want: &Path) {
 
 #[track_caller]
 fn ok(out: Output) {
-    assert!(out.status.success(), "exit {:?}\nstderr:\n{}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn exec_args(out: &Path) -> Vec<String> {
-    let cmd = format!("sh {} {{overrides}} {{out}} {{iteration}} block@6", bot().display());
-    ["run", "--iterations", "12", "--auto-tune", "--driver", "exec", "--fixed-clock", "--seed", "3", "--exec", &cmd, "--out"]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([out.display().to_string()])
-        .collect()
+    let cmd = format!(
+        "sh {} {{overrides}} {{out}} {{iteration}} block@6",
+        bot().display()
+    );
+    [
+        "run",
+        "--iterations",
+        "12",
+        "--auto-tune",
+        "--driver",
+        "exec",
+        "--fixed-clock",
+        "--seed",
+        "3",
+        "--exec",
+        &cmd,
+        "--out",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([out.display().to_string()])
+    .collect()
 }
 
 fn wait_for(path: &Path, child: &mut Child) {
@@ -95,7 +124,10 @@ fn wait_for(path: &Path, child: &mut Child) {
 fn sigkill_during_iteration_6_then_resume_equals_an_uninterrupted_run() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (full, killed) = (tmp.path().join("full"), tmp.path().join("killed"));
-    ok(mmsoak().args(exec_args(&full)).output().expect("uninterrupted run"));
+    ok(mmsoak()
+        .args(exec_args(&full))
+        .output()
+        .expect("uninterrupted run"));
 
     let block = tmp.path().join("block");
     std::fs::write(&block, "").expect("block file");
@@ -111,7 +143,9 @@ fn sigkill_during_iteration_6_then_resume_equals_an_uninterrupted_run() {
     child.wait().expect("reap");
     // The bot runs in its own process group: it outlives mmsoak; end it too.
     let pgid = std::fs::read_to_string(&pgid_file).expect("pgid");
-    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", pgid.trim())]).status();
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", pgid.trim())])
+        .status();
 
     // Iterations 1..5 are complete; 6 is not.
     assert!(killed.join("ITER_SUMMARY_5.json").is_file());
@@ -130,18 +164,35 @@ fn sigkill_during_iteration_6_then_resume_equals_an_uninterrupted_run() {
 /// `MMSOAK_SLOW_TESTS=1` runs 60 kills; the default run does 4.
 #[test]
 fn sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run() {
-    let kills = if std::env::var_os("MMSOAK_SLOW_TESTS").is_some() { 60 } else { 4 };
+    let kills = if std::env::var_os("MMSOAK_SLOW_TESTS").is_some() {
+        60
+    } else {
+        4
+    };
     let tmp = tempfile::tempdir().expect("tempdir");
     let full = tmp.path().join("full");
     let args = |out: &Path| {
-        ["run", "--iterations", "24", "--auto-tune", "--mock", "--fixed-clock", "--seed", "9", "--out"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain([out.display().to_string()])
-            .collect::<Vec<_>>()
+        [
+            "run",
+            "--iterations",
+            "24",
+            "--auto-tune",
+            "--mock",
+            "--fixed-clock",
+            "--seed",
+            "9",
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.display().to_string()])
+        .collect::<Vec<_>>()
     };
     let started = Instant::now();
-    ok(mmsoak().args(args(&full)).output().expect("uninterrupted run"));
+    ok(mmsoak()
+        .args(args(&full))
+        .output()
+        .expect("uninterrupted run"));
     let span = started.elapsed().as_micros().max(1000) as u64;
 
     let mut rng: u64 = 0x5EED_0005;
@@ -177,7 +228,10 @@ fn sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run() {
             // Killed before the run had recorded anything to resume from:
             // the only right answer is a clear refusal, then a fresh run.
             let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(stderr.contains("no SOAK_RUN.json"), "kill {k}: resume failed: {stderr}");
+            assert!(
+                stderr.contains("no SOAK_RUN.json"),
+                "kill {k}: resume failed: {stderr}"
+            );
             restarted += 1;
             ok(mmsoak().args(args(&dir)).output().expect("fresh run"));
         }

@@ -1,0 +1,1001 @@
+//! End-to-end tests of the `mmsoak` binary: each test runs the real
+//! executable as a user or a CI job would, and checks exit codes (0 success,
+//! 1 gate failure, 2 usage or input error), what goes to stdout and stderr,
+//! and which files are (or are not) left in the artifacts directory.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The legacy metric keys of `verify --json` that existing CI reads.
+const LEGACY_METRIC_KEYS: [&str; 7] = [
+    "full_apply_ratio",
+    "full_apply_count",
+    "partial_ok_count",
+    "fail_count",
+    "signature_stuck_count",
+    "proposed_count",
+    "strict_apply_ratio",
+];
+
+/// Files that `verify`, `snapshot` and `gate` write into an artifacts directory.
+const REPORT_FILES: [&str; 3] = [
+    "DELTA_VERIFY_REPORT.md",
+    "POST_SOAK_SNAPSHOT.json",
+    "POST_SOAK_METRICS.prom",
+];
+
+/// Runs `mmsoak ARGS` in `cwd` and returns (exit code, stdout, stderr).
+#[track_caller]
+fn mmsoak(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mmsoak"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn mmsoak");
+    let code = out
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("mmsoak {args:?} was killed by a signal: {:?}", out.status));
+    (
+        code,
+        String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    )
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("temp paths are UTF-8")
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("create a temp dir")
+}
+
+/// A fresh 24-iteration mock soak with auto-tune and the fixed clock in `dir`.
+#[track_caller]
+fn mock_soak(dir: &Path) {
+    let (code, stdout, stderr) = mmsoak(
+        dir.parent().expect("a parent"),
+        &[
+            "run",
+            "--iterations",
+            "24",
+            "--auto-tune",
+            "--mock",
+            "--out",
+            s(dir),
+            "--fixed-clock",
+        ],
+    );
+    assert_eq!(code, 0, "mock soak failed:\n{stderr}");
+    assert_eq!(stdout, "", "run logs go to stderr, stdout stays empty");
+}
+
+/// The fixture bot of the exec driver.
+fn fixture_bot() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/bots/overrides_bot.sh")
+        .canonicalize()
+        .expect("fixtures/bots/overrides_bot.sh exists")
+}
+
+/// An `--exec` command line running the fixture bot in `mode`.
+fn bot_command(mode: &str) -> String {
+    format!(
+        "sh '{}' {{overrides}} {{out}} {{iteration}} {mode}",
+        fixture_bot().display()
+    )
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("create the copy");
+    for entry in fs::read_dir(from).expect("read the source dir") {
+        let entry = entry.expect("a dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy a file");
+        }
+    }
+}
+
+/// Every file and folder under `dir` with its bytes (None for folders).
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Option<Vec<u8>>>) {
+        for entry in fs::read_dir(dir).expect("read a dir") {
+            let path = entry.expect("a dir entry").path();
+            let rel = path.strip_prefix(root).expect("under root").to_owned();
+            if path.is_dir() {
+                out.insert(rel, None);
+                walk(root, &path, out);
+            } else {
+                out.insert(rel, Some(fs::read(&path).expect("read a file")));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Replaces the value token after the first `"key": ` in a pretty-printed
+/// JSON file with `value` (written as is, so `NaN` or `null` are possible).
+#[track_caller]
+fn set_json_token(file: &Path, key: &str, value: impl Fn(&str) -> String) {
+    let text = fs::read_to_string(file).expect("read the file to edit");
+    let needle = format!("\"{key}\": ");
+    let start = text.find(&needle).expect("the key is in the file") + needle.len();
+    let len = text[start..]
+        .find([',', '\n', '}'])
+        .expect("the value ends");
+    let old = &text[start..start + len];
+    let edited = format!("{}{}{}", &text[..start], value(old), &text[start + len..]);
+    fs::write(file, edited).expect("write the edited file");
+}
+
+fn parse_json(text: &str, what: &str) -> Value {
+    serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("{what} is not one JSON value ({e}):\n{text}"))
+}
+
+fn read_json(path: &Path) -> Value {
+    parse_json(
+        &fs::read_to_string(path).expect("read a JSON file"),
+        &path.display().to_string(),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// 1. The mock soak end to end.
+
+#[test]
+fn mock_soak_end_to_end() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("soak");
+    mock_soak(&dir);
+    for i in 1..=24 {
+        assert!(
+            dir.join(format!("ITER_SUMMARY_{i}.json")).is_file(),
+            "ITER_SUMMARY_{i}.json"
+        );
+    }
+    assert!(!dir.join("ITER_SUMMARY_25.json").exists());
+    assert!(dir.join("TUNING_REPORT.json").is_file());
+
+    // verify: only the metrics JSON on stdout, the log on stderr.
+    let (code, stdout, stderr) = mmsoak(
+        tmp.path(),
+        &["verify", "--path", s(&dir), "--json", "--strict"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let metrics = parse_json(&stdout, "verify --json stdout");
+    for key in LEGACY_METRIC_KEYS {
+        assert!(
+            metrics.get(key).is_some_and(Value::is_number),
+            "{key} in {metrics}"
+        );
+    }
+    let count = |k: &str| metrics[k].as_u64().expect("a count");
+    assert_eq!(
+        count("proposed_count"),
+        count("full_apply_count") + count("partial_ok_count") + count("fail_count")
+    );
+    assert!(
+        count("full_apply_count") > 0,
+        "the mock run applies changes: {metrics}"
+    );
+    assert_eq!(count("fail_count"), 0, "{metrics}");
+    assert_eq!(metrics["full_apply_ratio"].as_f64(), Some(1.0));
+    assert!(
+        stderr.contains("verify: ") && stderr.contains("DELTA_VERIFY_REPORT.md"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("warning") && !stderr.contains("FAIL"),
+        "{stderr}"
+    );
+    assert!(dir.join("DELTA_VERIFY_REPORT.md").is_file());
+
+    // snapshot: prints exactly what it writes.
+    let (code, stdout, stderr) = mmsoak(tmp.path(), &["snapshot", "--path", s(&dir)]);
+    assert_eq!(code, 0, "{stderr}");
+    let written =
+        fs::read_to_string(dir.join("POST_SOAK_SNAPSHOT.json")).expect("snapshot written");
+    assert_eq!(stdout, written);
+    let snapshot = parse_json(&stdout, "snapshot stdout");
+    assert_eq!(snapshot["schema_version"], "1.1");
+    assert_eq!(snapshot["verdict"], "PASS", "{snapshot}");
+    for kpi in [
+        "risk_ratio",
+        "maker_taker_ratio",
+        "net_bps",
+        "p95_latency_ms",
+    ] {
+        assert!(
+            snapshot["kpi_last8"][kpi]["mean"].is_number(),
+            "{kpi} in {snapshot}"
+        );
+        assert!(
+            snapshot["kpi_last8"][kpi]["median"].is_number(),
+            "{kpi} in {snapshot}"
+        );
+    }
+    let (code, pretty, _) = mmsoak(tmp.path(), &["snapshot", "--path", s(&dir), "--pretty"]);
+    assert_eq!(code, 0);
+    assert!(pretty.lines().count() > 10, "--pretty indents:\n{pretty}");
+    assert_eq!(parse_json(&pretty, "snapshot --pretty stdout"), snapshot);
+
+    // gate: PASS, tables, Prometheus file.
+    let (code, stdout, stderr) = mmsoak(
+        tmp.path(),
+        &["gate", "--path", s(&dir), "--strict", "--prometheus"],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("GATE: PASS"), "{stdout}");
+    assert!(stdout.contains("Delta quality"), "{stdout}");
+    assert!(!stdout.contains("failed:"), "{stdout}");
+    let prom = fs::read_to_string(dir.join("POST_SOAK_METRICS.prom")).expect("metrics written");
+    assert!(
+        prom.contains("mmsoak_gate_verdict{verdict=\"PASS\"} 1"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("# TYPE mmsoak_delta_full_apply_ratio gauge"),
+        "{prom}"
+    );
+    assert!(prom.contains("mmsoak_kpi_p95_latency_seconds"), "{prom}");
+    if let Ok(status) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(fs::File::open(dir.join("POST_SOAK_METRICS.prom")).expect("open .prom"))
+        .stdout(Stdio::null())
+        .status()
+    {
+        assert!(status.success(), "promtool check metrics rejects:\n{prom}");
+    }
+
+    // gate --json: the verdict and every criterion, recomputable.
+    let (code, stdout, stderr) = mmsoak(tmp.path(), &["gate", "--path", s(&dir), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let gate = parse_json(&stdout, "gate --json stdout");
+    assert_eq!(gate["verdict"], "PASS", "{gate}");
+    let criteria = gate["criteria"].as_array().expect("criteria is an array");
+    assert!(criteria.len() >= 8, "{gate}");
+    for c in criteria {
+        assert!(c["name"].is_string(), "{c}");
+        assert!(c["op"].is_string(), "{c}");
+        assert!(c.get("value").is_some_and(|v| !v.is_null()), "{c}");
+        assert!(c.get("target").is_some_and(|v| !v.is_null()), "{c}");
+        assert_eq!(c["ok"], true, "{c}");
+    }
+    let names: Vec<&str> = criteria.iter().filter_map(|c| c["name"].as_str()).collect();
+    for wanted in [
+        "kpi.maker_taker_ratio_mean",
+        "kpi.p95_latency_ms_mean",
+        "delta.full_apply_ratio",
+    ] {
+        assert!(names.contains(&wanted), "{wanted} in {names:?}");
+    }
+}
+
+#[test]
+fn fixed_clock_runs_are_byte_identical() {
+    let tmp = tempdir();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    mock_soak(&a);
+    mock_soak(&b);
+    let strip_lock = |mut t: BTreeMap<PathBuf, Option<Vec<u8>>>| {
+        // The lock file notes the holder's pid and start time.
+        t.remove(Path::new(".mmsoak.lock"));
+        t
+    };
+    let (ta, tb) = (strip_lock(tree(&a)), strip_lock(tree(&b)));
+    assert!(ta.len() > 24);
+    assert!(ta == tb, "two --fixed-clock mock runs differ");
+}
+
+// ---------------------------------------------------------------------------
+// 2. A bot that misses the targets fails the gate (exit 1).
+
+#[test]
+fn exec_soak_below_targets_fails_the_gate() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("soak");
+    let exec = bot_command("ok");
+    let (code, stdout, stderr) = mmsoak(
+        tmp.path(),
+        &[
+            "run",
+            "--driver",
+            "exec",
+            "--exec",
+            &exec,
+            "--iterations",
+            "10",
+            "--auto-tune",
+            "--out",
+            s(&dir),
+            "--fixed-clock",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("[ 10/10]"), "{stderr}");
+
+    let (code, text, stderr) = mmsoak(tmp.path(), &["gate", "--path", s(&dir)]);
+    assert_eq!(code, 1, "gate FAIL exits 1:\n{text}\n{stderr}");
+    assert!(text.contains("GATE: FAIL"), "{text}");
+    assert!(
+        text.contains("failed: kpi.maker_taker_ratio_mean: 0.7 (target >= 0.85)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("failed: kpi.risk_ratio_mean"),
+        "risk 0.2 meets its target:\n{text}"
+    );
+    insta::assert_snapshot!("gate_tables_exec_bot_fail", text);
+
+    let (code, stdout, _) = mmsoak(tmp.path(), &["gate", "--path", s(&dir), "--json"]);
+    assert_eq!(code, 1);
+    let gate = parse_json(&stdout, "gate --json stdout");
+    assert_eq!(gate["verdict"], "FAIL", "{gate}");
+    let criterion = |name: &str| {
+        gate["criteria"]
+            .as_array()
+            .expect("criteria")
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("criterion {name} in {gate}"))
+            .clone()
+    };
+    let mt = criterion("kpi.maker_taker_ratio_mean");
+    assert_eq!(
+        (mt["ok"].clone(), mt["value"].as_f64()),
+        (Value::Bool(false), Some(0.7))
+    );
+    assert_eq!(criterion("kpi.risk_ratio_mean")["ok"], true);
+
+    // The bot really read the overrides: its p95 is 400 - min_interval_ms.
+    let runtime = read_json(&dir.join("runtime_overrides.json"));
+    let min_interval = runtime["engine"]["min_interval_ms"]
+        .as_f64()
+        .expect("min_interval_ms");
+    assert_ne!(min_interval, 60.0, "auto-tune changed min_interval_ms");
+    let p95 = criterion("kpi.p95_latency_ms_mean");
+    assert_eq!(p95["value"].as_f64(), Some(400.0 - min_interval), "{p95}");
+}
+
+// ---------------------------------------------------------------------------
+// 3. Bad input: exit 2, a message naming the file (and field), nothing written.
+
+/// A way to spoil a good artifacts directory, and what the error must name.
+struct Spoil {
+    name: &'static str,
+    spoil: fn(&Path),
+    names: &'static [&'static str],
+    /// The subcommands that must reject it (the verifier reads no KPIs).
+    commands: &'static [&'static str],
+}
+
+const ALL: &[&str] = &["verify", "snapshot", "gate"];
+const KPI_READERS: &[&str] = &["snapshot", "gate"];
+
+fn spoils() -> Vec<Spoil> {
+    vec![
+        Spoil {
+            name: "empty directory",
+            spoil: |dir| {
+                fs::remove_dir_all(dir).expect("empty it");
+                fs::create_dir(dir).expect("recreate");
+            },
+            names: &["ITER_SUMMARY"],
+            commands: ALL,
+        },
+        Spoil {
+            name: "truncated summary",
+            spoil: |dir| {
+                let file = dir.join("ITER_SUMMARY_20.json");
+                let bytes = fs::read(&file).expect("read");
+                fs::write(&file, &bytes[..bytes.len() / 2]).expect("truncate");
+            },
+            names: &["ITER_SUMMARY_20.json"],
+            commands: ALL,
+        },
+        Spoil {
+            name: "gap in iterations",
+            spoil: |dir| fs::remove_file(dir.join("ITER_SUMMARY_5.json")).expect("remove"),
+            names: &["ITER_SUMMARY_5.json"],
+            commands: ALL,
+        },
+        Spoil {
+            name: "no tuning report",
+            spoil: |dir| fs::remove_file(dir.join("TUNING_REPORT.json")).expect("remove"),
+            names: &["TUNING_REPORT.json"],
+            commands: ALL,
+        },
+        Spoil {
+            name: "NaN net_bps in the window",
+            spoil: |dir| {
+                set_json_token(&dir.join("ITER_SUMMARY_21.json"), "net_bps", |_| {
+                    "NaN".into()
+                })
+            },
+            names: &["ITER_SUMMARY_21.json", "summary.net_bps"],
+            commands: ALL,
+        },
+        Spoil {
+            name: "null net_bps in the window",
+            spoil: |dir| {
+                set_json_token(&dir.join("ITER_SUMMARY_21.json"), "net_bps", |_| {
+                    "null".into()
+                })
+            },
+            names: &["ITER_SUMMARY_21.json", "summary.net_bps"],
+            commands: KPI_READERS,
+        },
+        Spoil {
+            name: "negative maker_volume",
+            spoil: |dir| {
+                set_json_token(&dir.join("ITER_SUMMARY_21.json"), "maker_volume", |v| {
+                    format!("-{v}")
+                })
+            },
+            names: &["ITER_SUMMARY_21.json", "summary.fills.maker_volume"],
+            commands: ALL,
+        },
+    ]
+}
+
+#[test]
+fn bad_artifacts_exit_2_naming_the_file_and_leave_nothing_behind() {
+    let tmp = tempdir();
+    let good = tmp.path().join("good");
+    mock_soak(&good);
+    for spoil in spoils() {
+        let dir = tmp.path().join(spoil.name.replace(' ', "_"));
+        copy_dir(&good, &dir);
+        (spoil.spoil)(&dir);
+        let before = tree(&dir);
+        for command in spoil.commands {
+            let mut args = vec![*command, "--path", s(&dir)];
+            if *command == "gate" {
+                args.push("--prometheus");
+            }
+            let (code, stdout, stderr) = mmsoak(tmp.path(), &args);
+            let case = format!("`{command}` on {}", spoil.name);
+            assert_eq!(
+                code, 2,
+                "{case}: exit 2 expected\nstdout: {stdout}\nstderr: {stderr}"
+            );
+            assert_eq!(stdout, "", "{case}: nothing on stdout");
+            assert!(stderr.starts_with("error: "), "{case}: {stderr}");
+            assert!(
+                stderr.contains(s(&dir)),
+                "{case}: names the directory: {stderr}"
+            );
+            for name in spoil.names {
+                assert!(stderr.contains(name), "{case}: names {name}: {stderr}");
+            }
+            assert!(tree(&dir) == before, "{case}: the directory changed");
+            for report in REPORT_FILES {
+                assert!(!dir.join(report).exists(), "{case}: left {report}");
+            }
+        }
+    }
+}
+
+#[test]
+fn gate_with_unreadable_baseline_writes_nothing() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("soak");
+    mock_soak(&dir);
+    let baseline = tmp.path().join("BASELINE.json");
+    fs::write(
+        &baseline,
+        br#"{"schema_version": "1.1", "kpi_last8": {"net_bps": {"mean": 2."#,
+    )
+    .expect("write");
+    let before = tree(&dir);
+    let (code, stdout, stderr) = mmsoak(
+        tmp.path(),
+        &[
+            "gate",
+            "--path",
+            s(&dir),
+            "--prometheus",
+            "--compare",
+            s(&baseline),
+        ],
+    );
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("BASELINE.json"),
+        "{stderr}"
+    );
+    assert!(tree(&dir) == before, "gate wrote despite the bad baseline");
+}
+
+#[test]
+fn usage_errors_exit_2_before_touching_anything() {
+    let tmp = tempdir();
+    let out = tmp.path().join("out");
+    let exec = bot_command("ok");
+    let cases: &[(&[&str], &str)] = &[
+        (&["run", "--driver", "exec", "--out", s(&out)], "--exec"),
+        (
+            &["run", "--mock", "--exec", &exec, "--out", s(&out)],
+            "--exec",
+        ),
+        (
+            &[
+                "run",
+                "--driver",
+                "exec",
+                "--mock",
+                "--exec",
+                &exec,
+                "--out",
+                s(&out),
+            ],
+            "--mock",
+        ),
+        (
+            &["run", "--iterations", "0", "--out", s(&out)],
+            "--iterations",
+        ),
+        (
+            &["run", "--no-such-flag", "--out", s(&out)],
+            "--no-such-flag",
+        ),
+        (&["verify", "--path", s(&out), "--bogus"], "--bogus"),
+        (
+            &["verify", "--path", s(&out), "--threshold", "1.5"],
+            "--threshold",
+        ),
+        (
+            &["snapshot", "--path", s(&out), "--window", "0"],
+            "--window",
+        ),
+        (&["frobnicate"], "frobnicate"),
+        (&["propose"], "--report"),
+    ];
+    for (args, named) in cases {
+        let (code, stdout, stderr) = mmsoak(tmp.path(), args);
+        assert_eq!(
+            code, 2,
+            "mmsoak {args:?}\nstdout: {stdout}\nstderr: {stderr}"
+        );
+        assert!(stderr.starts_with("error: "), "mmsoak {args:?}: {stderr}");
+        assert!(
+            stderr.contains(named),
+            "mmsoak {args:?} names {named}: {stderr}"
+        );
+        assert!(!out.exists(), "mmsoak {args:?} created {}", out.display());
+    }
+}
+
+#[test]
+fn bad_policy_and_report_files_exit_2_naming_them() {
+    let tmp = tempdir();
+    let out = tmp.path().join("out");
+
+    let (code, _, stderr) = mmsoak(
+        tmp.path(),
+        &[
+            "run",
+            "--mock",
+            "--policy",
+            "missing.toml",
+            "--out",
+            s(&out),
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("missing.toml"),
+        "{stderr}"
+    );
+    assert!(
+        !out.exists(),
+        "run created its --out before reading the policy"
+    );
+
+    fs::write(tmp.path().join("unknown_key.toml"), "[guards]\nxyz = 3\n").expect("write");
+    for command in ["run", "policy", "gate", "snapshot"] {
+        let mut args = vec![command, "--policy", "unknown_key.toml"];
+        if command == "run" {
+            args.extend(["--mock", "--out", s(&out)]);
+        }
+        if command == "gate" || command == "snapshot" {
+            args.extend(["--path", s(&out)]);
+        }
+        let (code, stdout, stderr) = mmsoak(tmp.path(), &args);
+        assert_eq!(code, 2, "{command}: {stderr}");
+        assert_eq!(stdout, "", "{command}");
+        assert!(
+            stderr.contains("unknown_key.toml") && stderr.contains("guards.xyz"),
+            "{command} names the file and the key: {stderr}"
+        );
+        assert!(!out.exists(), "{command} created {}", out.display());
+    }
+
+    let report = tmp.path().join("EDGE_REPORT.json");
+    let full = fs::read(data("EDGE_REPORT_maker_boost.json")).expect("fixture");
+    fs::write(&report, &full[..full.len() / 2]).expect("write a truncated report");
+    let (code, stdout, stderr) = mmsoak(tmp.path(), &["propose", "--report", s(&report)]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(s(&report)),
+        "{stderr}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 4. Help.
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    let tmp = tempdir();
+    for sub in ["run", "verify", "snapshot", "gate", "propose", "policy"] {
+        let (code, stdout, stderr) = mmsoak(tmp.path(), &[sub, "--help"]);
+        assert_eq!(code, 0, "{sub} --help: {stderr}");
+        assert!(
+            stdout.contains("Example"),
+            "{sub} --help has an example:\n{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("mmsoak {sub}")),
+            "{sub} --help:\n{stdout}"
+        );
+    }
+    let (_, run_help, _) = mmsoak(tmp.path(), &["run", "--help"]);
+    let flat = run_help
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    assert!(
+        flat.contains("ignores the parameters"),
+        "run --help:\n{run_help}"
+    );
+    assert!(
+        tmp.path().read_dir().expect("read").next().is_none(),
+        "--help wrote files"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 5. propose and policy.
+
+#[test]
+fn propose_prints_the_tuner_proposal() {
+    let tmp = tempdir();
+    let report = data("EDGE_REPORT_maker_boost.json");
+    let (code, stdout, stderr) = mmsoak(tmp.path(), &["propose", "--report", s(&report)]);
+    assert_eq!(code, 0, "{stderr}");
+    let proposal = parse_json(&stdout, "propose stdout");
+    let rules = proposal["rules_fired"].as_array().expect("rules_fired");
+    assert!(rules.contains(&Value::from("MAKER_BOOST")), "{proposal}");
+    assert!(
+        proposal["rationale"]
+            .as_str()
+            .is_some_and(|r| r.contains("MAKER_BOOST")),
+        "{proposal}"
+    );
+    let ops = proposal["operations"].as_array().expect("operations");
+    assert!(!ops.is_empty());
+    let deltas = proposal["deltas"].as_object().expect("deltas");
+    for op in ops {
+        for key in ["param", "op", "value", "from", "to", "rule"] {
+            assert!(op.get(key).is_some_and(|v| !v.is_null()), "{key} in {op}");
+        }
+        let param = op["param"].as_str().expect("param");
+        let (from, to) = (
+            op["from"].as_f64().expect("from"),
+            op["to"].as_f64().expect("to"),
+        );
+        let delta = deltas[param].as_f64().expect("a delta per operation");
+        assert!((to - from - delta).abs() < 1e-9, "{op} vs delta {delta}");
+    }
+    let min_interval = ops
+        .iter()
+        .find(|op| op["param"] == "min_interval_ms")
+        .expect("MAKER_BOOST moves min_interval_ms");
+    assert_eq!(
+        min_interval["from"].as_f64(),
+        Some(60.0),
+        "registry default"
+    );
+
+    // --overrides is the starting point.
+    let overrides = tmp.path().join("overrides.json");
+    fs::write(&overrides, r#"{"engine": {"min_interval_ms": 70}}"#).expect("write");
+    let (code, stdout, stderr) = mmsoak(
+        tmp.path(),
+        &[
+            "propose",
+            "--report",
+            s(&report),
+            "--overrides",
+            s(&overrides),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let proposal = parse_json(&stdout, "propose stdout");
+    let op = proposal["operations"]
+        .as_array()
+        .expect("operations")
+        .iter()
+        .find(|op| op["param"] == "min_interval_ms")
+        .expect("min_interval_ms")
+        .clone();
+    assert_eq!(
+        (op["from"].as_f64(), op["to"].as_f64()),
+        (Some(70.0), Some(95.0)),
+        "{op}"
+    );
+
+    // --policy can switch the rule off.
+    fs::write(
+        tmp.path().join("p.toml"),
+        "[tuner.maker_boost]\nenabled = false\n",
+    )
+    .expect("write");
+    let (code, stdout, stderr) = mmsoak(
+        tmp.path(),
+        &["propose", "--report", s(&report), "--policy", "p.toml"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let proposal = parse_json(&stdout, "propose stdout");
+    assert!(!proposal["rules_fired"]
+        .as_array()
+        .expect("rules")
+        .contains(&Value::from("MAKER_BOOST")));
+}
+
+#[test]
+fn policy_prints_toml_that_round_trips() {
+    let tmp = tempdir();
+    let (code, defaults, stderr) = mmsoak(tmp.path(), &["policy"]);
+    assert_eq!(code, 0, "{stderr}");
+    for table in [
+        "[guards]",
+        "[gate]",
+        "[bounds.min_interval_ms]",
+        "[tuner.maker_boost]",
+    ] {
+        assert!(
+            defaults.lines().any(|l| l == table),
+            "{table} in:\n{defaults}"
+        );
+    }
+    fs::write(tmp.path().join("defaults.toml"), &defaults).expect("write");
+    let (code, again, stderr) = mmsoak(tmp.path(), &["policy", "--policy", "defaults.toml"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(again, defaults);
+
+    // A changed value shows, and round-trips too.
+    let edited = defaults.replace("pass_count_min = 6\n", "pass_count_min = 7\n");
+    assert_ne!(
+        edited, defaults,
+        "the default policy has pass_count_min = 6"
+    );
+    fs::write(tmp.path().join("edited.toml"), &edited).expect("write");
+    let (code, shown, stderr) = mmsoak(tmp.path(), &["policy", "--policy", "edited.toml"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(shown, edited);
+}
+
+// ---------------------------------------------------------------------------
+// 6. verify below its threshold: a warning, or exit 1 with --strict.
+
+#[test]
+fn verify_below_threshold_warns_or_fails_when_strict() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("soak");
+    mock_soak(&dir);
+    // The last applied iteration p: make R_{p+1} differ from the operation's `to`.
+    let p = (1..24)
+        .rev()
+        .find(|i| {
+            read_json(&dir.join(format!("ITER_SUMMARY_{i}.json")))["tuning"]["applied"] == true
+        })
+        .expect("the mock run applies something");
+    let summary = read_json(&dir.join(format!("ITER_SUMMARY_{p}.json")));
+    let param = summary["tuning"]["operations"][0]["param"]
+        .as_str()
+        .expect("an operation")
+        .to_owned();
+    let next = dir.join(format!("ITER_SUMMARY_{}.json", p + 1));
+    let mut c = read_json(&next);
+    let value = c["runtime_overrides"]
+        .as_object_mut()
+        .expect("runtime_overrides")
+        .values_mut()
+        .find_map(|section| section.get_mut(&param))
+        .expect("the param in the next runtime");
+    *value = match value.as_i64() {
+        Some(n) => Value::from(n + 1),
+        None => Value::from(value.as_f64().expect("a number") + 0.001),
+    };
+    fs::write(&next, serde_json::to_string_pretty(&c).expect("json")).expect("write");
+
+    let pair = format!("pair {p} -> {}: {param}", p + 1);
+    let (code, stdout, stderr) = mmsoak(
+        tmp.path(),
+        &["verify", "--path", s(&dir), "--json", "--threshold", "0.99"],
+    );
+    assert_eq!(code, 0, "non-strict only warns: {stderr}");
+    let metrics = parse_json(&stdout, "verify --json stdout");
+    assert!(metrics["fail_count"].as_u64() >= Some(1), "{metrics}");
+    assert!(
+        metrics["full_apply_ratio"].as_f64() < Some(0.99),
+        "{metrics}"
+    );
+    assert!(stderr.contains("warning"), "{stderr}");
+    assert!(
+        stderr.contains(&pair),
+        "names the failing pair and parameter: {stderr}"
+    );
+
+    let (code, stdout, stderr) = mmsoak(
+        tmp.path(),
+        &[
+            "verify",
+            "--path",
+            s(&dir),
+            "--json",
+            "--strict",
+            "--threshold",
+            "0.99",
+        ],
+    );
+    assert_eq!(code, 1, "strict below threshold exits 1: {stderr}");
+    assert_eq!(parse_json(&stdout, "verify --json stdout"), metrics);
+    assert!(
+        stderr.contains("FAIL") && stderr.contains(&pair),
+        "{stderr}"
+    );
+    let report = fs::read_to_string(dir.join("DELTA_VERIFY_REPORT.md")).expect("report written");
+    assert!(report.contains(&param), "{report}");
+}
+
+// ---------------------------------------------------------------------------
+// 7. The artifacts directory lock.
+
+/// A `mmsoak run` in the background; killed with its bot on drop.
+struct Background {
+    child: Child,
+    /// Where the fixture bot in `sleep` mode writes the pid of its `sleep`.
+    bot_pid_file: PathBuf,
+}
+
+/// The process group of a process, from /proc.
+fn pgid_of(pid: &str) -> Option<String> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = stat.rsplit_once(')')?.1;
+    after_name.split_whitespace().nth(2).map(str::to_owned)
+}
+
+impl Background {
+    fn bot_pgid(&self) -> Option<String> {
+        let pid = fs::read_to_string(&self.bot_pid_file).ok()?;
+        let pgid = pgid_of(pid.trim())?;
+        // Never signal our own group (the test harness's).
+        (Some(&pgid) != pgid_of("self").as_ref()).then_some(pgid)
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.bot_pgid() {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pgid}")])
+                .status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn second_run_in_a_locked_directory_exits_2_and_deletes_nothing() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("soak");
+    let exec = bot_command("sleep");
+    let first = Command::new(env!("CARGO_BIN_EXE_mmsoak"))
+        .args([
+            "run",
+            "--driver",
+            "exec",
+            "--exec",
+            &exec,
+            "--iterations",
+            "2",
+        ])
+        .args(["--iteration-timeout", "60", "--out", s(&dir)])
+        .current_dir(tmp.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(tmp.path().join("first.stderr")).expect("stderr file"))
+        .spawn()
+        .expect("spawn the first run");
+    let mut first = Background {
+        child: first,
+        bot_pid_file: dir.join("iter_1/child.pid"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !fs::read_to_string(&first.bot_pid_file).is_ok_and(|p| p.ends_with('\n')) {
+        if let Some(status) = first.child.try_wait().expect("poll the first run") {
+            panic!(
+                "the first run ended early ({status}): {}",
+                fs::read_to_string(tmp.path().join("first.stderr")).unwrap_or_default()
+            );
+        }
+        assert!(Instant::now() < deadline, "the bot never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let bot_pgid = first
+        .bot_pgid()
+        .expect("the bot runs in its own process group");
+
+    let before = tree(&dir);
+    assert!(
+        before.contains_key(Path::new("runtime_overrides.json")),
+        "{:?}",
+        before.keys()
+    );
+    let started = Instant::now();
+    let (code, stdout, stderr) = mmsoak(
+        tmp.path(),
+        &["run", "--mock", "--iterations", "2", "--out", s(&dir)],
+    );
+    let took = started.elapsed();
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(
+        stderr.contains(&format!("pid {}", first.child.id())),
+        "names the holder: {stderr}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "refused at once, not after {took:?}"
+    );
+    assert!(
+        tree(&dir) == before,
+        "the refused run changed the directory"
+    );
+
+    // End the first run and its bot; the lock goes with it.
+    let status = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{bot_pgid}")])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let status = first.child.wait().expect("wait for the first run");
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "a killed bot stops the run with an error"
+    );
+    drop(first);
+    let (code, _, stderr) = mmsoak(
+        tmp.path(),
+        &["run", "--mock", "--iterations", "2", "--out", s(&dir)],
+    );
+    assert_eq!(code, 0, "the lock is released: {stderr}");
+}
