@@ -41,7 +41,10 @@ fn ms(t: Instant) -> f64 {
 
 fn open(dir: &Path) -> Result<ArtifactDir> {
     let opened = ArtifactDir::open(dir)?;
-    Ok(opened)
+    Ok(match std::env::var("MMSOAK_BENCH_THREADS") {
+        Ok(n) => opened.with_reader_threads(n.parse()?),
+        Err(_) => opened,
+    })
 }
 
 /// One whole `verify` or `gate` run, as the CLI does it; prints one line.
@@ -91,7 +94,11 @@ fn child(what: &str, dir: &Path) -> Result<()> {
 fn spawn(what: &str, dir: &Path) -> Result<(f64, String)> {
     let exe = std::env::current_exe()?;
     let t = Instant::now();
-    let out = Command::new(exe).arg("--child").arg(what).arg(dir).output()?;
+    let out = Command::new(exe)
+        .arg("--child")
+        .arg(what)
+        .arg(dir)
+        .output()?;
     let wall = ms(t);
     if !out.status.success() {
         return Err(format!(
@@ -112,7 +119,10 @@ fn main() -> Result<()> {
     }
     // `--generate N DIR`: write a run and stop (for profiling the children by hand).
     if let Some(at) = args.iter().position(|a| a == "--generate") {
-        let n: u64 = args.get(at + 1).ok_or("--generate needs a count")?.parse()?;
+        let n: u64 = args
+            .get(at + 1)
+            .ok_or("--generate needs a count")?
+            .parse()?;
         let dir = args.get(at + 2).ok_or("--generate needs a directory")?;
         return Ok(write_run(Path::new(dir), &generated_plans(n))?);
     }
@@ -179,5 +189,9 @@ fn main() -> Result<()> {
             println!("    gate:   {gate_line}");
         }
     }
+    println!(
+        "reader threads (default): {}",
+        mmsoak_verify::default_reader_threads()
+    );
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use mmsoak_core::ParamRegistry;
 use mmsoak_verify::{
-    check_journal, ArtifactDir, ArtifactError, DeltaMetrics, Verifier, VerifyReport,
+    with_journal, ArtifactDir, ArtifactError, DeltaMetrics, Verifier, VerifyReport,
 };
 use serde::{Deserialize, Serialize};
 
@@ -293,14 +293,16 @@ pub fn gate(
     strict: bool,
     registry: &ParamRegistry,
 ) -> Result<GateRun, ArtifactError> {
-    let mut verifier = Verifier::new(dir.path(), registry.clone());
-    let mut window = SnapshotWindow::new(&policy.snapshot);
-    for summary in dir.summaries() {
-        let summary = summary?;
-        window.push(&summary);
-        verifier.push(summary)?;
-    }
-    let journal = dir.journal_path().map(|p| check_journal(&p)).transpose()?;
+    let ((verifier, window), journal) = with_journal(dir, || {
+        let mut verifier = Verifier::new(dir.path(), registry.clone());
+        let mut window = SnapshotWindow::new(&policy.snapshot);
+        for summary in dir.summaries_parameters_only() {
+            let summary = summary?;
+            window.push(&summary);
+            verifier.push(summary)?;
+        }
+        Ok((verifier, window))
+    })?;
     let verify = verifier.finish(journal);
     let snapshot = window.finish(kpi_gate_passed(dir.path())?)?;
     let report = evaluate(

@@ -526,3 +526,34 @@ fn every_family_has_one_help_and_one_type() {
     assert!(text.contains("mmsoak_gate_verdict{verdict=\"PASS\"} 1\n"));
     assert!(text.contains("mmsoak_gate_verdict{verdict=\"FAIL\"} 0\n"));
 }
+
+#[test]
+fn reader_threads_do_not_change_the_gate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_run(dir.path(), &mmsoak_verify::testing::generated_plans(250)).expect("run");
+    let policy = GatePolicy::default();
+    let registry = mmsoak_core::ParamRegistry::default();
+    let run = |threads| {
+        let opened = mmsoak_verify::ArtifactDir::open(dir.path())
+            .expect("opens")
+            .with_reader_threads(threads);
+        mmsoak_gate::gate(&opened, &policy, true, &registry).expect("gates")
+    };
+    let serial = run(1);
+    assert_eq!(serial.report.verdict, GateVerdict::Pass);
+    // The one-pass snapshot is the one taken alone from the last 8 summaries.
+    assert_eq!(
+        serial.report.snapshot,
+        snap(dir.path()),
+        "gate and snapshot disagree"
+    );
+    for threads in [2, 3] {
+        let parallel = run(threads);
+        assert_eq!(parallel, serial, "{threads} threads");
+        assert_eq!(parallel.report.to_json(), serial.report.to_json());
+        assert_eq!(
+            render_prometheus(&parallel.report),
+            render_prometheus(&serial.report)
+        );
+    }
+}

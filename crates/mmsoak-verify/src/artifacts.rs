@@ -1,17 +1,18 @@
 //! Reading an artifacts directory: the list of iterations, one
 //! `ITER_SUMMARY_{i}.json` at a time, in both mmsoak's and the predecessor's shapes.
 
-use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use mmsoak_core::input::{read_document, Fields};
+use mmsoak_core::input::{parse_bytes, read_document, Fields};
 use mmsoak_core::{FieldProblem, InputError, Param, RuntimeOverrides, StateHash};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::ArtifactError;
+use crate::fast::{RuntimeCache, RuntimeDetail};
+use crate::reader::{default_reader_threads, ReadState, Summaries};
 
 /// The `schema` value of an ITER_SUMMARY written by mmsoak.
 pub const MMSOAK_ITER_SUMMARY_SCHEMA: &str = "mmsoak.iter_summary.v1";
@@ -31,65 +32,99 @@ pub fn iter_summary_name(i: u64) -> String {
 /// gaps and which has a `TUNING_REPORT.json`.
 ///
 /// Opening lists the directory once; ITER_SUMMARY files are parsed later,
-/// one at a time, by [`ArtifactDir::summaries`] or [`ArtifactDir::read_summary`].
+/// in iteration order, by [`ArtifactDir::summaries`] or
+/// [`ArtifactDir::read_summary`]. [`ArtifactDir::summaries`] reads ahead on
+/// [`ArtifactDir::reader_threads`] threads (a bounded number of summaries
+/// ahead, never the whole run); the results are the same on any count.
 #[derive(Debug)]
 pub struct ArtifactDir {
     dir: PathBuf,
     last: u64,
     tuning_report_entries: usize,
-    fallback: OnceCell<Option<Arc<RuntimeState>>>,
+    reader_threads: usize,
+    fallback: Arc<FallbackRuntime>,
+}
+
+/// The directory's (or its parent's) `runtime_overrides.json`, read once
+/// when a summary first needs it; shared with the reader threads.
+#[derive(Debug)]
+pub(crate) struct FallbackRuntime {
+    dir: PathBuf,
+    cell: OnceLock<Option<Arc<RuntimeState>>>,
+}
+
+impl FallbackRuntime {
+    /// The fallback runtime, read on first use (an error is not remembered:
+    /// each caller that needs it gets it).
+    pub(crate) fn get(&self) -> Result<Option<Arc<RuntimeState>>, ArtifactError> {
+        if let Some(v) = self.cell.get() {
+            return Ok(v.clone());
+        }
+        let candidates = [
+            Some(self.dir.join(RUNTIME_OVERRIDES)),
+            self.dir.parent().map(|p| p.join(RUNTIME_OVERRIDES)),
+        ];
+        let mut found = None;
+        for file in candidates.into_iter().flatten() {
+            if file.is_file() {
+                let doc = read_document(&file)?;
+                found = Some(Arc::new(RuntimeState::from_value(&file, doc, "")?));
+                break;
+            }
+        }
+        Ok(self.cell.get_or_init(|| found).clone())
+    }
 }
 
 impl ArtifactDir {
     /// List `dir`, check the iteration numbers and the tuning report.
+    ///
+    /// With more than one reader thread available, the tuning report is
+    /// checked on a second thread while the directory is listed; errors are
+    /// reported in the same order either way (listing first).
     pub fn open(dir: &Path) -> Result<Self, ArtifactError> {
-        let list_err = |source| ArtifactError::ListDir {
-            dir: dir.to_owned(),
-            source,
+        let report_file = dir.join(TUNING_REPORT);
+        let threads = default_reader_threads();
+        let (last, tuning_report_entries) = if threads > 1 {
+            std::thread::scope(|scope| {
+                let report = std::thread::Builder::new()
+                    .name("mmsoak-report".into())
+                    .spawn_scoped(scope, || check_tuning_report(&report_file));
+                let last = list_iterations(dir);
+                let entries = match report.map(|h| h.join()) {
+                    Ok(Ok(entries)) => entries,
+                    // Not started, or panicked: check here.
+                    _ => check_tuning_report(&report_file),
+                };
+                (last, entries)
+            })
+        } else {
+            (list_iterations(dir), check_tuning_report(&report_file))
         };
-        let mut numbers = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(list_err)? {
-            let entry = entry.map_err(list_err)?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let Some(number) = name
-                .strip_prefix("ITER_SUMMARY_")
-                .and_then(|rest| rest.strip_suffix(".json"))
-            else {
-                continue;
-            };
-            match number.parse::<u64>() {
-                Ok(i) if i >= 1 && number == i.to_string() => numbers.push(i),
-                _ => {
-                    return Err(ArtifactError::BadIterationName {
-                        file: dir.join(name),
-                    })
-                }
-            }
-        }
-        if numbers.is_empty() {
-            return Err(ArtifactError::NoIterations {
-                dir: dir.to_owned(),
-            });
-        }
-        numbers.sort_unstable();
-        let mut expected = 1;
-        for &i in &numbers {
-            if i != expected {
-                return Err(ArtifactError::MissingIteration {
-                    missing: dir.join(iter_summary_name(expected)),
-                    next_present: i,
-                });
-            }
-            expected += 1;
-        }
-        let tuning_report_entries = check_tuning_report(&dir.join(TUNING_REPORT))?;
+        let last = last?;
+        let tuning_report_entries = tuning_report_entries?;
         Ok(ArtifactDir {
             dir: dir.to_owned(),
-            last: expected - 1,
+            last,
             tuning_report_entries,
-            fallback: OnceCell::new(),
+            reader_threads: threads,
+            fallback: Arc::new(FallbackRuntime {
+                dir: dir.to_owned(),
+                cell: OnceLock::new(),
+            }),
         })
+    }
+
+    /// Read summaries on `threads` threads (1: only the calling thread).
+    /// The default is [`default_reader_threads`](crate::default_reader_threads).
+    pub fn with_reader_threads(mut self, threads: usize) -> Self {
+        self.reader_threads = threads.max(1);
+        self
+    }
+
+    /// Threads [`ArtifactDir::summaries`] reads with.
+    pub fn reader_threads(&self) -> usize {
+        self.reader_threads
     }
 
     /// The directory.
@@ -120,44 +155,93 @@ impl ArtifactDir {
 
     /// Read and interpret iteration `i`'s summary.
     pub fn read_summary(&self, i: u64) -> Result<IterSummary, ArtifactError> {
-        let file = self.summary_path(i);
-        let doc = read_document(&file)?;
-        IterSummary::from_document(&file, i, doc, || self.fallback_runtime())
+        ReadState::new(RuntimeDetail::Full).read(&self.dir, i, &self.fallback)
     }
 
-    /// Every summary in iteration order, parsed one at a time.
+    /// Every summary in iteration order (read ahead on
+    /// [`ArtifactDir::reader_threads`] threads, a bounded number at a time).
     pub fn summaries(&self) -> impl Iterator<Item = Result<IterSummary, ArtifactError>> + '_ {
         self.summaries_from(1)
     }
 
-    /// Summaries `first..=N`, parsed one at a time.
+    /// Summaries `first..=N` in iteration order, like [`ArtifactDir::summaries`].
     pub fn summaries_from(
         &self,
         first: u64,
     ) -> impl Iterator<Item = Result<IterSummary, ArtifactError>> + '_ {
-        (first.max(1)..=self.last).map(move |i| self.read_summary(i))
+        Summaries::new(
+            &self.dir,
+            Arc::clone(&self.fallback),
+            (first.max(1), self.last),
+            self.reader_threads,
+            RuntimeDetail::Full,
+        )
     }
 
-    /// `runtime_overrides.json` of the directory, else of its parent; read once.
-    fn fallback_runtime(&self) -> Result<Option<Arc<RuntimeState>>, ArtifactError> {
-        if let Some(v) = self.fallback.get() {
-            return Ok(v.clone());
-        }
-        let candidates = [
-            Some(self.dir.join(RUNTIME_OVERRIDES)),
-            self.dir.parent().map(|p| p.join(RUNTIME_OVERRIDES)),
-        ];
-        let mut found = None;
-        for file in candidates.into_iter().flatten() {
-            if file.is_file() {
-                let doc = read_document(&file)?;
-                found = Some(Arc::new(RuntimeState::from_value(&file, doc, "")?));
-                break;
+    /// Every summary in iteration order, like [`ArtifactDir::summaries`],
+    /// except that each runtime's [`RuntimeState::overrides`] holds only the
+    /// parameters: keys that are not parameters (per-symbol settings, notes)
+    /// are dropped. [`RuntimeState::hash`] is still the hash of the whole
+    /// document. This is all the verifier and the snapshot look at, and
+    /// several times cheaper to read when the overrides change often.
+    pub fn summaries_parameters_only(
+        &self,
+    ) -> impl Iterator<Item = Result<IterSummary, ArtifactError>> + '_ {
+        Summaries::new(
+            &self.dir,
+            Arc::clone(&self.fallback),
+            (1, self.last),
+            self.reader_threads,
+            RuntimeDetail::Parameters,
+        )
+    }
+}
+
+/// List `dir`: the iteration count N, when the summaries are `1..=N`.
+fn list_iterations(dir: &Path) -> Result<u64, ArtifactError> {
+    let list_err = |source| ArtifactError::ListDir {
+        dir: dir.to_owned(),
+        source,
+    };
+    let mut numbers = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(list_err)? {
+        let entry = entry.map_err(list_err)?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(number) = name
+            .strip_prefix("ITER_SUMMARY_")
+            .and_then(|rest| rest.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        // A plain 1-based decimal: digits only, no sign, no leading zero.
+        let plain = number.bytes().all(|b| b.is_ascii_digit()) && !number.starts_with('0');
+        match number.parse::<u64>() {
+            Ok(i) if plain && i >= 1 => numbers.push(i),
+            _ => {
+                return Err(ArtifactError::BadIterationName {
+                    file: dir.join(name),
+                })
             }
         }
-        let _ = self.fallback.set(found.clone());
-        Ok(found)
     }
+    if numbers.is_empty() {
+        return Err(ArtifactError::NoIterations {
+            dir: dir.to_owned(),
+        });
+    }
+    numbers.sort_unstable();
+    let mut expected = 1;
+    for &i in &numbers {
+        if i != expected {
+            return Err(ArtifactError::MissingIteration {
+                missing: dir.join(iter_summary_name(expected)),
+                next_present: i,
+            });
+        }
+        expected += 1;
+    }
+    Ok(expected - 1)
 }
 
 #[derive(Deserialize)]
@@ -226,7 +310,7 @@ pub struct RuntimeState {
 
 impl RuntimeState {
     /// Interpret a runtime-overrides document found at `prefix` in `file`.
-    fn from_value(file: &Path, doc: Value, prefix: &str) -> Result<Self, InputError> {
+    pub(crate) fn from_value(file: &Path, doc: Value, prefix: &str) -> Result<Self, InputError> {
         let hash = StateHash::of_value(&doc);
         let overrides = RuntimeOverrides::from_document(file, doc).map_err(|e| match e {
             InputError::Field {
@@ -495,6 +579,65 @@ impl IterSummary {
             kpis,
             tuning,
         })
+    }
+
+    /// Read a summary from the bytes of `file`; `fallback` supplies the
+    /// directory's runtime overrides when the summary carries none.
+    ///
+    /// Same result as [`parse_bytes`](mmsoak_core::input::parse_bytes) then
+    /// [`IterSummary::from_document`], errors included, but usually several
+    /// times faster: the fields used are deserialized directly, and only
+    /// unusual documents (and bad ones, to name the problem) go through the
+    /// whole-document path.
+    pub fn from_bytes(
+        file: &Path,
+        iteration: u64,
+        bytes: &[u8],
+        fallback: impl FnOnce() -> Result<Option<Arc<RuntimeState>>, ArtifactError>,
+    ) -> Result<Self, ArtifactError> {
+        Self::read_bytes(
+            file,
+            iteration,
+            bytes,
+            fallback,
+            &mut RuntimeCache::default(),
+            RuntimeDetail::Full,
+        )
+    }
+
+    /// [`IterSummary::from_bytes`] with a reader's runtime cache. With
+    /// [`RuntimeDetail::Parameters`], the summary's own runtime keeps only
+    /// its parameters (the fallback is the caller's business).
+    pub(crate) fn read_bytes(
+        file: &Path,
+        iteration: u64,
+        bytes: &[u8],
+        fallback: impl FnOnce() -> Result<Option<Arc<RuntimeState>>, ArtifactError>,
+        cache: &mut RuntimeCache,
+        detail: RuntimeDetail,
+    ) -> Result<Self, ArtifactError> {
+        if let Some(fast) = crate::fast::read(file, iteration, bytes, cache, detail) {
+            let mut summary = fast.summary;
+            if fast.needs_fallback_runtime {
+                // Every check of the reference path passed, so its only
+                // possible error is this one.
+                summary.runtime = fallback()?;
+            }
+            return Ok(summary);
+        }
+        let doc = parse_bytes(file, bytes)?;
+        let has_own_runtime = doc.as_object().is_some_and(|map| {
+            ["runtime_overrides", "runtime", "config"]
+                .iter()
+                .any(|k| map.get(*k).is_some_and(|v| !v.is_null()))
+        });
+        let mut summary = Self::from_document(file, iteration, doc, fallback)?;
+        if detail == RuntimeDetail::Parameters && has_own_runtime {
+            summary.runtime = summary
+                .runtime
+                .map(|state| Arc::new(crate::fast::parameters_only(&state)));
+        }
+        Ok(summary)
     }
 
     /// A KPI value required by the snapshot: an error naming the file and

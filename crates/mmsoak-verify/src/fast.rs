@@ -15,9 +15,9 @@ use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
 
-use mmsoak_core::{Param, StateHash};
+use mmsoak_core::{Param, RuntimeOverrides, StateHash};
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Number, Value};
@@ -165,7 +165,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Skip<'a> {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string or an object")
             }
-            fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                s: &'de str,
+            ) -> Result<Self::Value, E> {
                 Ok(Skip::Text(Cow::Borrowed(s)))
             }
             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
@@ -182,12 +185,130 @@ impl<'de: 'a, 'a> Deserialize<'de> for Skip<'a> {
     }
 }
 
-/// The last runtime document seen by one reader, with its interpretation:
-/// consecutive iterations usually run with the same overrides.
+/// The last few runtime documents seen by one reader, with their
+/// interpretation: consecutive iterations usually run with the same
+/// overrides (only an applied step changes them).
 #[derive(Debug, Default)]
 pub(crate) struct RuntimeCache {
-    raw: Vec<u8>,
-    state: Option<Arc<RuntimeState>>,
+    /// Raw bytes and state, most recently used first.
+    entries: Vec<(Vec<u8>, Arc<RuntimeState>)>,
+    /// Canonical bytes of the document being hashed.
+    scratch: Vec<u8>,
+}
+
+/// Runtime documents remembered per reader.
+const RUNTIME_CACHE_ENTRIES: usize = 4;
+
+impl RuntimeCache {
+    fn get(&mut self, raw: &[u8]) -> Option<Arc<RuntimeState>> {
+        let at = self.entries.iter().position(|(r, _)| r == raw)?;
+        self.entries[..=at].rotate_right(1);
+        Some(Arc::clone(&self.entries[0].1))
+    }
+
+    fn put(&mut self, raw: &[u8], state: &Arc<RuntimeState>) {
+        let mut bytes = if self.entries.len() == RUNTIME_CACHE_ENTRIES {
+            self.entries.pop().map(|(b, _)| b).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        bytes.clear();
+        bytes.extend_from_slice(raw);
+        self.entries.insert(0, (bytes, Arc::clone(state)));
+    }
+}
+
+/// [`StateHash::of_value`], without its allocations: keys already in order
+/// are not sorted again, numbers are written straight into the buffer.
+/// Byte-for-byte the canonical form of `mmsoak_core::canonical` (tested).
+pub(crate) fn state_hash(value: &Value, scratch: &mut Vec<u8>) -> StateHash {
+    scratch.clear();
+    write_canonical(value, scratch);
+    StateHash::of_canonical_bytes(scratch)
+}
+
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    use std::io::Write;
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        // Writing into a Vec cannot fail.
+        Value::Number(n) => drop(write!(out, "{n}")),
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            let sorted = map
+                .keys()
+                .zip(map.keys().skip(1))
+                .all(|(a, b)| a.as_bytes() < b.as_bytes());
+            out.push(b'{');
+            let mut write_entry = |i: usize, k: &str, v: &Value| {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(k, out);
+                out.push(b':');
+                write_canonical(v, out);
+            };
+            if sorted {
+                for (i, (k, v)) in map.iter().enumerate() {
+                    write_entry(i, k, v);
+                }
+            } else {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                for (i, (k, v)) in entries.into_iter().enumerate() {
+                    write_entry(i, k, v);
+                }
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+fn write_string(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 /// What the fast path read; `runtime` is `None` when the summary carries
@@ -237,9 +358,14 @@ fn kpis(k: Option<Obj<Kpis<'_>>>) -> Option<SummaryKpis> {
         for v in [f.maker_volume, f.taker_volume] {
             non_negative(v)?;
         }
-        for n in [&f.maker_count, &f.taker_count, &f.maker_fills, &f.taker_fills]
-            .into_iter()
-            .flatten()
+        for n in [
+            &f.maker_count,
+            &f.taker_count,
+            &f.maker_fills,
+            &f.taker_fills,
+        ]
+        .into_iter()
+        .flatten()
         {
             count(n)?;
         }
@@ -316,25 +442,340 @@ fn tuning(t: Option<Obj<Tuning<'_>>>) -> Option<TuningRecord> {
     })
 }
 
-/// Interpret a runtime document, reusing the cached one when the bytes are the same.
+/// How much of each runtime document a reader keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum RuntimeDetail {
+    /// The whole document (`RuntimeOverrides::from_document`).
+    #[default]
+    Full,
+    /// Only the parameters: keys that are not parameters are dropped. The
+    /// hash is still the hash of the whole document.
+    Parameters,
+}
+
+/// Interpret a runtime document, reusing a cached one when the bytes are the same.
 fn runtime_state(
     file: &Path,
-    key: &str,
     raw: &RawValue,
     cache: &mut RuntimeCache,
+    detail: RuntimeDetail,
 ) -> Option<Arc<RuntimeState>> {
     let bytes = raw.get().as_bytes();
-    if let Some(state) = &cache.state {
-        if cache.raw == bytes {
-            return Some(Arc::clone(state));
+    if let Some(state) = cache.get(bytes) {
+        return Some(state);
+    }
+    let state = match detail {
+        RuntimeDetail::Full => full_runtime(file, raw, cache)?,
+        RuntimeDetail::Parameters => match parameters_runtime(raw) {
+            Some(state) => state,
+            None => parameters_only(&full_runtime(file, raw, cache)?),
+        },
+    };
+    let state = Arc::new(state);
+    cache.put(bytes, &state);
+    Some(state)
+}
+
+/// The reference interpretation (`RuntimeState::from_value`), hashing
+/// without re-serializing when the bytes are already canonical.
+fn full_runtime(file: &Path, raw: &RawValue, cache: &mut RuntimeCache) -> Option<RuntimeState> {
+    let doc: Value = serde_json::from_str(raw.get()).ok()?;
+    let hash = if is_canonical(raw.get().as_bytes()) {
+        StateHash::of_canonical_bytes(raw.get().as_bytes())
+    } else {
+        state_hash(&doc, &mut cache.scratch)
+    };
+    // Errors (with their `runtime_overrides.` prefix) come from the reference path.
+    let overrides = RuntimeOverrides::from_document(file, doc).ok()?;
+    Some(RuntimeState { overrides, hash })
+}
+
+/// The same state with only its parameters.
+pub(crate) fn parameters_only(state: &RuntimeState) -> RuntimeState {
+    let mut overrides = RuntimeOverrides::new();
+    for (param, value) in state.overrides.params() {
+        // Values read from a document are finite (and whole for integers).
+        let _ = overrides.set(param, value);
+    }
+    RuntimeState {
+        overrides,
+        hash: state.hash,
+    }
+}
+
+/// A parameter's value at one place of a runtime document: absent, or a
+/// number (`null` and other types are errors, as for the reference reader).
+#[derive(Default, Clone, Copy)]
+enum Leaf {
+    #[default]
+    Absent,
+    Number(f64),
+}
+
+impl<'de> Deserialize<'de> for Leaf {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Leaf;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Leaf, E> {
+                Ok(Leaf::Number(v as f64))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Leaf, E> {
+                Ok(Leaf::Number(v as f64))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Leaf, E> {
+                Ok(Leaf::Number(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The eight parameter names at one level of a runtime document.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ParamLeaves {
+    base_spread_bps: Leaf,
+    base_spread_bps_delta: Leaf,
+    impact_cap_ratio: Leaf,
+    max_delta_ratio: Leaf,
+    replace_rate_per_min: Leaf,
+    concurrency_limit: Leaf,
+    tail_age_ms: Leaf,
+    min_interval_ms: Leaf,
+}
+
+impl ParamLeaves {
+    fn get(&self, param: Param) -> Leaf {
+        match param {
+            Param::BaseSpreadBps => self.base_spread_bps,
+            Param::BaseSpreadBpsDelta => self.base_spread_bps_delta,
+            Param::ImpactCapRatio => self.impact_cap_ratio,
+            Param::MaxDeltaRatio => self.max_delta_ratio,
+            Param::ReplaceRatePerMin => self.replace_rate_per_min,
+            Param::ConcurrencyLimit => self.concurrency_limit,
+            Param::TailAgeMs => self.tail_age_ms,
+            Param::MinIntervalMs => self.min_interval_ms,
         }
     }
-    let doc: Value = serde_json::from_str(raw.get()).ok()?;
-    let state = Arc::new(RuntimeState::from_value(file, doc, key).ok()?);
-    cache.raw.clear();
-    cache.raw.extend_from_slice(bytes);
-    cache.state = Some(Arc::clone(&state));
-    Some(state)
+}
+
+/// `engine` or `risk`: absent, or an object (`null` is an error).
+#[derive(Default)]
+struct Section(ParamLeaves);
+
+impl<'de> Deserialize<'de> for Section {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Obj::<ParamLeaves>::deserialize(d).map(|Obj(leaves)| Section(leaves))
+    }
+}
+
+/// A runtime document in the canonical layout, with flat keys allowed.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RuntimeLayout {
+    engine: Section,
+    risk: Section,
+    // Legacy alias sections: left to the reference reader.
+    quoting: Option<IgnoredAny>,
+    impact: Option<IgnoredAny>,
+    taker_rescue: Option<IgnoredAny>,
+    base_spread_bps: Leaf,
+    base_spread_bps_delta: Leaf,
+    impact_cap_ratio: Leaf,
+    max_delta_ratio: Leaf,
+    replace_rate_per_min: Leaf,
+    concurrency_limit: Leaf,
+    tail_age_ms: Leaf,
+    min_interval_ms: Leaf,
+}
+
+impl RuntimeLayout {
+    fn flat(&self, param: Param) -> Leaf {
+        match param {
+            Param::BaseSpreadBps => self.base_spread_bps,
+            Param::BaseSpreadBpsDelta => self.base_spread_bps_delta,
+            Param::ImpactCapRatio => self.impact_cap_ratio,
+            Param::MaxDeltaRatio => self.max_delta_ratio,
+            Param::ReplaceRatePerMin => self.replace_rate_per_min,
+            Param::ConcurrencyLimit => self.concurrency_limit,
+            Param::TailAgeMs => self.tail_age_ms,
+            Param::MinIntervalMs => self.min_interval_ms,
+        }
+    }
+}
+
+/// [`parameters_only`] of the reference interpretation, read without
+/// building the document: only the parameters' places are deserialized and
+/// the hash is taken from the bytes when they are canonical. `None` for
+/// anything else (legacy sections, non-canonical bytes, any value the
+/// reference reader rejects).
+fn parameters_runtime(raw: &RawValue) -> Option<RuntimeState> {
+    let bytes = raw.get().as_bytes();
+    if !is_canonical(bytes) {
+        return None;
+    }
+    let Obj(doc) = serde_json::from_str::<Obj<RuntimeLayout>>(raw.get()).ok()?;
+    if doc.quoting.is_some() || doc.impact.is_some() || doc.taker_rescue.is_some() {
+        return None;
+    }
+    let registry = mmsoak_core::ParamRegistry::default();
+    let mut overrides = RuntimeOverrides::new();
+    for param in Param::ALL {
+        let [section, _] = param.canonical_path();
+        let nested = match section {
+            "engine" => doc.engine.0.get(param),
+            _ => doc.risk.0.get(param),
+        };
+        let integer = registry.spec(param).kind == mmsoak_core::ParamKind::Integer;
+        let mut found = None;
+        for leaf in [nested, doc.flat(param)] {
+            if let Leaf::Number(v) = leaf {
+                if integer && v.fract() != 0.0 {
+                    return None;
+                }
+                match found {
+                    Some(first) if first != v => return None,
+                    Some(_) => {}
+                    None => found = Some(v),
+                }
+            }
+        }
+        if let Some(v) = found {
+            overrides.set(param, v).ok()?;
+        }
+    }
+    Some(RuntimeState {
+        overrides,
+        hash: StateHash::of_canonical_bytes(bytes),
+    })
+}
+
+/// Whether valid JSON `bytes` are already in `mmsoak_core::canonical` form
+/// (no whitespace, keys sorted and unique, numbers as serde_json prints
+/// them, strings without escapes), so that they hash as they are.
+/// Conservative: `false` also for some canonical texts (escaped strings).
+pub(crate) fn is_canonical(bytes: &[u8]) -> bool {
+    let mut scan = CanonicalScan { b: bytes, i: 0 };
+    scan.value().is_some() && scan.i == bytes.len()
+}
+
+struct CanonicalScan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> CanonicalScan<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.i + word.len();
+        (self.b.get(self.i..end)? == word).then(|| self.i = end)
+    }
+
+    /// A string without escapes; its content.
+    fn string(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let len = self.b[start..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\')?;
+        if self.b[start + len] != b'"' {
+            return None;
+        }
+        self.i = start + len + 1;
+        Some(&self.b[start..start + len])
+    }
+
+    fn number(&mut self) -> Option<()> {
+        let start = self.i;
+        while matches!(
+            self.peek(),
+            Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+        ) {
+            self.i += 1;
+        }
+        let token = std::str::from_utf8(&self.b[start..self.i]).ok()?;
+        if !token.contains(['.', 'e', 'E']) {
+            // An integer: serde_json keeps it as u64 / i64 and prints it back
+            // digit for digit, unless it has a leading zero or is `-0`.
+            let digits = token.strip_prefix('-').unwrap_or(token);
+            let plain = token == "0" || !digits.starts_with('0');
+            let fits = if token.starts_with('-') {
+                token.parse::<i64>().is_ok()
+            } else {
+                token.parse::<u64>().is_ok()
+            };
+            return (plain && fits).then_some(());
+        }
+        let n = Number::from_f64(token.parse::<f64>().ok()?)?;
+        let mut printed = [0u8; 40];
+        let mut w = &mut printed[..];
+        std::io::Write::write_fmt(&mut w, format_args!("{n}")).ok()?;
+        let len = 40 - w.len();
+        (printed[..len] == *token.as_bytes()).then_some(())
+    }
+
+    fn value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'{' => {
+                self.i += 1;
+                if self.eat(b'}').is_some() {
+                    return Some(());
+                }
+                let mut prev: Option<&[u8]> = None;
+                loop {
+                    let key = self.string()?;
+                    if prev.is_some_and(|p| p >= key) {
+                        return None;
+                    }
+                    prev = Some(key);
+                    self.eat(b':')?;
+                    self.value()?;
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b'}' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                if self.eat(b']').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.value()?;
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b']' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'"' => self.string().map(drop),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
 }
 
 /// The fast path; `None` means "use the reference path".
@@ -343,6 +784,7 @@ pub(crate) fn read(
     iteration: u64,
     bytes: &[u8],
     cache: &mut RuntimeCache,
+    detail: RuntimeDetail,
 ) -> Option<FastSummary> {
     let text = std::str::from_utf8(bytes).ok()?;
     let Obj(doc) = serde_json::from_str::<Obj<Doc<'_>>>(text).ok()?;
@@ -356,15 +798,9 @@ pub(crate) fn read(
             return None;
         }
     }
-    let runtime = match [
-        ("runtime_overrides", doc.runtime_overrides),
-        ("runtime", doc.runtime),
-        ("config", doc.config),
-    ]
-    .into_iter()
-    .find_map(|(key, raw)| raw.map(|raw| (key, raw)))
-    {
-        Some((key, raw)) => Some(runtime_state(file, key, raw, cache)?),
+    // The first of these keys present and not null, as the reference path.
+    let runtime = match doc.runtime_overrides.or(doc.runtime).or(doc.config) {
+        Some(raw) => Some(runtime_state(file, raw, cache, detail)?),
         None => None,
     };
     let kpis = kpis(doc.summary)?;
@@ -399,6 +835,7 @@ mod tests {
             3,
             bytes,
             &mut RuntimeCache::default(),
+            RuntimeDetail::Full,
         )
         .map(|f| f.summary)
     }
@@ -457,14 +894,163 @@ mod tests {
     }
 
     #[test]
+    fn mmsoak_summaries_take_the_fast_path_in_both_details() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        crate::testing::write_run(dir.path(), &crate::testing::generated_plans(40)).expect("run");
+        for detail in [RuntimeDetail::Full, RuntimeDetail::Parameters] {
+            let mut cache = RuntimeCache::default();
+            for i in 1..=40 {
+                let file = dir.path().join(crate::iter_summary_name(i));
+                let bytes = std::fs::read(&file).expect("read");
+                let fast = read(&file, i, &bytes, &mut cache, detail).expect("fast path");
+                let reference = IterSummary::from_document(
+                    &file,
+                    i,
+                    parse_bytes(&file, &bytes).expect("json"),
+                    || Ok(None),
+                )
+                .expect("reference");
+                let state = reference.runtime.clone().expect("own runtime");
+                // The runtime documents mmsoak writes are canonical: hashed as they are.
+                let raw: Value = serde_json::from_slice(&bytes).expect("json");
+                let raw = serde_json::to_vec(&raw["runtime_overrides"]).expect("bytes");
+                assert!(is_canonical(&raw), "iteration {i}");
+                let expected = match detail {
+                    RuntimeDetail::Full => reference,
+                    RuntimeDetail::Parameters => IterSummary {
+                        runtime: Some(Arc::new(parameters_only(&state))),
+                        ..reference
+                    },
+                };
+                assert!(!fast.needs_fallback_runtime);
+                assert_eq!(fast.summary, expected, "iteration {i} {detail:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn parameters_are_read_from_the_canonical_and_flat_places_only() {
+        let raw = |s: &str| serde_json::from_str::<Box<RawValue>>(s).expect("raw");
+        let state = parameters_runtime(&raw(
+            r#"{"concurrency_limit":8,"engine":{"base_spread_bps":"not a param here","tail_age_ms":600},"risk":{"impact_cap_ratio":0.1},"symbols":{"x":[1,2.5,null,true,"s"]}}"#,
+        ));
+        // `engine.base_spread_bps` is not a parameter's place: the reference keeps
+        // it as an unknown key; this reader declines anything but numbers there.
+        assert!(state.is_none());
+        let text = r#"{"concurrency_limit":8,"engine":{"concurrency_limit":8,"tail_age_ms":600},"risk":{"impact_cap_ratio":0.1},"symbols":{"x":[1,2.5,null,true,"s"]}}"#;
+        let fast = parameters_runtime(&raw(text)).expect("canonical layout");
+        let reference = RuntimeState {
+            overrides: RuntimeOverrides::parse(text.as_bytes(), Path::new("r")).expect("parses"),
+            hash: StateHash::of_value(&serde_json::from_str(text).expect("json")),
+        };
+        assert_eq!(fast, parameters_only(&reference));
+        for declined in [
+            // disagreeing places, fractional integer, null, legacy section, whitespace
+            r#"{"concurrency_limit":8,"engine":{"concurrency_limit":9}}"#,
+            r#"{"engine":{"concurrency_limit":8.5}}"#,
+            r#"{"engine":{"tail_age_ms":null}}"#,
+            r#"{"engine":null}"#,
+            r#"{"quoting":{"min_interval_ms":60}}"#,
+            r#"{"engine": {"tail_age_ms":600}}"#,
+            r#"[1]"#,
+        ] {
+            assert!(parameters_runtime(&raw(declined)).is_none(), "{declined}");
+        }
+    }
+
+    #[test]
+    fn canonical_text_is_recognized_conservatively() {
+        for yes in [
+            r#"{"a":[0.5,60.0,null,true,false],"b":1,"c":{"d":-3,"e":"x y"}}"#,
+            "0",
+            "-12",
+            "18446744073709551615",
+            "[]",
+            "{}",
+        ] {
+            assert!(is_canonical(yes.as_bytes()), "{yes}");
+        }
+        for no in [
+            r#"{"b":1,"a":2}"#,
+            r#"{"a":1,"a":1}"#,
+            r#"{"a": 1}"#,
+            r#"{"a":"x\ny"}"#,
+            "-0",
+            "007",
+            "0.10",
+            "1e2",
+            "1E+2",
+            "18446744073709551616",
+            "1e999",
+            " 1",
+        ] {
+            assert!(!is_canonical(no.as_bytes()), "{no}");
+        }
+    }
+
+    fn arb_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            (-1e6f64..1e6).prop_map(|f| Value::from((f * 1000.0).round() / 1000.0)),
+            "[a-z\u{e9}\"\\\\\n ]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::btree_map("[a-zA-Z_\u{e9}]{0,5}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_hash_writer_is_the_canonical_form(v in arb_json()) {
+            let mut scratch = Vec::new();
+            proptest::prop_assert_eq!(state_hash(&v, &mut scratch), StateHash::of_value(&v));
+            proptest::prop_assert_eq!(&scratch, &mmsoak_core::canonical::to_canonical_bytes(&v));
+        }
+
+        #[test]
+        fn text_taken_as_canonical_is_the_canonical_form(v in arb_json()) {
+            let canonical = mmsoak_core::canonical::to_canonical_bytes(&v);
+            let escapes = canonical.contains(&b'\\');
+            proptest::prop_assert_eq!(is_canonical(&canonical), !escapes);
+            for text in [
+                serde_json::to_vec(&v).expect("json"),
+                serde_json::to_vec_pretty(&v).expect("json"),
+                canonical.clone(),
+            ] {
+                if is_canonical(&text) {
+                    let back: Value = serde_json::from_slice(&text).expect("valid JSON");
+                    proptest::prop_assert_eq!(&mmsoak_core::canonical::to_canonical_bytes(&back), &text);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn the_runtime_cache_is_used_only_for_identical_bytes() {
         let mut cache = RuntimeCache::default();
         let file = Path::new("ITER_SUMMARY_1.json");
         let a = br#"{"runtime_overrides": {"engine": {"tail_age_ms": 600}}}"#;
         let b = br#"{"runtime_overrides": {"engine": {"tail_age_ms": 700}}}"#;
-        let first = read(file, 1, a, &mut cache).expect("fast").summary;
-        let again = read(file, 1, a, &mut cache).expect("fast").summary;
-        let other = read(file, 1, b, &mut cache).expect("fast").summary;
+        let first = read(file, 1, a, &mut cache, RuntimeDetail::Full)
+            .expect("fast")
+            .summary;
+        let again = read(file, 1, a, &mut cache, RuntimeDetail::Full)
+            .expect("fast")
+            .summary;
+        let other = read(file, 1, b, &mut cache, RuntimeDetail::Full)
+            .expect("fast")
+            .summary;
         let (r1, r2, r3) = (
             first.runtime.expect("runtime"),
             again.runtime.expect("runtime"),

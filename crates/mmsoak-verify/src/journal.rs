@@ -4,6 +4,7 @@
 //! `new_hash`); other fields are ignored. Each commit's `old_hash` must equal
 //! the previous commit's `new_hash`, the first one the init line's hash.
 
+use std::borrow::Cow;
 use std::io::BufRead;
 use std::path::Path;
 
@@ -78,8 +79,42 @@ pub fn check_journal(file: &Path) -> Result<JournalCheck, ArtifactError> {
     check_lines(file, reader)
 }
 
+/// A journal line as borrowed text, parsed without allocating; anything it
+/// does not take is parsed again as a [`Record`] to say what is wrong.
+#[derive(Deserialize)]
+struct BorrowedRecord<'a> {
+    kind: RecordKind,
+    #[serde(default)]
+    iteration: Option<u64>,
+    #[serde(default, borrow)]
+    old_hash: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    new_hash: Option<Cow<'a, str>>,
+}
+
+fn parse_record(line: &str) -> Result<Record, serde_json::Error> {
+    let fast = serde_json::from_str::<BorrowedRecord<'_>>(line)
+        .ok()
+        .and_then(|r| {
+            let hash = |h: Option<Cow<'_, str>>| match h {
+                None => Some(None),
+                Some(text) => text.parse::<StateHash>().ok().map(Some),
+            };
+            Some(Record {
+                kind: r.kind,
+                iteration: r.iteration,
+                old_hash: hash(r.old_hash)?,
+                new_hash: hash(r.new_hash)?,
+            })
+        });
+    match fast {
+        Some(record) => Ok(record),
+        None => serde_json::from_str::<Record>(line),
+    }
+}
+
 /// Check journal text that came from `file` (named in errors).
-pub fn check_lines(file: &Path, reader: impl BufRead) -> Result<JournalCheck, ArtifactError> {
+pub fn check_lines(file: &Path, mut reader: impl BufRead) -> Result<JournalCheck, ArtifactError> {
     let mut check = JournalCheck {
         records: 0,
         commits: 0,
@@ -87,16 +122,29 @@ pub fn check_lines(file: &Path, reader: impl BufRead) -> Result<JournalCheck, Ar
         breaks: Vec::new(),
     };
     let mut seen_init = false;
-    for (index, line) in reader.lines().enumerate() {
-        let line_no = index + 1;
-        let line = line.map_err(|source| InputError::Io {
-            file: file.to_owned(),
-            source,
-        })?;
+    let mut text = String::new();
+    let mut line_no = 0;
+    loop {
+        text.clear();
+        let read = reader
+            .read_line(&mut text)
+            .map_err(|source| InputError::Io {
+                file: file.to_owned(),
+                source,
+            })?;
+        if read == 0 {
+            break;
+        }
+        line_no += 1;
+        // As `BufRead::lines`: without the `\n` or `\r\n` ending.
+        let line = match text.strip_suffix('\n') {
+            Some(line) => line.strip_suffix('\r').unwrap_or(line),
+            None => &text,
+        };
         if line.trim().is_empty() {
             continue;
         }
-        let record: Record = serde_json::from_str(&line).map_err(|e| ArtifactError::JournalLine {
+        let record = parse_record(line).map_err(|e| ArtifactError::JournalLine {
             file: file.to_owned(),
             line: line_no,
             message: format!(
@@ -183,6 +231,27 @@ mod tests {
         let c = check(&text).expect("valid journal");
         assert_eq!(c.breaks.len(), 1);
         assert_eq!(c.breaks[0].expected, None);
+    }
+
+    #[test]
+    fn crlf_endings_and_escaped_hashes_read_as_plain_ones() {
+        let plain = format!(
+            "{{\"kind\":\"init\",\"new_hash\":\"{a}\"}}\n{{\"kind\":\"commit\",\"iteration\":1,\"old_hash\":\"{a}\",\"new_hash\":\"{b}\"}}\n",
+            a = h('a'),
+            b = h('b')
+        );
+        // `\u0061` is `a`: the borrowing reader declines it, the owning one reads it.
+        let escaped = plain
+            .replacen(&h('a'), &format!("\\u0061{}", "a".repeat(63)), 1)
+            .replace('\n', "\r\n");
+        assert_ne!(escaped, plain);
+        assert_eq!(
+            check(&escaped).expect("valid journal"),
+            check(&plain).expect("valid journal")
+        );
+        // A last line without a newline keeps a lone `\r` (as `BufRead::lines`),
+        // which JSON reads as whitespace.
+        assert_eq!(check("{\"kind\":\"init\"}\r").expect("valid").records, 1);
     }
 
     #[test]

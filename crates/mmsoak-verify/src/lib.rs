@@ -2,8 +2,12 @@
 //! changes were really applied.
 //!
 //! * [`ArtifactDir`]: list a directory once (iterations `1..=N`, no gaps,
-//!   `TUNING_REPORT.json` present) and parse `ITER_SUMMARY_{i}.json` files one
-//!   at a time into [`IterSummary`], in mmsoak's format or the predecessor's.
+//!   `TUNING_REPORT.json` present) and read `ITER_SUMMARY_{i}.json` files in
+//!   iteration order into [`IterSummary`], in mmsoak's format or the
+//!   predecessor's, a bounded number ahead on [`default_reader_threads`]
+//!   threads (same results on any count). [`IterSummary::from_bytes`]
+//!   deserializes the fields used directly and falls back to the whole
+//!   document (and its precise errors) for anything unusual.
 //! * [`Verifier`] / [`verify_dir`]: classify each pair p → p + 1 as
 //!   full_apply, partial_ok or fail (signature_stuck counted too) into a
 //!   [`VerifyReport`] whose [`DeltaMetrics`] serialize with the predecessor's names.
@@ -30,8 +34,10 @@
 
 mod artifacts;
 mod error;
+mod fast;
 mod journal;
 mod markdown;
+mod reader;
 pub mod stats;
 pub mod testing;
 mod verifier;
@@ -44,9 +50,10 @@ pub use artifacts::{
 pub use error::ArtifactError;
 pub use journal::{check_journal, check_lines, ChainBreak, JournalCheck};
 pub use markdown::render_markdown;
+pub use reader::default_reader_threads;
 pub use verifier::{
-    classify, verify, verify_dir, DeltaMetrics, PairClass, PairProblem, PairResult, Verifier,
-    VerifyReport, VerifyVerdict, DEFAULT_THRESHOLD, STRICT_THRESHOLD, VALUE_TOLERANCE,
+    classify, verify, verify_dir, with_journal, DeltaMetrics, PairClass, PairProblem, PairResult,
+    Verifier, VerifyReport, VerifyVerdict, DEFAULT_THRESHOLD, STRICT_THRESHOLD, VALUE_TOLERANCE,
 };
 
 /// File name of the verifier's Markdown report.

@@ -4,8 +4,8 @@
 //! With `T` reader threads the range is cut into blocks of [`BLOCK`]
 //! iterations dealt round-robin: block `b` is read by thread `b % T`, thread
 //! 0 being the consumer itself (it reads its blocks when it reaches them).
-//! Each helper thread sends its summaries through a channel bounded to one
-//! block, so at most `(T - 1) * (BLOCK + 1)` summaries wait at any time,
+//! Each helper thread sends its summaries through a channel bounded to two
+//! blocks, so at most `(T - 1) * (2 * BLOCK + 1)` summaries wait at any time,
 //! whatever the run length. The consumer takes them in iteration order, so
 //! the sequence of results (errors included) is the one a single thread
 //! produces.
@@ -15,9 +15,9 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crate::artifacts::{iter_summary_name, FallbackRuntime, IterSummary};
+use crate::artifacts::{iter_summary_name, FallbackRuntime, IterSummary, RuntimeState};
 use crate::error::ArtifactError;
-use crate::fast::RuntimeCache;
+use crate::fast::{parameters_only, RuntimeCache, RuntimeDetail};
 
 /// Iterations per block handed to one reader thread.
 pub(crate) const BLOCK: u64 = 32;
@@ -40,28 +40,79 @@ type Item = Result<IterSummary, ArtifactError>;
 pub(crate) struct ReadState {
     buf: Vec<u8>,
     cache: RuntimeCache,
+    detail: RuntimeDetail,
+    /// With [`RuntimeDetail::Parameters`]: the directory's runtime and its
+    /// parameters-only form, made once.
+    fallback_parameters: Option<(Arc<RuntimeState>, Arc<RuntimeState>)>,
 }
 
 impl ReadState {
+    pub(crate) fn new(detail: RuntimeDetail) -> Self {
+        ReadState {
+            detail,
+            ..ReadState::default()
+        }
+    }
+
     /// Read and interpret iteration `i` of `dir`.
     pub(crate) fn read(&mut self, dir: &Path, i: u64, fallback: &FallbackRuntime) -> Item {
         let file = dir.join(iter_summary_name(i));
-        read_file(&file, &mut self.buf)?;
-        IterSummary::read_bytes(&file, i, &self.buf, || fallback.get(), &mut self.cache)
+        let len = read_file(&file, &mut self.buf)?;
+        let detail = self.detail;
+        let fallback_parameters = &mut self.fallback_parameters;
+        let fallback = || match (fallback.get()?, detail) {
+            (Some(full), RuntimeDetail::Parameters) => {
+                let reuse = fallback_parameters
+                    .as_ref()
+                    .filter(|(source, _)| Arc::ptr_eq(source, &full))
+                    .map(|(_, only)| Arc::clone(only));
+                let only = reuse.unwrap_or_else(|| {
+                    let only = Arc::new(parameters_only(&full));
+                    *fallback_parameters = Some((full, Arc::clone(&only)));
+                    only
+                });
+                Ok(Some(only))
+            }
+            (other, _) => Ok(other),
+        };
+        IterSummary::read_bytes(
+            &file,
+            i,
+            &self.buf[..len],
+            fallback,
+            &mut self.cache,
+            detail,
+        )
     }
 }
 
-fn read_file(file: &Path, buf: &mut Vec<u8>) -> Result<(), mmsoak_core::InputError> {
+/// Read `file` into the start of `buf`; returns the length read. Plain
+/// `read` calls until end of file into the reused buffer (`std::fs::read`
+/// would also ask for the file's size and position: two more system calls
+/// per file). `buf` only grows, and only its new part is zeroed.
+fn read_file(file: &Path, buf: &mut Vec<u8>) -> Result<usize, mmsoak_core::InputError> {
     use std::io::Read;
-    buf.clear();
-    std::fs::File::open(file)
-        .and_then(|mut f| f.read_to_end(buf))
-        .map(drop)
-        .map_err(|source| mmsoak_core::InputError::Io {
-            file: file.to_owned(),
-            source,
-        })
+    let io = |source| mmsoak_core::InputError::Io {
+        file: file.to_owned(),
+        source,
+    };
+    let mut f = std::fs::File::open(file).map_err(io)?;
+    let mut len = 0;
+    loop {
+        if buf.len() - len < READ_CHUNK {
+            buf.resize((len + READ_CHUNK).max(2 * buf.len()), 0);
+        }
+        match f.read(&mut buf[len..]) {
+            Ok(0) => return Ok(len),
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
 }
+
+/// Smallest free space offered to one `read` call.
+const READ_CHUNK: usize = 16 * 1024;
 
 struct Helper {
     rx: Receiver<Item>,
@@ -86,16 +137,16 @@ impl Summaries {
     pub(crate) fn new(
         dir: &Path,
         fallback: Arc<FallbackRuntime>,
-        first: u64,
-        last: u64,
+        (first, last): (u64, u64),
         threads: usize,
+        detail: RuntimeDetail,
     ) -> Self {
         let count = last.saturating_sub(first).saturating_add(1);
         let blocks = count.div_ceil(BLOCK);
         // No helper for a range of one block, none beyond one per block.
         let threads = (threads.max(1) as u64).min(blocks.max(1));
         let helpers = (1..threads)
-            .map(|t| spawn_helper(dir, &fallback, first, last, threads, t))
+            .map(|t| spawn_helper(dir, &fallback, (first, last), (threads, t), detail))
             .collect();
         Summaries {
             dir: dir.to_owned(),
@@ -104,27 +155,27 @@ impl Summaries {
             next: first,
             last,
             threads,
-            state: ReadState::default(),
+            state: ReadState::new(detail),
             helpers,
         }
     }
 }
 
+/// Start reader thread `t` of `threads` over iterations `first..=last`.
 fn spawn_helper(
     dir: &Path,
     fallback: &Arc<FallbackRuntime>,
-    first: u64,
-    last: u64,
-    threads: u64,
-    t: u64,
+    (first, last): (u64, u64),
+    (threads, t): (u64, u64),
+    detail: RuntimeDetail,
 ) -> Option<Helper> {
-    let (tx, rx) = sync_channel::<Item>(BLOCK as usize);
+    let (tx, rx) = sync_channel::<Item>(2 * BLOCK as usize);
     let dir = dir.to_owned();
     let fallback = Arc::clone(fallback);
     let handle = std::thread::Builder::new()
         .name(format!("mmsoak-read-{t}"))
         .spawn(move || {
-            let mut state = ReadState::default();
+            let mut state = ReadState::new(detail);
             let mut block_start = first.saturating_add(t * BLOCK);
             while block_start <= last {
                 let block_end = block_start.saturating_add(BLOCK - 1).min(last);

@@ -340,14 +340,49 @@ impl Verifier {
     }
 }
 
-/// Verify an opened directory: stream its summaries, check the journal.
+/// Verify an opened directory: stream its summaries (parameters only, see
+/// [`ArtifactDir::summaries_parameters_only`]), check the journal.
+///
+/// With more than one reader thread, the journal is checked on its own
+/// thread during the pass; errors are reported in the same order either way
+/// (summaries first).
 pub fn verify(dir: &ArtifactDir, registry: &ParamRegistry) -> Result<VerifyReport, ArtifactError> {
-    let mut verifier = Verifier::new(dir.path(), registry.clone());
-    for summary in dir.summaries() {
-        verifier.push(summary?)?;
+    with_journal(dir, || {
+        let mut verifier = Verifier::new(dir.path(), registry.clone());
+        for summary in dir.summaries_parameters_only() {
+            verifier.push(summary?)?;
+        }
+        Ok(verifier)
+    })
+    .map(|(verifier, journal)| verifier.finish(journal))
+}
+
+/// Run `pass` and check `dir`'s apply journal (if any), concurrently when
+/// `dir` reads with more than one thread. `pass`'s error comes first; the
+/// journal's error, if any, after that.
+pub fn with_journal<T>(
+    dir: &ArtifactDir,
+    pass: impl FnOnce() -> Result<T, ArtifactError>,
+) -> Result<(T, Option<JournalCheck>), ArtifactError> {
+    let Some(file) = dir.journal_path() else {
+        return Ok((pass()?, None));
+    };
+    if dir.reader_threads() < 2 {
+        let value = pass()?;
+        return Ok((value, Some(check_journal(&file)?)));
     }
-    let journal = dir.journal_path().map(|p| check_journal(&p)).transpose()?;
-    Ok(verifier.finish(journal))
+    std::thread::scope(|scope| {
+        let journal = std::thread::Builder::new()
+            .name("mmsoak-journal".into())
+            .spawn_scoped(scope, || check_journal(&file));
+        let value = pass()?;
+        let journal = match journal.map(|h| h.join()) {
+            Ok(Ok(result)) => result,
+            // Not started, or panicked: check here.
+            _ => check_journal(&file),
+        }?;
+        Ok((value, Some(journal)))
+    })
 }
 
 /// Open and verify a directory with the default registry.
