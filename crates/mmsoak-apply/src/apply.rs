@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use mmsoak_core::{Change, DeltaOp, Param, ParamRegistry, RuntimeOverrides, StateHash};
 
 use crate::error::ApplyError;
-use crate::guards::{evaluate, GuardContext, GuardFlags, SkipKind, SkipReason};
+use crate::guards::{evaluate, GuardContext, GuardFlags, GuardVerdict, SkipKind, SkipReason};
 use crate::journal::{self, JournalEntry};
 use crate::lock::SoakDirLock;
 
@@ -41,6 +41,51 @@ pub struct ApplyOutcome {
     pub skip_reason: Option<SkipReason>,
     /// Every guard's state (also when applied).
     pub guards: GuardFlags,
+}
+
+impl ApplyOutcome {
+    /// The outcome of a step the guards skipped: nothing written.
+    fn skipped(
+        iteration: u32,
+        state: StateHash,
+        reason: SkipReason,
+        verdict: GuardVerdict,
+    ) -> Self {
+        ApplyOutcome {
+            iteration,
+            applied: false,
+            no_op: reason.kind == SkipKind::NoOp,
+            old_hash: state,
+            state_hash: state,
+            changes: verdict.changes,
+            changed_keys: Vec::new(),
+            bytes_written: 0,
+            skip_reason: Some(reason),
+            guards: verdict.flags,
+        }
+    }
+
+    /// The outcome of a step that replaced the runtime file.
+    fn applied(
+        iteration: u32,
+        old_hash: StateHash,
+        new_hash: StateHash,
+        bytes: usize,
+        verdict: GuardVerdict,
+    ) -> Self {
+        ApplyOutcome {
+            iteration,
+            applied: true,
+            no_op: false,
+            old_hash,
+            state_hash: new_hash,
+            changes: verdict.changes,
+            changed_keys: verdict.changed_keys,
+            bytes_written: bytes as u64,
+            skip_reason: None,
+            guards: verdict.flags,
+        }
+    }
 }
 
 /// The runtime state a run starts from.
@@ -167,8 +212,8 @@ pub fn apply_with_tracking(
         });
     }
 
-    let (verdict, prospective) = evaluate(ctx, &current, ops)?;
-    if let Some(reason) = verdict.skip_reason {
+    let (mut verdict, prospective) = evaluate(ctx, &current, ops)?;
+    if let Some(reason) = verdict.skip_reason.take() {
         journal::append(
             &journal_path,
             &JournalEntry::Skip {
@@ -177,18 +222,12 @@ pub fn apply_with_tracking(
                 skip_reason: reason.clone(),
             },
         )?;
-        return Ok(ApplyOutcome {
-            iteration: ctx.iteration,
-            applied: false,
-            no_op: reason.kind == SkipKind::NoOp,
+        return Ok(ApplyOutcome::skipped(
+            ctx.iteration,
             old_hash,
-            state_hash: old_hash,
-            changes: verdict.changes,
-            changed_keys: Vec::new(),
-            bytes_written: 0,
-            skip_reason: Some(reason),
-            guards: verdict.flags,
-        });
+            reason,
+            verdict,
+        ));
     }
 
     let bytes = prospective.to_canonical_bytes();
@@ -212,18 +251,13 @@ pub fn apply_with_tracking(
             recovered: false,
         },
     )?;
-    Ok(ApplyOutcome {
-        iteration: ctx.iteration,
-        applied: true,
-        no_op: false,
+    Ok(ApplyOutcome::applied(
+        ctx.iteration,
         old_hash,
-        state_hash: new_hash,
-        changes: verdict.changes,
-        changed_keys: verdict.changed_keys,
-        bytes_written: bytes.len() as u64,
-        skip_reason: None,
-        guards: verdict.flags,
-    })
+        new_hash,
+        bytes.len(),
+        verdict,
+    ))
 }
 
 /// The last good iteration according to the whole journal (slow path, for errors).
@@ -270,8 +304,8 @@ pub fn replay_decided(
         }
     };
     let old_hash = before.state_hash();
-    let (verdict, prospective) = evaluate(ctx, before, ops)?;
-    match (decided, verdict.skip_reason) {
+    let (mut verdict, prospective) = evaluate(ctx, before, ops)?;
+    match (decided, verdict.skip_reason.take()) {
         (
             JournalEntry::Skip {
                 state_hash,
@@ -286,18 +320,12 @@ pub fn replay_decided(
                     skip_reason.note, reason.note
                 )));
             }
-            Ok(ApplyOutcome {
-                iteration: ctx.iteration,
-                applied: false,
-                no_op: reason.kind == SkipKind::NoOp,
+            Ok(ApplyOutcome::skipped(
+                ctx.iteration,
                 old_hash,
-                state_hash: old_hash,
-                changes: verdict.changes,
-                changed_keys: Vec::new(),
-                bytes_written: 0,
-                skip_reason: Some(reason),
-                guards: verdict.flags,
-            })
+                reason,
+                verdict,
+            ))
         }
         (
             JournalEntry::Commit {
@@ -314,18 +342,13 @@ pub fn replay_decided(
                     "journal committed {j_old} -> {j_new}, replay gives {old_hash} -> {new_hash}"
                 )));
             }
-            Ok(ApplyOutcome {
-                iteration: ctx.iteration,
-                applied: true,
-                no_op: false,
+            Ok(ApplyOutcome::applied(
+                ctx.iteration,
                 old_hash,
-                state_hash: new_hash,
-                changes: verdict.changes,
-                changed_keys: verdict.changed_keys,
-                bytes_written: bytes.len() as u64,
-                skip_reason: None,
-                guards: verdict.flags,
-            })
+                new_hash,
+                bytes.len(),
+                verdict,
+            ))
         }
         (entry, reason) => Err(mismatch(format!(
             "journal recorded {}, replay {}",

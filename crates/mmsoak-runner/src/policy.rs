@@ -114,7 +114,9 @@ impl SoakPolicy {
         doc.guards.validate().map_err(|e| invalid(e.to_string()))?;
         let mut registry = ParamRegistry::default();
         for (name, bounds) in doc.bounds {
-            let param: Param = name.parse().map_err(|e| invalid(format!("`bounds.{name}`: {e}")))?;
+            let param: Param = name
+                .parse()
+                .map_err(|e| invalid(format!("`bounds.{name}`: {e}")))?;
             registry
                 .set_bounds(param, bounds)
                 .map_err(|e| invalid(format!("`bounds.{param}`: {e}")))?;
@@ -130,7 +132,13 @@ impl SoakPolicy {
     /// The effective policy as a complete TOML document (every table, every
     /// key); [`SoakPolicy::from_toml_str`] reads it back to the same policy.
     pub fn to_toml_string(&self) -> String {
-        let rest = Effective {
+        // Numbers, booleans and tables of them always have a TOML form.
+        let rest = toml::to_string(&self.effective()).unwrap_or_default();
+        format!("{}\n{}", self.tuner.to_toml_string().trim_end(), rest)
+    }
+
+    fn effective(&self) -> Effective<'_> {
+        Effective {
             guards: &self.guards,
             gate: &self.gate,
             bounds: self
@@ -139,10 +147,7 @@ impl SoakPolicy {
                 .iter()
                 .map(|s| (s.param, s.bounds))
                 .collect(),
-        };
-        // Numbers, booleans and tables of them always have a TOML form.
-        let rest = toml::to_string(&rest).unwrap_or_default();
-        format!("{}\n{}", self.tuner.to_toml_string().trim_end(), rest)
+        }
     }
 
     /// Identity of the effective policy: [`StateHash`] of its canonical JSON.
@@ -156,16 +161,7 @@ impl SoakPolicy {
         }
         let all = All {
             tuner: &self.tuner,
-            rest: Effective {
-                guards: &self.guards,
-                gate: &self.gate,
-                bounds: self
-                    .registry
-                    .specs()
-                    .iter()
-                    .map(|s| (s.param, s.bounds))
-                    .collect(),
-            },
+            rest: self.effective(),
         };
         // Every field is a finite number, a boolean or a table of them (validated).
         StateHash::of_value(&serde_json::to_value(&all).unwrap_or_default())
@@ -279,12 +275,17 @@ mod docs_tests {
                 table = name.to_owned();
                 continue;
             }
-            let Some((key, value)) = line.split_once(" = ") else { continue };
+            let Some((key, value)) = line.split_once(" = ") else {
+                continue;
+            };
             if table.starts_with("tuner") {
                 continue; // the tuner's own test checks its tables
             }
             if let Some(param) = table.strip_prefix("bounds.") {
-                assert!(doc.contains(&format!("| `{param}` |")), "bounds of {param} not documented");
+                assert!(
+                    doc.contains(&format!("| `{param}` |")),
+                    "bounds of {param} not documented"
+                );
                 continue;
             }
             let name = match table.strip_prefix("gate.") {
@@ -294,7 +295,10 @@ mod docs_tests {
             let value: f64 = value.parse().expect("numeric default");
             let row = format!("| `{name}` | {value:?} |");
             let row_int = format!("| `{name}` | {value} |");
-            assert!(doc.contains(&row) || doc.contains(&row_int), "docs/policy.md lacks the row {row} (table [{table}])");
+            assert!(
+                doc.contains(&row) || doc.contains(&row_int),
+                "docs/policy.md lacks the row {row} (table [{table}])"
+            );
         }
     }
 }
