@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use mmsoak_core::{RuntimeOverrides, StateHash};
 use mmsoak_runner::{
-    run_soak, Clock, Driver, DriverError, ExecDriver, IterationInput, IterationOutput, MockDriver, Quiet, SoakConfig,
-    SoakError, SoakPolicy,
+    run_soak, Clock, Driver, DriverError, ExecDriver, IterationInput, IterationOutput, MockDriver,
+    Quiet, SoakConfig, SoakError, SoakPolicy,
 };
 use serde_json::Value;
 
@@ -69,49 +69,111 @@ fn mock_soak_writes_every_artifact_and_chains_the_hashes() {
     let entries = report["iterations"].as_array().expect("iterations list");
     assert_eq!(entries.len(), 24);
     for e in entries {
-        for key in ["proposed_deltas", "applied", "skip_reason", "changed_keys", "state_hash"] {
-            assert!(e.get(key).is_some(), "TUNING_REPORT entry {} lacks {key}", e["iteration"]);
+        for key in [
+            "proposed_deltas",
+            "applied",
+            "skip_reason",
+            "changed_keys",
+            "state_hash",
+        ] {
+            assert!(
+                e.get(key).is_some(),
+                "TUNING_REPORT entry {} lacks {key}",
+                e["iteration"]
+            );
         }
     }
     assert_eq!(report["summary"]["count"], 24);
     assert_eq!(report["summary"]["applied"], result.applied);
 
-    let summaries: Vec<Value> = (1..=24).map(|i| read_json(&out.join(format!("ITER_SUMMARY_{i}.json")))).collect();
+    let summaries: Vec<Value> = (1..=24)
+        .map(|i| read_json(&out.join(format!("ITER_SUMMARY_{i}.json"))))
+        .collect();
     for (i, s) in summaries.iter().enumerate() {
         let i = i + 1;
         assert_eq!(s["iteration"], i);
         assert_eq!(s["driver"], "mock");
         assert_eq!(s["seed"], 42);
-        for key in ["maker_taker_ratio", "maker_taker_source", "risk_ratio", "net_bps", "p95_latency_ms", "neg_edge_drivers"] {
-            assert!(s["summary"].get(key).is_some(), "ITER_SUMMARY_{i} summary lacks {key}");
+        for key in [
+            "maker_taker_ratio",
+            "maker_taker_source",
+            "risk_ratio",
+            "net_bps",
+            "p95_latency_ms",
+            "neg_edge_drivers",
+        ] {
+            assert!(
+                s["summary"].get(key).is_some(),
+                "ITER_SUMMARY_{i} summary lacks {key}"
+            );
         }
         for key in [
-            "deltas", "proposed_deltas", "rationale", "applied", "skip_reason", "changed_keys", "state_hash", "old_hash",
-            "operations", "rules_fired", "freeze_triggered", "oscillation_detected", "velocity_violation",
+            "deltas",
+            "proposed_deltas",
+            "rationale",
+            "applied",
+            "skip_reason",
+            "changed_keys",
+            "state_hash",
+            "old_hash",
+            "operations",
+            "rules_fired",
+            "freeze_triggered",
+            "oscillation_detected",
+            "velocity_violation",
             "cooldown_active",
         ] {
-            assert!(s["tuning"].get(key).is_some(), "ITER_SUMMARY_{i} tuning lacks {key}");
+            assert!(
+                s["tuning"].get(key).is_some(),
+                "ITER_SUMMARY_{i} tuning lacks {key}"
+            );
         }
         // The overrides in force are the snapshot the bot was given, and hash to old_hash.
-        let snapshot = RuntimeOverrides::from_path(&out.join(format!("iter_{i}/runtime_overrides.json"))).expect("snapshot");
+        let snapshot =
+            RuntimeOverrides::from_path(&out.join(format!("iter_{i}/runtime_overrides.json")))
+                .expect("snapshot");
         assert_eq!(snapshot.to_value(), s["runtime_overrides"], "iteration {i}");
-        assert_eq!(StateHash::of_value(&s["runtime_overrides"]), hash_at(s, "/tuning/old_hash"), "iteration {i}");
+        assert_eq!(
+            StateHash::of_value(&s["runtime_overrides"]),
+            hash_at(s, "/tuning/old_hash"),
+            "iteration {i}"
+        );
         assert!(out.join(format!("iter_{i}/EDGE_REPORT.json")).is_file());
         let applied = s["tuning"]["applied"].as_bool().expect("applied flag");
-        assert_eq!(applied, s["tuning"]["skip_reason"].is_null(), "iteration {i}");
-        assert_eq!(applied, hash_at(s, "/tuning/state_hash") != hash_at(s, "/tuning/old_hash"), "iteration {i}");
+        assert_eq!(
+            applied,
+            s["tuning"]["skip_reason"].is_null(),
+            "iteration {i}"
+        );
+        assert_eq!(
+            applied,
+            hash_at(s, "/tuning/state_hash") != hash_at(s, "/tuning/old_hash"),
+            "iteration {i}"
+        );
     }
     // Chain: each state_hash is the next iteration's old_hash (and its runtime).
     for pair in summaries.windows(2) {
-        assert_eq!(hash_at(&pair[0], "/tuning/state_hash"), hash_at(&pair[1], "/tuning/old_hash"), "after {}", pair[0]["iteration"]);
+        assert_eq!(
+            hash_at(&pair[0], "/tuning/state_hash"),
+            hash_at(&pair[1], "/tuning/old_hash"),
+            "after {}",
+            pair[0]["iteration"]
+        );
     }
     let last = hash_at(&summaries[23], "/tuning/state_hash");
-    let current = RuntimeOverrides::from_path(&out.join("runtime_overrides.json")).expect("current state");
+    let current =
+        RuntimeOverrides::from_path(&out.join("runtime_overrides.json")).expect("current state");
     assert_eq!(current.state_hash(), last);
     assert_eq!(result.final_state, last);
 
     let run = read_json(&out.join("SOAK_RUN.json"));
-    assert_eq!((run["completed_iterations"].as_u64(), run["finished"].as_bool()), (Some(24), Some(true)));
+    assert_eq!(
+        (
+            run["completed_iterations"].as_u64(),
+            run["finished"].as_bool()
+        ),
+        (Some(24), Some(true))
+    );
 
     // What the verifier says about it: every proposal applied exactly or skipped for a reason.
     let verified = mmsoak_verify::verify_dir(&out).expect("verifiable");
@@ -156,7 +218,9 @@ fn without_auto_tune_nothing_is_proposed_or_applied() {
         let s = read_json(&out.join(format!("ITER_SUMMARY_{i}.json")));
         assert_eq!(s["tuning"]["operations"], serde_json::json!([]));
         assert_eq!(s["tuning"]["deltas"], serde_json::json!({}));
-        assert!(s["tuning"]["rationale"].as_str().is_some_and(|r| r.starts_with("AUTO_TUNE_OFF")));
+        assert!(s["tuning"]["rationale"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("AUTO_TUNE_OFF")));
     }
 }
 
@@ -165,7 +229,10 @@ fn bot() -> PathBuf {
 }
 
 fn exec_config(out: &Path, mode: &str) -> (SoakConfig, ExecDriver) {
-    let cmd = format!("sh {} {{overrides}} {{out}} {{iteration}} {mode}", bot().display());
+    let cmd = format!(
+        "sh {} {{overrides}} {{out}} {{iteration}} {mode}",
+        bot().display()
+    );
     let mut c = config(out, 6, true);
     c.exec_command = Some(cmd.clone());
     (c, ExecDriver::new(cmd, Duration::from_millis(1500)))
@@ -180,26 +247,50 @@ fn exec_bot_reads_the_overrides_the_tuner_changed() {
     // The bot reports p95 = 400 - min_interval_ms it read from its overrides.
     for i in 1..=6 {
         let s = read_json(&out.join(format!("ITER_SUMMARY_{i}.json")));
-        let min_interval = s["runtime_overrides"]["engine"]["min_interval_ms"].as_f64().expect("min_interval_ms");
-        assert_eq!(s["summary"]["p95_latency_ms"].as_f64(), Some(400.0 - min_interval), "iteration {i}");
+        let min_interval = s["runtime_overrides"]["engine"]["min_interval_ms"]
+            .as_f64()
+            .expect("min_interval_ms");
+        assert_eq!(
+            s["summary"]["p95_latency_ms"].as_f64(),
+            Some(400.0 - min_interval),
+            "iteration {i}"
+        );
     }
 }
 
 #[test]
 fn a_failing_bot_stops_the_run_with_earlier_iterations_intact() {
-    for (mode, needle) in [("fail@3", "exchange unreachable"), ("sleep@3", "timed out"), ("garbage@3", "invalid JSON")] {
+    for (mode, needle) in [
+        ("fail@3", "exchange unreachable"),
+        ("sleep@3", "timed out"),
+        ("garbage@3", "invalid JSON"),
+    ] {
         let tmp = tempfile::tempdir().expect("tempdir");
         let out = tmp.path().join("latest");
         let (c, mut driver) = exec_config(&out, mode);
         let err = run_soak(&c, &mut driver, &mut Quiet).expect_err("the bot fails at iteration 3");
         let msg = err.to_string();
         assert!(matches!(err, SoakError::Driver(_)), "{mode}: {msg}");
-        assert!(msg.contains("iteration 3") && msg.contains(needle), "{mode}: {msg}");
+        assert!(
+            msg.contains("iteration 3") && msg.contains(needle),
+            "{mode}: {msg}"
+        );
         // Iterations 1 and 2 are complete and consistent; nothing of 3 is recorded.
-        assert!(out.join("ITER_SUMMARY_2.json").is_file() && !out.join("ITER_SUMMARY_3.json").exists(), "{mode}");
+        assert!(
+            out.join("ITER_SUMMARY_2.json").is_file() && !out.join("ITER_SUMMARY_3.json").exists(),
+            "{mode}"
+        );
         let report = read_json(&out.join("TUNING_REPORT.json"));
-        assert_eq!(report["iterations"].as_array().map(Vec::len), Some(2), "{mode}");
-        assert_eq!(read_json(&out.join("SOAK_RUN.json"))["completed_iterations"], 2, "{mode}");
+        assert_eq!(
+            report["iterations"].as_array().map(Vec::len),
+            Some(2),
+            "{mode}"
+        );
+        assert_eq!(
+            read_json(&out.join("SOAK_RUN.json"))["completed_iterations"],
+            2,
+            "{mode}"
+        );
         let verified = mmsoak_verify::verify_dir(&out).expect("the partial run verifies");
         assert_eq!(verified.metrics.fail_count, 0, "{mode}");
     }
@@ -231,7 +322,10 @@ impl Driver for CrashOnce {
     fn is_mock(&self) -> bool {
         true
     }
-    fn run_iteration(&mut self, input: &IterationInput<'_>) -> Result<IterationOutput, DriverError> {
+    fn run_iteration(
+        &mut self,
+        input: &IterationInput<'_>,
+    ) -> Result<IterationOutput, DriverError> {
         if input.iteration == self.at && !self.crashed {
             self.crashed = true;
             return Err(DriverError::Io {
@@ -249,7 +343,10 @@ fn resume_continues_a_stopped_run_to_the_same_artifacts() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (full, stopped) = (tmp.path().join("full"), tmp.path().join("stopped"));
     run_soak(&config(&full, 24, true), &mut MockDriver, &mut Quiet).expect("uninterrupted");
-    let mut crashing = CrashOnce { at: 6, crashed: false };
+    let mut crashing = CrashOnce {
+        at: 6,
+        crashed: false,
+    };
     run_soak(&config(&stopped, 24, true), &mut crashing, &mut Quiet).expect_err("stops at 6");
     let mut resume = config(&stopped, 24, true);
     resume.resume = true;
