@@ -7,16 +7,15 @@ use mmsoak_gate::{
     compare, gate_dir, read_baseline, render_prometheus, Criterion, GateReport, GateVerdict,
     Measure, POST_SOAK_METRICS, POST_SOAK_SNAPSHOT,
 };
-use mmsoak_verify::{render_markdown, write_atomically};
+use mmsoak_verify::write_atomically;
 
-use crate::verify::DELTA_VERIFY_REPORT;
 use crate::Outcome;
 
 /// Gate a release on the last iterations' KPIs and on delta quality.
 ///
 /// Runs the snapshot and the verifier in-process, applies every criterion,
 /// prints a KPI table and a delta-quality table (or JSON), and writes
-/// POST_SOAK_SNAPSHOT.json, DELTA_VERIFY_REPORT.md and, with --prometheus,
+/// POST_SOAK_SNAPSHOT.json and, with --prometheus,
 /// POST_SOAK_METRICS.prom. Exit 0 for PASS or WARN, 1 for FAIL, 2 for
 /// unreadable input.
 ///
@@ -53,15 +52,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         Some(path) => Some(read_baseline(path)?),
         None => None,
     };
-    let threshold = if args.strict {
-        policy.full_apply_ratio_min_strict
-    } else {
-        policy.full_apply_ratio_min
-    };
-    let mut outputs = vec![
-        (POST_SOAK_SNAPSHOT, run.report.snapshot.to_json(false)),
-        (DELTA_VERIFY_REPORT, render_markdown(&run.verify, threshold)),
-    ];
+    let mut outputs = vec![(POST_SOAK_SNAPSHOT, run.report.snapshot.to_json(false))];
     if args.prometheus {
         outputs.push((POST_SOAK_METRICS, render_prometheus(&run.report)));
     }
