@@ -3,17 +3,20 @@
 //! * `ci`: what CI runs — `cargo fmt --check`, `cargo clippy -D warnings`,
 //!   `cargo test --workspace` (with `INSTA_UPDATE=no`).
 //! * `mini-soak`: the main job — a 24-iteration soak with auto-tune, then
-//!   snapshot, verify and gate; exits with the gate's code.
+//!   snapshot, verify, gate and report; exits with the gate's code.
+//! * `codegen`: the JSON Schemas in `docs/schemas/` (`--check` fails when stale).
 
 use std::process::{Command, ExitCode};
 
 mod ci;
+mod codegen;
 mod mini_soak;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&args[1..]),
+        Some("codegen") => codegen::run(&args[1..]),
         Some("mini-soak") => match mini_soak::run(&args[1..]) {
             Ok(code) => return ExitCode::from(u8::try_from(code).unwrap_or(2)),
             Err(e) => Err(e),
@@ -39,7 +42,8 @@ fn print_help() {
          tasks:\n  \
          mini-soak  clean, run 24 iterations with auto-tune, snapshot, verify, gate (exit = gate's)\n             \
          flags passed through: --iterations --driver --exec --seed --out\n  \
-         ci         fmt --check, clippy -D warnings, test --workspace (INSTA_UPDATE=no)"
+         ci         fmt --check, clippy -D warnings, test --workspace (INSTA_UPDATE=no)\n  \
+         codegen    write the JSON Schemas into docs/schemas (--check: fail when stale)"
     );
 }
 

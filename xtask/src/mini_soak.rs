@@ -1,6 +1,7 @@
 //! `cargo xtask mini-soak`: clean → run 24 iterations with auto-tune →
-//! snapshot → verify → gate, printing the KPI and delta-quality tables and
-//! exiting with the gate's code.
+//! snapshot → verify → gate → report, printing the KPI and delta-quality
+//! tables, writing SOAK_REPORT.html/.md (appending the Markdown to
+//! `$GITHUB_STEP_SUMMARY` when set) and exiting with the gate's code.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -32,7 +33,9 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
                 .ok_or_else(|| format!("`{name}` needs a value"))?,
         };
         if name == "--out" {
+            // Added below, made absolute.
             out = PathBuf::from(&value);
+            continue;
         }
         if name == "--iterations" {
             run_args.drain(0..2);
@@ -83,10 +86,46 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
         .status()
         .map_err(|e| format!("cannot run {}: {e}", mmsoak.display()))?;
     let code = status.code().unwrap_or(2);
+
+    // The report is written whatever the verdict; the exit code stays the
+    // gate's (a report that cannot be written turns a passing gate into 2).
+    eprintln!("\n== report");
+    let report = sh(Command::new(&mmsoak)
+        .args(["report", "--strict", "--path"])
+        .arg(&out));
+    let code = match report {
+        Ok(()) => {
+            if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+                append_step_summary(&PathBuf::from(summary), &out.join("SOAK_REPORT.md"))?;
+            }
+            code
+        }
+        Err(e) => {
+            eprintln!("mini-soak: {e}");
+            if code == 0 {
+                2
+            } else {
+                code
+            }
+        }
+    };
     eprintln!(
         "\nmini-soak: gate exit code {code}, {:.1} s, artifacts in {}",
         started.elapsed().as_secs_f64(),
         out.display()
     );
     Ok(code)
+}
+
+/// Append the Markdown report to the CI job summary (GitHub Actions).
+fn append_step_summary(summary: &std::path::Path, report: &std::path::Path) -> Result<(), String> {
+    use std::io::Write as _;
+    let text = std::fs::read_to_string(report)
+        .map_err(|e| format!("cannot read {}: {e}", report.display()))?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(summary)
+        .and_then(|mut f| f.write_all(format!("{text}\n").as_bytes()))
+        .map_err(|e| format!("cannot append to {}: {e}", summary.display()))
 }

@@ -7,10 +7,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod explain;
 mod gate;
 mod policy;
 mod propose;
+mod report;
 mod run;
+mod schemas;
 mod snapshot;
 mod verify;
 
@@ -31,6 +34,10 @@ enum Command {
     Gate(gate::Args),
     Propose(propose::Args),
     Policy(policy::Args),
+    Report(report::Args),
+    Explain(explain::Args),
+    #[command(name = "__schemas", hide = true)]
+    Schemas(schemas::Args),
 }
 
 /// How a command ended, when it did not fail with an error.
@@ -51,6 +58,9 @@ fn main() -> ExitCode {
         Command::Gate(args) => gate::run(args),
         Command::Propose(args) => propose::run(args),
         Command::Policy(args) => policy::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Schemas(args) => schemas::run(args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -27,17 +27,29 @@
 //! ```
 
 mod compare;
+mod explain;
 mod gate;
+mod html;
 mod policy;
 mod prometheus;
+mod report;
+pub mod schemas;
 mod snapshot;
+mod svg;
 
 pub use compare::{compare, read_baseline, Better, KpiChange, SnapshotComparison};
+pub use explain::{
+    explain_iteration, ExplainError, Explanation, OperationOutcome, PairVerdict, RuleCheck,
+};
 pub use gate::{
     evaluate, gate, gate_dir, Comparison, Criterion, GateReport, GateRun, GateVerdict, Measure,
 };
 pub use policy::{GatePolicy, SnapshotPolicy};
 pub use prometheus::{render_prometheus, POST_SOAK_METRICS};
+pub use report::{
+    read_report, IterationRow, ReportOperation, RunMeta, SkipKind, SoakReport, SOAK_REPORT_HTML,
+    SOAK_REPORT_MD, SOAK_RUN,
+};
 pub use snapshot::{
     kpi_gate_passed, snapshot, snapshot_dir, GuardsLast8, KpiLast8, MeanMedian, PostSoakSnapshot,
     SnapshotVerdict, SnapshotWindow, TimeRange, POST_SOAK_SNAPSHOT, SNAPSHOT_SCHEMA_VERSION,

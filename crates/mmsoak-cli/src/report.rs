@@ -1,0 +1,78 @@
+//! `mmsoak report`: SOAK_REPORT.html and SOAK_REPORT.md for a person.
+
+use std::path::{Path, PathBuf};
+
+use mmsoak_gate::{read_report, SOAK_REPORT_HTML, SOAK_REPORT_MD};
+use mmsoak_verify::write_atomically;
+
+use crate::Outcome;
+
+/// Write the soak report a person reads at a glance.
+///
+/// SOAK_REPORT.html (one self-contained page: verdict banner, KPI charts
+/// with targets and the gate's window, parameter trajectories, the
+/// rules/guards timeline, delta quality and per-pair verification) and
+/// SOAK_REPORT.md (verdict, KPI and delta-quality tables) are written
+/// atomically into the artifacts directory, whatever the verdict. Exit 0
+/// when written, 2 for unreadable input (nothing is written then).
+///
+/// Example:
+///   mmsoak report --path artifacts/soak/latest --open
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct Args {
+    /// Artifacts directory of a soak.
+    #[arg(long, default_value = "artifacts/soak/latest")]
+    path: PathBuf,
+    /// Open the HTML report (xdg-open), or print its path when that is not available.
+    #[arg(long)]
+    open: bool,
+    /// Judge with the strict delta threshold (0.95), as `gate --strict`.
+    #[arg(long)]
+    strict: bool,
+    /// Soak policy TOML file (its [gate] table and [bounds]).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
+    let policy = crate::load_policy(args.policy.as_deref())?;
+    // Everything is read and rendered before anything is written.
+    let report = read_report(&args.path, &policy.gate, args.strict, &policy.registry)?;
+    let html = report.to_html();
+    let md = report.to_markdown();
+    for (name, text) in [(SOAK_REPORT_HTML, &html), (SOAK_REPORT_MD, &md)] {
+        let out = args.path.join(name);
+        write_atomically(&out, text.as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    }
+    let html_path = args.path.join(SOAK_REPORT_HTML);
+    println!(
+        "{}; wrote {} and {}",
+        report.headline(),
+        html_path.display(),
+        args.path.join(SOAK_REPORT_MD).display()
+    );
+    if args.open {
+        open(&html_path);
+    }
+    Ok(Outcome::Success)
+}
+
+/// Open `file` with xdg-open when it exists on PATH, else print the path.
+fn open(file: &Path) {
+    let has_xdg_open = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| dir.join("xdg-open").is_file())
+    });
+    let launched = has_xdg_open
+        && std::process::Command::new("xdg-open")
+            .arg(file)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .is_ok();
+    if !launched {
+        println!("open {} in a browser", file.display());
+    }
+}

@@ -1,0 +1,826 @@
+//! The soak report: everything a person needs to judge a run at a glance,
+//! read from an artifacts directory into a [`SoakReport`], then rendered as
+//! `SOAK_REPORT.md` ([`SoakReport::to_markdown`]) and `SOAK_REPORT.html`
+//! ([`SoakReport::to_html`], see `html.rs`).
+//!
+//! Reading streams the ITER_SUMMARY files once through
+//! [`mmsoak_verify::ArtifactDir`] (the verified fields), re-reading each
+//! file's JSON only for the fields the report alone needs (rules fired,
+//! operations, skip note, freeze state). Rendering is pure: no clock, no
+//! paths, sorted maps, so a fixed-clock run renders to the same bytes.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use mmsoak_core::input::{read_document, Fields};
+use mmsoak_core::{InputError, Param, ParamRegistry};
+use mmsoak_verify::{ArtifactDir, ArtifactError, GuardFlags, PairClass, PairResult};
+use serde_json::Value;
+
+use crate::gate::{gate, Comparison, Criterion, GateReport, GateVerdict, Measure};
+use crate::policy::{GatePolicy, SnapshotPolicy};
+
+/// File name of the HTML report.
+pub const SOAK_REPORT_HTML: &str = "SOAK_REPORT.html";
+/// File name of the Markdown report.
+pub const SOAK_REPORT_MD: &str = "SOAK_REPORT.md";
+/// File name of the run record written by `mmsoak run`.
+pub const SOAK_RUN: &str = "SOAK_RUN.json";
+
+/// Run metadata from `SOAK_RUN.json`; every field `None` when the directory
+/// has no such file (a predecessor's run).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunMeta {
+    /// `config.driver`: `mock`, `exec`, `sim`.
+    pub driver: Option<String>,
+    /// `config.scenario` (sim driver), when recorded.
+    pub scenario: Option<String>,
+    /// `config.seed`.
+    pub seed: Option<u64>,
+    /// `config.policy_hash`.
+    pub policy_hash: Option<String>,
+    /// `started_utc`.
+    pub started_utc: Option<String>,
+    /// `updated_utc`: when the last iteration was recorded.
+    pub updated_utc: Option<String>,
+    /// `mmsoak_version`.
+    pub mmsoak_version: Option<String>,
+    /// `finished`.
+    pub finished: Option<bool>,
+}
+
+impl RunMeta {
+    /// Read `SOAK_RUN.json` from `dir`; `Ok(default)` when it does not exist.
+    pub fn read(dir: &Path) -> Result<Self, InputError> {
+        let file = dir.join(SOAK_RUN);
+        if !file.is_file() {
+            return Ok(RunMeta::default());
+        }
+        let doc = read_document(&file)?;
+        let root = Fields::root(&file, &doc)?;
+        let config = root.opt_object("config")?;
+        let cfg_str = |key: &str| -> Result<Option<String>, InputError> {
+            Ok(match &config {
+                Some(c) => c.opt_str(key)?.map(str::to_owned),
+                None => None,
+            })
+        };
+        Ok(RunMeta {
+            driver: cfg_str("driver")?,
+            scenario: cfg_str("scenario")?,
+            seed: match &config {
+                Some(c) => c.opt_count("seed")?,
+                None => None,
+            },
+            policy_hash: cfg_str("policy_hash")?,
+            started_utc: root.opt_str("started_utc")?.map(str::to_owned),
+            updated_utc: root.opt_str("updated_utc")?.map(str::to_owned),
+            mmsoak_version: root.opt_str("mmsoak_version")?.map(str::to_owned),
+            finished: root.opt_bool("finished")?,
+        })
+    }
+}
+
+/// One proposed operation of an iteration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportOperation {
+    /// The parameter.
+    pub param: Param,
+    /// Value before.
+    pub from: Option<f64>,
+    /// Value after rounding and clamping.
+    pub to: f64,
+    /// Whether the bounds clamped it.
+    pub clamped: bool,
+    /// The rule that proposed it (mmsoak) or `""`.
+    pub rule: String,
+}
+
+/// Why an iteration's proposal was not applied, as a single kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SkipKind {
+    /// A cooldown after a change.
+    Cooldown,
+    /// Too many changes in the velocity window.
+    Velocity,
+    /// An A→B→A oscillation.
+    Oscillation,
+    /// A freeze lock.
+    Freeze,
+    /// Nothing would change.
+    NoOp,
+    /// The last iteration: nothing is applied after it.
+    FinalIteration,
+    /// A reason the report does not know (predecessor strings).
+    Other,
+}
+
+impl SkipKind {
+    /// Every kind, in legend order.
+    pub const ALL: [SkipKind; 7] = [
+        SkipKind::Cooldown,
+        SkipKind::Velocity,
+        SkipKind::Oscillation,
+        SkipKind::Freeze,
+        SkipKind::NoOp,
+        SkipKind::FinalIteration,
+        SkipKind::Other,
+    ];
+
+    /// Lowercase name as in `skip_reason`, e.g. `no_op`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipKind::Cooldown => "cooldown",
+            SkipKind::Velocity => "velocity",
+            SkipKind::Oscillation => "oscillation",
+            SkipKind::Freeze => "freeze",
+            SkipKind::NoOp => "no_op",
+            SkipKind::FinalIteration => "final_iteration",
+            SkipKind::Other => "other",
+        }
+    }
+
+    fn from_flags(flags: &GuardFlags) -> Option<SkipKind> {
+        flags.names().next().map(|n| match n {
+            "cooldown" => SkipKind::Cooldown,
+            "velocity" => SkipKind::Velocity,
+            "oscillation" => SkipKind::Oscillation,
+            "freeze" => SkipKind::Freeze,
+            "no_op" => SkipKind::NoOp,
+            "final_iteration" => SkipKind::FinalIteration,
+            _ => SkipKind::Other,
+        })
+    }
+}
+
+/// The kind of a skip: the skip reason's own flag, else a tuning-level flag.
+pub(crate) fn skip_kind(reason: &mmsoak_verify::SkipReason, all: &GuardFlags) -> SkipKind {
+    let own = match reason {
+        mmsoak_verify::SkipReason::Guards(flags, _) => SkipKind::from_flags(flags),
+        _ => None,
+    };
+    own.or_else(|| SkipKind::from_flags(all))
+        .unwrap_or(SkipKind::Other)
+}
+
+/// Everything the report shows about one iteration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IterationRow {
+    /// Iteration number (1-based).
+    pub iteration: u64,
+    /// `summary.maker_taker_ratio`.
+    pub maker_taker_ratio: Option<f64>,
+    /// `summary.risk_ratio`.
+    pub risk_ratio: Option<f64>,
+    /// `summary.net_bps`.
+    pub net_bps: Option<f64>,
+    /// `summary.p95_latency_ms`.
+    pub p95_latency_ms: Option<f64>,
+    /// Parameter values in force during the iteration (`None`: no runtime recorded).
+    pub params: Option<BTreeMap<Param, f64>>,
+    /// `tuning.rules_fired`.
+    pub rules_fired: Vec<String>,
+    /// `tuning.operations` (mmsoak) or the proposed deltas as operations.
+    pub operations: Vec<ReportOperation>,
+    /// `tuning.applied`.
+    pub applied: bool,
+    /// Why not applied, when something was proposed and not applied.
+    pub skip: Option<SkipKind>,
+    /// `tuning.skip_reason.note` (or the reason string).
+    pub skip_note: String,
+    /// Guard flags (skip reason and tuning-level flags together).
+    pub guards: GuardFlags,
+    /// `tuning.freeze_active`: a freeze lock covers the iteration.
+    pub freeze_active: bool,
+    /// `tuning.freeze_break`: why a freeze lock broke here.
+    pub freeze_break: Option<String>,
+}
+
+impl IterationRow {
+    /// Whether the iteration passes every per-iteration threshold of the snapshot
+    /// (`None` when a KPI is absent).
+    pub fn passes(&self, p: &SnapshotPolicy) -> Option<bool> {
+        Some(
+            self.risk_ratio? <= p.pass_risk_ratio_max
+                && self.maker_taker_ratio? >= p.pass_maker_taker_ratio_min
+                && self.net_bps? >= p.pass_net_bps_min
+                && self.p95_latency_ms? <= p.pass_p95_latency_ms_max,
+        )
+    }
+}
+
+/// The four KPIs charted, with their gate criterion and per-iteration threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kpi {
+    MakerTaker,
+    Risk,
+    NetBps,
+    P95Latency,
+}
+
+impl Kpi {
+    pub(crate) const ALL: [Kpi; 4] = [Kpi::MakerTaker, Kpi::Risk, Kpi::NetBps, Kpi::P95Latency];
+
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Kpi::MakerTaker => "maker_taker_ratio",
+            Kpi::Risk => "risk_ratio",
+            Kpi::NetBps => "net_bps",
+            Kpi::P95Latency => "p95_latency_ms",
+        }
+    }
+
+    pub(crate) fn title(self) -> &'static str {
+        match self {
+            Kpi::MakerTaker => "Maker/taker ratio",
+            Kpi::Risk => "Risk-blocked ratio",
+            Kpi::NetBps => "Net edge (bps)",
+            Kpi::P95Latency => "p95 latency (ms)",
+        }
+    }
+
+    pub(crate) fn value(self, row: &IterationRow) -> Option<f64> {
+        match self {
+            Kpi::MakerTaker => row.maker_taker_ratio,
+            Kpi::Risk => row.risk_ratio,
+            Kpi::NetBps => row.net_bps,
+            Kpi::P95Latency => row.p95_latency_ms,
+        }
+    }
+
+    /// Whether `v` meets the per-iteration pass threshold.
+    pub(crate) fn meets(self, v: f64, p: &SnapshotPolicy) -> bool {
+        match self {
+            Kpi::MakerTaker => v >= p.pass_maker_taker_ratio_min,
+            Kpi::Risk => v <= p.pass_risk_ratio_max,
+            Kpi::NetBps => v >= p.pass_net_bps_min,
+            Kpi::P95Latency => v <= p.pass_p95_latency_ms_max,
+        }
+    }
+
+    pub(crate) fn criterion(self) -> String {
+        format!("kpi.{}_mean", self.key())
+    }
+}
+
+/// A soak run as the report shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SoakReport {
+    /// Run metadata.
+    pub meta: RunMeta,
+    /// One row per iteration, in order.
+    pub iterations: Vec<IterationRow>,
+    /// The gate's answer (criteria, snapshot, delta metrics).
+    pub gate: GateReport,
+    /// The verifier's pairs p → p + 1.
+    pub pairs: Vec<PairResult>,
+    /// The gate policy judged with (targets, per-iteration thresholds).
+    pub policy: GatePolicy,
+    /// The registry (parameter bounds).
+    pub registry: ParamRegistry,
+}
+
+/// Read an artifacts directory into a [`SoakReport`]: gate and verifier in
+/// one pass, then the per-iteration series in a second streaming pass.
+///
+/// Errors name the file and, for field errors, the JSON path.
+pub fn read_report(
+    dir: &Path,
+    policy: &GatePolicy,
+    strict: bool,
+    registry: &ParamRegistry,
+) -> Result<SoakReport, ArtifactError> {
+    let artifacts = ArtifactDir::open(dir)?;
+    let run = gate(&artifacts, policy, strict, registry)?;
+    let meta = RunMeta::read(dir)?;
+    let mut iterations = Vec::with_capacity(artifacts.iteration_count() as usize);
+    for summary in artifacts.summaries() {
+        let summary = summary?;
+        let doc = read_document(&summary.file)?;
+        let extras = read_extras(&summary.file, &doc)?;
+        let params = summary.runtime.as_ref().map(|r| {
+            Param::ALL
+                .iter()
+                .map(|&p| (p, r.overrides.value(p, registry)))
+                .collect::<BTreeMap<_, _>>()
+        });
+        let t = &summary.tuning;
+        let operations = if extras.operations.is_empty() {
+            // Predecessor: only additive deltas; `to` = value in force + delta.
+            t.proposed
+                .iter()
+                .map(|&(param, delta)| {
+                    let from = params.as_ref().and_then(|m| m.get(&param).copied());
+                    ReportOperation {
+                        param,
+                        from,
+                        to: from.unwrap_or(0.0) + delta,
+                        clamped: false,
+                        rule: String::new(),
+                    }
+                })
+                .collect()
+        } else {
+            extras.operations
+        };
+        let guards = t.guard_flags();
+        let skip = if t.applied || operations.is_empty() {
+            None
+        } else {
+            Some(skip_kind(&t.skip_reason, &guards))
+        };
+        let skip_note = match &t.skip_reason {
+            mmsoak_verify::SkipReason::Guards(_, note) => note.clone(),
+            mmsoak_verify::SkipReason::None => String::new(),
+            other => other.describe(),
+        };
+        iterations.push(IterationRow {
+            iteration: summary.iteration,
+            maker_taker_ratio: summary.kpis.maker_taker_ratio,
+            risk_ratio: summary.kpis.risk_ratio,
+            net_bps: summary.kpis.net_bps,
+            p95_latency_ms: summary.kpis.p95_latency_ms,
+            params,
+            rules_fired: extras.rules_fired,
+            operations,
+            applied: t.applied,
+            skip,
+            skip_note,
+            guards,
+            freeze_active: extras.freeze_active,
+            freeze_break: extras.freeze_break,
+        });
+    }
+    Ok(SoakReport {
+        meta,
+        iterations,
+        gate: run.report,
+        pairs: run.verify.pairs,
+        policy: policy.clone(),
+        registry: registry.clone(),
+    })
+}
+
+/// The fields of an ITER_SUMMARY only the report reads.
+pub(crate) struct Extras {
+    pub rules_fired: Vec<String>,
+    pub operations: Vec<ReportOperation>,
+    pub freeze_active: bool,
+    pub freeze_break: Option<String>,
+}
+
+pub(crate) fn read_extras(file: &Path, doc: &Value) -> Result<Extras, InputError> {
+    let root = Fields::root(file, doc)?;
+    let Some(t) = root.opt_object("tuning")? else {
+        return Ok(Extras {
+            rules_fired: Vec::new(),
+            operations: Vec::new(),
+            freeze_active: false,
+            freeze_break: None,
+        });
+    };
+    let mut operations = Vec::new();
+    if let Some(Value::Array(items)) = t.get("operations") {
+        for (i, item) in items.iter().enumerate() {
+            let op = Fields::root(file, item)
+                .map_err(|e| rebase(e, &format!("tuning.operations[{i}]")))?;
+            let at = |e: InputError| rebase(e, &format!("tuning.operations[{i}]"));
+            let name = op
+                .opt_str("param")
+                .map_err(at)?
+                .ok_or_else(|| at(op.error("param", mmsoak_core::FieldProblem::Missing)))?;
+            let param = name.parse::<Param>().map_err(|e| {
+                at(op.error("param", mmsoak_core::FieldProblem::Invalid(e.to_string())))
+            })?;
+            operations.push(ReportOperation {
+                param,
+                from: op.opt_f64("from").map_err(at)?,
+                to: op.f64("to").map_err(at)?,
+                clamped: op.opt_bool("clamped").map_err(at)?.unwrap_or(false),
+                rule: op.opt_str("rule").map_err(at)?.unwrap_or("").to_owned(),
+            });
+        }
+    }
+    Ok(Extras {
+        rules_fired: t.opt_strings("rules_fired")?.unwrap_or_default(),
+        operations,
+        freeze_active: t.opt_bool("freeze_active")?.unwrap_or(false),
+        freeze_break: t.opt_str("freeze_break")?.map(str::to_owned),
+    })
+}
+
+/// Put an error's JSON path under `prefix`.
+fn rebase(e: InputError, prefix: &str) -> InputError {
+    match e {
+        InputError::Field {
+            file,
+            path,
+            problem,
+        } => InputError::Field {
+            file,
+            path: format!("{prefix}.{path}"),
+            problem,
+        },
+        other => other,
+    }
+}
+
+/// `value` as a short text.
+pub(crate) fn show_measure(m: &Measure) -> String {
+    match m {
+        Measure::Count(c) => c.to_string(),
+        Measure::Number(x) => crate::svg::num(*x, 3),
+        Measure::Flag(b) => b.to_string(),
+        Measure::Word(w) => w.clone(),
+    }
+}
+
+/// `>=`, `<=`, ...
+pub(crate) fn show_op(op: Comparison) -> &'static str {
+    match op {
+        Comparison::AtLeast => ">=",
+        Comparison::AtMost => "<=",
+        Comparison::Equals => "==",
+        Comparison::NotEquals => "!=",
+    }
+}
+
+/// `—` for absent values.
+pub(crate) fn or_dash(s: Option<&str>) -> String {
+    s.map_or_else(|| "—".to_owned(), str::to_owned)
+}
+
+pub(crate) fn opt_num(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "—".to_owned(), |v| crate::svg::num(v, digits))
+}
+
+impl SoakReport {
+    /// Number of iterations.
+    pub fn iteration_count(&self) -> u64 {
+        self.iterations.len() as u64
+    }
+
+    /// First iteration of the gate's window (the last `window` iterations).
+    pub fn window_from(&self) -> u64 {
+        let n = self.iteration_count();
+        let w = self.policy.snapshot.window as u64;
+        n.saturating_sub(w) + 1
+    }
+
+    /// Criteria that failed.
+    pub fn failed(&self) -> impl Iterator<Item = &Criterion> {
+        self.gate.failed()
+    }
+
+    /// The one-line headline: verdict and why.
+    pub fn headline(&self) -> String {
+        let v = self.gate.verdict.as_str();
+        match self.gate.verdict {
+            GateVerdict::Pass => format!("{v}: every criterion met"),
+            GateVerdict::Warn => format!(
+                "{v}: every criterion met, {} anomalies in the window",
+                self.gate.anomalies_count
+            ),
+            GateVerdict::Fail => {
+                let n = self.gate.failed().count();
+                format!("{v}: {n} criteri{} failed", if n == 1 { "on" } else { "a" })
+            }
+        }
+    }
+
+    /// `SOAK_REPORT.md`: verdict, run metadata, KPI table, delta-quality
+    /// table, guard and tuning counts, pair results. GitHub-flavoured
+    /// Markdown, ends with a newline, no paths or clock.
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        let g = &self.gate;
+        let icon = match g.verdict {
+            GateVerdict::Pass => "✅",
+            GateVerdict::Warn => "⚠️",
+            GateVerdict::Fail => "❌",
+        };
+        let _ = writeln!(s, "# Soak report: {icon} {}\n", self.headline());
+        for c in g.failed() {
+            let _ = writeln!(
+                s,
+                "- **failed** `{}`: {} (target {} {})",
+                c.name,
+                show_measure(&c.value),
+                show_op(c.op),
+                show_measure(&c.target)
+            );
+        }
+        if g.failed().next().is_some() {
+            s.push('\n');
+        }
+        let m = &self.meta;
+        let _ = writeln!(
+            s,
+            "Driver `{}`, scenario `{}`, seed `{}`, {} iterations (window: {}–{}), mmsoak {}, policy `{}`, {} → {}.\n",
+            or_dash(m.driver.as_deref()),
+            or_dash(m.scenario.as_deref()),
+            m.seed.map_or_else(|| "—".to_owned(), |s| s.to_string()),
+            self.iteration_count(),
+            self.window_from(),
+            self.iteration_count(),
+            or_dash(m.mmsoak_version.as_deref()),
+            m.policy_hash
+                .as_deref()
+                .map_or_else(|| "—".to_owned(), |h| h.chars().take(12).collect()),
+            or_dash(m.started_utc.as_deref()),
+            or_dash(m.updated_utc.as_deref()),
+        );
+        let (delta, kpi): (Vec<&Criterion>, Vec<&Criterion>) = g
+            .criteria
+            .iter()
+            .partition(|c| c.name.starts_with("delta."));
+        let table = |s: &mut String, title: &str, rows: &[&Criterion]| {
+            let _ = writeln!(s, "## {title}\n");
+            let _ = writeln!(s, "| criterion | value | target | result |");
+            let _ = writeln!(s, "|---|---:|---|---|");
+            for c in rows {
+                let _ = writeln!(
+                    s,
+                    "| `{}` | {} | {} {} | {} |",
+                    c.name,
+                    show_measure(&c.value),
+                    show_op(c.op),
+                    show_measure(&c.target),
+                    if c.ok { "ok" } else { "**FAIL**" }
+                );
+            }
+            s.push('\n');
+        };
+        table(&mut s, "KPIs (last-window means vs targets)", &kpi);
+        table(&mut s, "Delta quality", &delta);
+        let d = &g.delta;
+        let _ = writeln!(
+            s,
+            "Pairs: {} proposed, {} full_apply, {} partial_ok, {} fail ({} signature_stuck); strict_apply_ratio {}.\n",
+            d.proposed_count,
+            d.full_apply_count,
+            d.partial_ok_count,
+            d.fail_count,
+            d.signature_stuck_count,
+            crate::svg::num(d.strict_apply_ratio, 3)
+        );
+        let _ = writeln!(s, "## Iterations\n");
+        let _ = writeln!(
+            s,
+            "| iter | maker/taker | risk | net bps | p95 ms | pass | rules fired | tuning |"
+        );
+        let _ = writeln!(s, "|---:|---:|---:|---:|---:|---|---|---|");
+        let sp = &self.policy.snapshot;
+        for r in &self.iterations {
+            let pass = match r.passes(sp) {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "—",
+            };
+            let window = if r.iteration >= self.window_from() {
+                " ◂"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                s,
+                "| {}{window} | {} | {} | {} | {} | {pass} | {} | {} |",
+                r.iteration,
+                opt_num(r.maker_taker_ratio, 3),
+                opt_num(r.risk_ratio, 3),
+                opt_num(r.net_bps, 2),
+                opt_num(r.p95_latency_ms, 1),
+                if r.rules_fired.is_empty() {
+                    "—".to_owned()
+                } else {
+                    r.rules_fired.join(", ")
+                },
+                md_cell(&tuning_text(r))
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\n◂ = in the gate's window. Per-iteration pass: risk ≤ {}, maker/taker ≥ {}, net ≥ {} bps, p95 ≤ {} ms.",
+            crate::svg::num(sp.pass_risk_ratio_max, 3),
+            crate::svg::num(sp.pass_maker_taker_ratio_min, 3),
+            crate::svg::num(sp.pass_net_bps_min, 3),
+            crate::svg::num(sp.pass_p95_latency_ms_max, 3)
+        );
+        let failures: Vec<&PairResult> = self
+            .pairs
+            .iter()
+            .filter(|p| p.class == PairClass::Fail)
+            .collect();
+        if !failures.is_empty() {
+            let _ = writeln!(s, "\n## Failed pairs\n");
+            for p in failures {
+                let problems: Vec<String> = p.problems.iter().map(|x| x.describe()).collect();
+                let _ = writeln!(
+                    s,
+                    "- {} → {}: {}",
+                    p.prev,
+                    p.next,
+                    md_cell(&problems.join("; "))
+                );
+            }
+        }
+        s
+    }
+}
+
+/// Text safe inside a Markdown table cell (no `|`, no newline).
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// `applied 4`, `skipped: cooldown (cooldown 2 iters left)`, `—`.
+pub(crate) fn tuning_text(r: &IterationRow) -> String {
+    if r.operations.is_empty() {
+        return "—".to_owned();
+    }
+    let n = r.operations.len();
+    if r.applied {
+        let clamped = r.operations.iter().filter(|o| o.clamped).count();
+        if clamped > 0 {
+            format!("applied {n} ({clamped} clamped)")
+        } else {
+            format!("applied {n}")
+        }
+    } else {
+        let kind = r.skip.map_or("other", SkipKind::as_str);
+        if r.skip_note.is_empty() {
+            format!("{n} skipped: {kind}")
+        } else {
+            format!("{n} skipped: {kind} ({})", r.skip_note)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mmsoak_verify::testing;
+
+    fn run(n: u64) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        testing::write_run(dir.path(), &testing::generated_plans(n)).expect("write run");
+        dir
+    }
+
+    fn report(dir: &Path, policy: &GatePolicy) -> SoakReport {
+        read_report(dir, policy, true, &ParamRegistry::default()).expect("read report")
+    }
+
+    #[test]
+    fn every_iteration_becomes_a_row_with_kpis_and_params() {
+        let dir = run(12);
+        let r = report(dir.path(), &GatePolicy::default());
+        assert_eq!(r.iteration_count(), 12);
+        assert_eq!(
+            r.iterations.iter().map(|i| i.iteration).collect::<Vec<_>>(),
+            (1..=12).collect::<Vec<_>>()
+        );
+        for row in &r.iterations {
+            assert!(row.net_bps.is_some() && row.risk_ratio.is_some());
+            let params = row.params.as_ref().expect("runtime recorded");
+            assert_eq!(params.len(), Param::ALL.len());
+        }
+        assert_eq!(r.window_from(), 5);
+        assert_eq!(r.pairs.len(), 11);
+        assert!(
+            r.meta.driver.is_none(),
+            "no SOAK_RUN.json in a synthetic run"
+        );
+    }
+
+    #[test]
+    fn html_has_four_kpi_charts_with_one_point_per_iteration() {
+        let dir = run(10);
+        let html = report(dir.path(), &GatePolicy::default()).to_html();
+        for key in [
+            "maker_taker_ratio",
+            "risk_ratio",
+            "net_bps",
+            "p95_latency_ms",
+        ] {
+            let start = html
+                .find(&format!("data-chart=\"kpi-{key}\""))
+                .unwrap_or_else(|| panic!("chart {key} missing"));
+            let chart = &html[start..start + html[start..].find("</svg>").expect("svg end")];
+            assert_eq!(chart.matches("data-iter=").count(), 10, "{key}");
+        }
+        assert_eq!(
+            html.matches("data-chart=\"param-").count(),
+            Param::ALL.len()
+        );
+        assert!(
+            !html.contains("http://")
+                || html.matches("http://").count()
+                    == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(),
+            "no links to the network besides the SVG namespace"
+        );
+        assert!(!html.contains("<script src"));
+        assert!(html.contains("prefers-color-scheme: dark"));
+        assert_eq!(html.matches("<details id=\"iter-").count(), 10);
+    }
+
+    #[test]
+    fn a_failed_criterion_is_in_the_banner_and_the_markdown() {
+        let dir = run(10);
+        let policy = GatePolicy {
+            net_bps_mean_min: 100.0,
+            ..GatePolicy::default()
+        };
+        let r = report(dir.path(), &policy);
+        assert_eq!(r.gate.verdict, GateVerdict::Fail);
+        let html = r.to_html();
+        assert!(html.contains("data-verdict=\"FAIL\""));
+        assert!(
+            html.contains("<li><code>kpi.net_bps_mean</code>"),
+            "banner lists the failure"
+        );
+        assert!(html.contains("target &gt;= 100"));
+        let md = r.to_markdown();
+        assert!(
+            md.starts_with("# Soak report: ❌ FAIL: 1 criterion failed\n"),
+            "{md}"
+        );
+        assert!(md.contains("- **failed** `kpi.net_bps_mean`"), "{md}");
+        assert!(md.contains("| `kpi.net_bps_mean` |"));
+        assert!(md.contains("**FAIL**"));
+    }
+
+    #[test]
+    fn rendering_is_deterministic_and_free_of_paths() {
+        let a = run(9);
+        let b = run(9);
+        let ra = report(a.path(), &GatePolicy::default());
+        let rb = report(b.path(), &GatePolicy::default());
+        assert_eq!(ra.to_html(), rb.to_html());
+        assert_eq!(ra.to_markdown(), rb.to_markdown());
+        let dir_text = a.path().to_string_lossy().into_owned();
+        assert!(!ra.to_html().contains(&dir_text));
+        assert!(!ra.to_markdown().contains(&dir_text));
+        assert!(ra.to_markdown().ends_with('\n'));
+    }
+
+    #[test]
+    fn run_metadata_is_read_and_absent_fields_show_a_dash() {
+        let dir = run(8);
+        std::fs::write(
+            dir.path().join(SOAK_RUN),
+            r#"{"schema":"mmsoak.soak_run.v1","mmsoak_version":"9.9.9","config":{"driver":"sim","seed":7,"policy_hash":"ab"},"started_utc":"2024-01-01T00:00:00Z","updated_utc":"2024-01-01T01:00:00Z","finished":true}"#,
+        )
+        .expect("write");
+        let r = report(dir.path(), &GatePolicy::default());
+        assert_eq!(r.meta.driver.as_deref(), Some("sim"));
+        assert_eq!(r.meta.seed, Some(7));
+        assert_eq!(r.meta.scenario, None);
+        let md = r.to_markdown();
+        assert!(md.contains("Driver `sim`, scenario `—`, seed `7`"), "{md}");
+        assert!(r.to_html().contains("9.9.9"));
+    }
+
+    #[test]
+    fn bad_input_names_the_file_and_the_field() {
+        let dir = run(6);
+        std::fs::write(dir.path().join(SOAK_RUN), r#"{"config":{"seed":-1}}"#).expect("write");
+        let err = read_report(
+            dir.path(),
+            &GatePolicy::default(),
+            true,
+            &ParamRegistry::default(),
+        )
+        .expect_err("negative seed");
+        let text = err.to_string();
+        assert!(
+            text.contains("SOAK_RUN.json") && text.contains("config.seed"),
+            "{text}"
+        );
+
+        let dir = run(6);
+        let file = dir.path().join("ITER_SUMMARY_3.json");
+        let mut doc: Value =
+            serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+        doc["tuning"]["rules_fired"] = serde_json::json!([1]);
+        std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+        let err = read_report(
+            dir.path(),
+            &GatePolicy::default(),
+            true,
+            &ParamRegistry::default(),
+        )
+        .expect_err("rules_fired must be strings");
+        let text = err.to_string();
+        assert!(
+            text.contains("ITER_SUMMARY_3.json") && text.contains("tuning.rules_fired[0]"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn markdown_cells_cannot_break_the_table() {
+        assert_eq!(md_cell("a | b\nc"), "a \\| b c");
+    }
+}
