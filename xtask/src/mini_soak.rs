@@ -8,7 +8,14 @@ use std::process::Command;
 
 use crate::{cargo, project_root, sh};
 
-const PASS_THROUGH: [&str; 5] = ["--iterations", "--driver", "--exec", "--seed", "--out"];
+const PASS_THROUGH: [&str; 6] = [
+    "--iterations",
+    "--driver",
+    "--exec",
+    "--seed",
+    "--out",
+    "--scenario",
+];
 
 pub(crate) fn run(args: &[String]) -> Result<i32, String> {
     let mut run_args: Vec<String> = vec!["--iterations".into(), "24".into()];

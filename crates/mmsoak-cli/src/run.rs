@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use mmsoak_core::RuntimeOverrides;
+use mmsoak_runner::Scenario;
 use mmsoak_runner::{
-    run_soak, Clock, Driver, ExecDriver, IterationDone, MockDriver, SoakConfig, SoakError,
-    SoakObserver,
+    run_soak, Clock, Driver, ExecDriver, IterationDone, MockDriver, SimDriver, SoakConfig,
+    SoakError, SoakObserver,
 };
 
 use crate::Outcome;
@@ -16,7 +17,10 @@ use crate::Outcome;
 /// Which bot runs each iteration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum DriverKind {
-    /// Scripted KPIs that IGNORE the parameters: tests the pipeline, not a bot.
+    /// The embedded market simulator: the parameters act on a quoting bot
+    /// (being calibrated; becomes the default when its closed loop passes).
+    Sim,
+    /// Scripted KPIs that IGNORE the parameters: tests the pipeline, not a bot (default).
     Mock,
     /// Your bot command (--exec), run once per iteration.
     Exec,
@@ -25,15 +29,19 @@ pub(crate) enum DriverKind {
 /// Run a soak: N iterations of the bot, each summarized, tuned (with
 /// --auto-tune), guarded and applied; artifacts go to --out.
 ///
-/// Drivers: `mock` replays a scripted KPI sequence and ignores the
-/// parameters (it exists to test the pipeline, not the bot); `exec` runs
-/// your bot: placeholders {overrides} {out} {iteration} in --exec, also in
+/// Drivers: `mock` (default) replays a scripted KPI sequence and ignores the
+/// parameters (it exists to test the pipeline, not the bot); `sim` runs a
+/// quoting bot in the embedded market simulator (--scenario
+/// default|calm|volatile|latency-spike|toxic or a TOML file, --sim-duration
+/// seconds per iteration, --market FILE.npz to replay a recorded market);
+/// `exec` runs your bot: placeholders {overrides} {out} {iteration} in --exec, also in
 /// MMSOAK_OVERRIDES, MMSOAK_OUT, MMSOAK_ITERATION, and the overrides JSON
 /// in MM_RUNTIME_OVERRIDES_JSON; the bot writes {out}/EDGE_REPORT.json and
 /// optionally {out}/fills.jsonl.
 ///
 /// Examples:
 ///   mmsoak run --iterations 24 --auto-tune --mock
+///   mmsoak run --iterations 24 --auto-tune --driver sim --scenario toxic --sim-duration 600
 ///   mmsoak run --iterations 24 --auto-tune --driver exec \
 ///       --exec './bot --overrides {overrides} --report-dir {out}'
 ///   mmsoak run --iterations 24 --auto-tune --mock --resume   # continue a killed run
@@ -49,6 +57,15 @@ pub(crate) struct Args {
     /// Which bot runs each iteration.
     #[arg(long, value_enum, default_value_t = DriverKind::Mock)]
     driver: DriverKind,
+    /// Simulator scenario: a built-in name or a TOML file (--driver sim).
+    #[arg(long, default_value = "default")]
+    scenario: String,
+    /// Simulated seconds per iteration (--driver sim).
+    #[arg(long, default_value_t = 3600.0)]
+    sim_duration: f64,
+    /// Replay a recorded market (hftbacktest npz) instead of the generator (--driver sim).
+    #[arg(long)]
+    market: Option<PathBuf>,
     /// Shorthand for --driver mock (the predecessor's flag).
     #[arg(long, conflicts_with = "driver")]
     mock: bool,
@@ -84,7 +101,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     } else {
         args.driver
     };
+    if driver_kind != DriverKind::Sim && args.market.is_some() {
+        anyhow::bail!("--market needs --driver sim");
+    }
+    let policy = crate::load_policy(args.policy.as_deref())?;
     let mut driver: Box<dyn Driver> = match driver_kind {
+        DriverKind::Sim => {
+            if args.exec.is_some() {
+                anyhow::bail!("--exec needs --driver exec");
+            }
+            if !(args.sim_duration.is_finite() && args.sim_duration >= 1.0) {
+                anyhow::bail!("--sim-duration must be at least 1 second");
+            }
+            let scenario = Scenario::load(&args.scenario)?;
+            Box::new(
+                SimDriver::new(scenario, policy.registry.clone(), args.seed)
+                    .with_duration(Duration::from_secs_f64(args.sim_duration))
+                    .with_market(args.market.clone()),
+            )
+        }
         DriverKind::Mock => {
             if args.exec.is_some() {
                 anyhow::bail!("--exec needs --driver exec");
@@ -104,7 +139,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             ))
         }
     };
-    let policy = crate::load_policy(args.policy.as_deref())?;
     let initial_overrides = match &args.overrides {
         Some(path) => RuntimeOverrides::from_path(path)?,
         None => RuntimeOverrides::new(),

@@ -60,6 +60,9 @@ pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub struct RunConfig {
     /// Driver name: `mock`, `exec`, `sim`.
     pub driver: String,
+    /// Market scenario of the `sim` driver.
+    #[serde(default)]
+    pub scenario: Option<String>,
     /// The bot command of the exec driver.
     pub exec_command: Option<String>,
     /// Seed (recorded for every driver; the mock ignores it).

@@ -12,9 +12,11 @@ use mmsoak_ratio::{FillLogError, FillStats};
 
 mod exec;
 mod mock;
+mod sim;
 
 pub use exec::{ExecDriver, DEFAULT_ITERATION_TIMEOUT};
 pub use mock::MockDriver;
+pub use sim::{SimDriver, DEFAULT_SIM_DURATION};
 
 /// File name of the report a bot writes into its iteration directory.
 pub const EDGE_REPORT_FILE: &str = "EDGE_REPORT.json";
@@ -54,6 +56,11 @@ pub trait Driver {
     /// `mock_default` maker/taker source).
     fn is_mock(&self) -> bool {
         false
+    }
+
+    /// The market scenario, for drivers that have one (recorded in `SOAK_RUN.json`).
+    fn scenario(&self) -> Option<&str> {
+        None
     }
 
     /// Run iteration `input.iteration`.
@@ -121,6 +128,14 @@ pub enum DriverError {
         /// Why.
         #[source]
         source: FillLogError,
+    },
+    /// The embedded simulator failed.
+    #[error("iteration {iteration}: simulator: {message}")]
+    Sim {
+        /// Iteration.
+        iteration: u32,
+        /// What went wrong.
+        message: String,
     },
     /// A file of the iteration could not be written or read.
     #[error("iteration {iteration}: {}: {source}", path.display())]

@@ -10,8 +10,10 @@
 //! from its last complete iteration with the same result as an
 //! uninterrupted one.
 //!
-//! Drivers: [`MockDriver`] (scripted KPIs that ignore the parameters; it
-//! tests the pipeline, not a bot) and [`ExecDriver`] (a user's bot command).
+//! Drivers: [`SimDriver`] (the embedded market simulator, `mmsoak-sim`:
+//! the parameters act on a quoting bot), [`MockDriver`] (scripted KPIs that
+//! ignore the parameters; it tests the pipeline, not a bot) and
+//! [`ExecDriver`] (a user's bot command).
 //! [`SoakPolicy`] reads the policy file (`[tuner]`, `[guards]`, `[gate]`,
 //! `[bounds]`).
 //!
@@ -51,8 +53,9 @@ pub use artifacts::{
 pub use clock::Clock;
 pub use driver::{
     collect_output, Driver, DriverError, ExecDriver, IterationInput, IterationOutput, MockDriver,
-    DEFAULT_ITERATION_TIMEOUT, EDGE_REPORT_FILE, FILL_LOG_FILES,
+    SimDriver, DEFAULT_ITERATION_TIMEOUT, DEFAULT_SIM_DURATION, EDGE_REPORT_FILE, FILL_LOG_FILES,
 };
+pub use mmsoak_sim::Scenario;
 pub use policy::{PolicyFileError, SoakPolicy};
 pub use soak::{
     run_soak, summarize, IterationDone, Quiet, SoakConfig, SoakError, SoakObserver, SoakResult,

@@ -149,6 +149,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SoakError + '_ {
 fn run_config(config: &SoakConfig, driver: &dyn Driver) -> RunConfig {
     RunConfig {
         driver: driver.name().to_owned(),
+        scenario: driver.scenario().map(str::to_owned),
         exec_command: config.exec_command.clone(),
         seed: config.seed,
         iterations: config.iterations,
@@ -286,6 +287,7 @@ fn resume_state(
     let stored = &run.config;
     for (what, same) in [
         ("driver", stored.driver == wanted.driver),
+        ("scenario", stored.scenario == wanted.scenario),
         ("exec command", stored.exec_command == wanted.exec_command),
         ("seed", stored.seed == wanted.seed),
         ("iterations", stored.iterations == wanted.iterations),

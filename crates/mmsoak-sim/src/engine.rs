@@ -1,0 +1,303 @@
+//! The adapter to hftbacktest 0.9.4: order matching, queue position and
+//! latency. Nothing from hftbacktest is visible outside this module.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::rc::Rc;
+
+use hftbacktest::backtest::assettype::LinearAsset;
+use hftbacktest::backtest::data::{Data, DataSource};
+use hftbacktest::backtest::models::{
+    CommonFees, LatencyModel, PowerProbQueueFunc3, ProbQueueModel, TradingValueFeeModel,
+};
+use hftbacktest::backtest::{Backtest, ExchangeKind, L2AssetBuilder};
+use hftbacktest::prelude::{
+    Bot, ElapseResult, Event, HashMapMarketDepth, MarketDepth, OrdType, Order, Status, TimeInForce,
+    BUY_EVENT, DEPTH_CLEAR_EVENT, DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, EXCH_EVENT, INVALID_MAX,
+    INVALID_MIN, LOCAL_EVENT, SELL_EVENT, TRADE_EVENT,
+};
+
+use crate::market::{MarketEvent, MarketEventKind};
+use crate::rng::Rng;
+use crate::scenario::{FeeSpec, LatencySpec};
+use crate::SimError;
+
+/// How an order ended, as seen by the bot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum OrderEnd {
+    /// Filled in full.
+    Filled {
+        /// Exchange time of the fill, ns.
+        ts: i64,
+        /// Execution price.
+        price: f64,
+        /// Quantity.
+        qty: f64,
+        /// Whether it provided liquidity.
+        maker: bool,
+    },
+    /// Cancelled (or expired / rejected): gone without a fill.
+    Gone {
+        /// Exchange time, ns.
+        ts: i64,
+    },
+}
+
+/// Latency state shared by the two clones hftbacktest keeps of the model.
+struct LatencyState {
+    base_ns: f64,
+    per_in_flight_ns: f64,
+    jitter_ns: f64,
+    response_share: f64,
+    rng: Rng,
+    in_flight: usize,
+    pending_response: BTreeMap<u64, i64>,
+    round_trips_ms: Vec<f64>,
+}
+
+#[derive(Clone)]
+struct SharedLatency(Rc<RefCell<LatencyState>>);
+
+impl LatencyModel for SharedLatency {
+    fn entry(&mut self, _timestamp: i64, order: &Order) -> i64 {
+        let mut s = self.0.borrow_mut();
+        let mean = s.jitter_ns;
+        let jitter = s.rng.exponential(mean);
+        let rt = s.base_ns + s.per_in_flight_ns * s.in_flight as f64 + jitter;
+        let response = (rt * s.response_share).round() as i64;
+        let entry = (rt.round() as i64 - response).max(1);
+        s.pending_response.insert(order.order_id, response.max(1));
+        s.round_trips_ms.push(rt / 1e6);
+        entry
+    }
+
+    fn response(&mut self, _timestamp: i64, order: &Order) -> i64 {
+        let mut s = self.0.borrow_mut();
+        let fallback = (s.base_ns * s.response_share).round() as i64;
+        s.pending_response
+            .remove(&order.order_id)
+            .unwrap_or(fallback)
+            .max(1)
+    }
+}
+
+/// Where the market comes from.
+pub(crate) enum MarketSource<'a> {
+    /// Generated in memory.
+    Events(&'a [MarketEvent]),
+    /// A recorded npz file (hftbacktest's event layout, array `data`).
+    Npz(&'a Path),
+}
+
+/// One backtest: the market, our orders, matching and latency.
+pub(crate) struct Engine {
+    hbt: Backtest<HashMapMarketDepth>,
+    latency: Rc<RefCell<LatencyState>>,
+    tick_size: f64,
+}
+
+fn to_event(e: &MarketEvent) -> Event {
+    let side = if e.buy { BUY_EVENT } else { SELL_EVENT };
+    let ev = match e.kind {
+        MarketEventKind::Clear => DEPTH_CLEAR_EVENT,
+        MarketEventKind::Snapshot => DEPTH_SNAPSHOT_EVENT | side,
+        MarketEventKind::Depth => DEPTH_EVENT | side,
+        MarketEventKind::Trade => TRADE_EVENT | side,
+    };
+    Event {
+        ev: ev | EXCH_EVENT | LOCAL_EVENT,
+        exch_ts: e.exch_ts,
+        local_ts: e.local_ts,
+        px: e.px,
+        qty: e.qty,
+        order_id: 0,
+        ival: 0,
+        fval: 0.0,
+    }
+}
+
+impl Engine {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        source: MarketSource<'_>,
+        tick_size: f64,
+        lot_size: f64,
+        latency: &LatencySpec,
+        extra_base_ms: f64,
+        fees: &FeeSpec,
+        seed: u64,
+    ) -> Result<Engine, SimError> {
+        let data = match source {
+            MarketSource::Events([]) => DataSource::Data(Data::empty()),
+            MarketSource::Events(events) => {
+                let evs: Vec<Event> = events.iter().map(to_event).collect();
+                DataSource::Data(Data::from_data(&evs))
+            }
+            MarketSource::Npz(path) => {
+                if !path.is_file() {
+                    return Err(SimError::Io {
+                        path: path.to_owned(),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "market file not found",
+                        ),
+                    });
+                }
+                DataSource::File(path.to_string_lossy().into_owned())
+            }
+        };
+        let state = Rc::new(RefCell::new(LatencyState {
+            base_ns: (latency.base_ms + extra_base_ms) * 1e6,
+            per_in_flight_ns: latency.per_in_flight_ms * 1e6,
+            jitter_ns: latency.jitter_ms * 1e6,
+            response_share: latency.response_share,
+            rng: Rng::new(seed, 0x4C41_5445),
+            in_flight: 0,
+            pending_response: BTreeMap::new(),
+            round_trips_ms: Vec::new(),
+        }));
+        let asset = L2AssetBuilder::new()
+            .data(vec![data])
+            .latency_model(SharedLatency(state.clone()))
+            .asset_type(LinearAsset::new(1.0))
+            .fee_model(TradingValueFeeModel::new(CommonFees::new(
+                fees.maker_bps * 1e-4,
+                fees.taker_bps * 1e-4,
+            )))
+            .exchange(ExchangeKind::NoPartialFillExchange)
+            .queue_model(ProbQueueModel::new(PowerProbQueueFunc3::new(3.0)))
+            .depth(move || HashMapMarketDepth::new(tick_size, lot_size))
+            .build()
+            .map_err(|e| SimError::Engine(format!("cannot build the backtest asset: {e}")))?;
+        let hbt = Backtest::builder()
+            .add_asset(asset)
+            .build()
+            .map_err(|e| SimError::Engine(format!("cannot build the backtest: {e}")))?;
+        Ok(Engine {
+            hbt,
+            latency: state,
+            tick_size,
+        })
+    }
+
+    pub(crate) fn tick_size(&self) -> f64 {
+        self.tick_size
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.hbt.current_timestamp()
+    }
+
+    /// Advance `ns`; `false` at the end of the market data.
+    pub(crate) fn elapse(&mut self, ns: i64) -> Result<bool, SimError> {
+        match self.hbt.elapse(ns) {
+            Ok(ElapseResult::EndOfData) => Ok(false),
+            Ok(_) => Ok(true),
+            Err(e) => Err(SimError::Engine(format!("backtest step failed: {e}"))),
+        }
+    }
+
+    /// Best bid (tick, qty), as the bot sees it.
+    pub(crate) fn best_bid(&self) -> Option<(i64, f64)> {
+        let d = self.hbt.depth(0);
+        let t = d.best_bid_tick();
+        (t != INVALID_MIN).then(|| (t, d.best_bid_qty()))
+    }
+
+    /// Best ask (tick, qty), as the bot sees it.
+    pub(crate) fn best_ask(&self) -> Option<(i64, f64)> {
+        let d = self.hbt.depth(0);
+        let t = d.best_ask_tick();
+        (t != INVALID_MAX).then(|| (t, d.best_ask_qty()))
+    }
+
+    /// Orders with a request (new or cancel) not yet answered.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.hbt
+            .orders(0)
+            .values()
+            .filter(|o| o.req != Status::None)
+            .count()
+    }
+
+    /// Send a GTC limit order; latency depends on the orders in flight.
+    pub(crate) fn submit(
+        &mut self,
+        id: u64,
+        buy: bool,
+        price_tick: i64,
+        qty: f64,
+    ) -> Result<(), SimError> {
+        let in_flight = self.in_flight();
+        self.latency.borrow_mut().in_flight = in_flight;
+        let px = price_tick as f64 * self.tick_size;
+        let r = if buy {
+            self.hbt
+                .submit_buy_order(0, id, px, qty, TimeInForce::GTC, OrdType::Limit, false)
+        } else {
+            self.hbt
+                .submit_sell_order(0, id, px, qty, TimeInForce::GTC, OrdType::Limit, false)
+        };
+        r.map(|_| ())
+            .map_err(|e| SimError::Engine(format!("order {id} rejected locally: {e}")))
+    }
+
+    /// Ask to cancel; `false` when a request on it is still in flight.
+    pub(crate) fn cancel(&mut self, id: u64) -> bool {
+        let in_flight = self.in_flight();
+        self.latency.borrow_mut().in_flight = in_flight;
+        self.hbt.cancel(0, id, false).is_ok()
+    }
+
+    /// Orders that ended since the last call, by (exchange time, order id).
+    pub(crate) fn poll(&mut self, out: &mut Vec<(u64, OrderEnd)>) {
+        out.clear();
+        for (id, o) in self.hbt.orders(0) {
+            let end = match o.status {
+                Status::Filled => OrderEnd::Filled {
+                    ts: o.exch_timestamp,
+                    price: o.exec_price_tick as f64 * self.tick_size,
+                    qty: o.exec_qty,
+                    maker: o.maker,
+                },
+                Status::Canceled | Status::Expired | Status::Rejected => OrderEnd::Gone {
+                    ts: o.exch_timestamp,
+                },
+                _ => continue,
+            };
+            out.push((*id, end));
+        }
+        let ts = |e: &OrderEnd| match e {
+            OrderEnd::Filled { ts, .. } | OrderEnd::Gone { ts } => *ts,
+        };
+        out.sort_by_key(|a| (ts(&a.1), a.0));
+        self.hbt.clear_inactive_orders(Some(0));
+    }
+
+    /// Every order round trip so far, ms, in the order sent.
+    pub(crate) fn round_trips_ms(&self) -> Vec<f64> {
+        self.latency.borrow().round_trips_ms.clone()
+    }
+
+    /// Run to the end without trading (the replay baseline of the benchmark).
+    pub(crate) fn run_idle(&mut self) -> Result<(), SimError> {
+        self.hbt
+            .goto_end()
+            .map(|_| ())
+            .map_err(|e| SimError::Engine(format!("backtest replay failed: {e}")))
+    }
+}
+
+/// Write `events` as an npz file hftbacktest can replay (array `data`).
+pub(crate) fn write_npz(path: &Path, events: &[MarketEvent]) -> Result<(), SimError> {
+    let evs: Vec<Event> = events.iter().map(to_event).collect();
+    let mut npy = Vec::new();
+    let io = |source| SimError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    hftbacktest::backtest::data::write_npy(&mut npy, &evs).map_err(io)?;
+    let zip = crate::npz::stored_zip("data.npy", &npy);
+    std::fs::write(path, zip).map_err(io)
+}

@@ -1,0 +1,290 @@
+//! The embedded market simulator behind `mmsoak run --driver sim`: a seeded
+//! market generator, a quoting bot the eight tuned parameters control, order
+//! matching, queue position and latency by
+//! [hftbacktest](https://crates.io/crates/hftbacktest) 0.9.4 (behind the
+//! private `engine` module), and the KPIs of one iteration in the
+//! `EDGE_REPORT` format.
+//!
+//! Values in, values out: [`simulate_iteration`] takes a [`Scenario`], the
+//! [`SimParams`] in force, the run's seed, the iteration number and a
+//! duration, and returns a [`SimOutput`] (the [`EdgeReport`], the fills for a
+//! fill log, and the bot's counters). Iteration `i` of seed `s` always gives
+//! the same bytes.
+//!
+//! ```
+//! use std::time::Duration;
+//! use mmsoak_core::ParamRegistry;
+//! use mmsoak_sim::{simulate_iteration, Scenario, SimParams};
+//!
+//! let scenario = Scenario::builtin("calm")?;
+//! let params = SimParams::defaults(&ParamRegistry::default());
+//! let out = simulate_iteration(&scenario, &params, 7, 1, Duration::from_secs(60))?;
+//! let again = simulate_iteration(&scenario, &params, 7, 1, Duration::from_secs(60))?;
+//! assert_eq!(out.report_bytes(), again.report_bytes());
+//! assert!(out.report.totals.p95_latency_ms.is_some());
+//! # Ok::<(), mmsoak_sim::SimError>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mmsoak_core::EdgeReport;
+
+mod bot;
+mod engine;
+mod market;
+mod npz;
+mod params;
+mod report;
+mod rng;
+mod scenario;
+
+pub use bot::{BotCounters, OrderPurpose, SimFill};
+pub use market::{generate, MarketEvent, MarketEventKind, MarketTape};
+pub use params::SimParams;
+pub use report::{fill_json, report_json};
+pub use rng::iteration_seed;
+pub use scenario::{BotSpec, FeeSpec, LatencySpec, MarketSpec, Scenario, BUILTIN_SCENARIOS};
+
+/// The simulator could not run an iteration.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// No built-in scenario has this name (and it is not a file).
+    #[error("unknown scenario `{name}` (built-in: {}; or give a .toml file)", known.join(", "))]
+    UnknownScenario {
+        /// The name given.
+        name: String,
+        /// The built-in names.
+        known: Vec<&'static str>,
+    },
+    /// A scenario file is invalid.
+    #[error("{}: {problem}", file.display())]
+    Scenario {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong, naming the key.
+        problem: String,
+    },
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A parameter value the bot cannot use.
+    #[error("parameter `{param}` = {value} is not a non-negative finite number")]
+    Param {
+        /// The parameter.
+        param: &'static str,
+        /// Its value.
+        value: f64,
+    },
+    /// The duration is zero or too long.
+    #[error("simulated duration must be between 1 s and 7 days, got {0:?}")]
+    Duration(Duration),
+    /// The matching engine failed.
+    #[error("simulator engine: {0}")]
+    Engine(String),
+}
+
+/// What one simulated iteration produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimOutput {
+    /// The KPIs in the EDGE_REPORT format.
+    pub report: EdgeReport,
+    /// Our fills, by (exchange time, order id).
+    pub fills: Vec<SimFill>,
+    /// What the bot counted (requests, blocks, cancels, inventory).
+    pub counters: BotCounters,
+    /// The scenario's name.
+    pub scenario: String,
+    /// Market events the engine processed.
+    pub market_events: usize,
+}
+
+impl SimOutput {
+    /// `EDGE_REPORT.json` bytes (pretty JSON, trailing newline).
+    pub fn report_bytes(&self) -> Vec<u8> {
+        let mut bytes =
+            serde_json::to_vec_pretty(&report_json(&self.report, &self.counters, &self.scenario))
+                .unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// `fills.jsonl` bytes: one fill per line.
+    pub fn fills_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.fills.len() * 160);
+        for f in &self.fills {
+            if let Ok(line) = serde_json::to_vec(&fill_json(f)) {
+                out.extend_from_slice(&line);
+                out.push(b'\n');
+            }
+        }
+        out
+    }
+}
+
+const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+fn check_duration(d: Duration) -> Result<u64, SimError> {
+    if d < Duration::from_secs(1) || d > MAX_DURATION {
+        return Err(SimError::Duration(d));
+    }
+    Ok(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Run iteration `iteration` of a run seeded with `seed` on a generated market.
+pub fn simulate_iteration(
+    scenario: &Scenario,
+    params: &SimParams,
+    seed: u64,
+    iteration: u32,
+    duration: Duration,
+) -> Result<SimOutput, SimError> {
+    let ms = check_duration(duration)?;
+    params.check()?;
+    let iter_seed = iteration_seed(seed, iteration);
+    let tape = generate(&scenario.market, iter_seed, ms);
+    run(scenario, params, iteration, iter_seed, &tape, None, ms)
+}
+
+/// Run an iteration on a recorded market (`.npz` in hftbacktest's event
+/// layout, array `data`) instead of the generator. The efficient mid used to
+/// mark fills is the mid of the recorded book, read from the same file by
+/// replaying it once.
+pub fn simulate_recorded(
+    scenario: &Scenario,
+    params: &SimParams,
+    seed: u64,
+    iteration: u32,
+    market: &Path,
+    duration: Duration,
+) -> Result<SimOutput, SimError> {
+    let ms = check_duration(duration)?;
+    params.check()?;
+    let iter_seed = iteration_seed(seed, iteration);
+    let tape = recorded_mid_path(scenario, market)?;
+    run(
+        scenario,
+        params,
+        iteration,
+        iter_seed,
+        &tape,
+        Some(market),
+        ms,
+    )
+}
+
+fn recorded_mid_path(scenario: &Scenario, market: &Path) -> Result<MarketTape, SimError> {
+    // Replay the book with the engine's own view: step through it and sample the mid.
+    let step_ns = i64::from(scenario.market.step_ms) * 1_000_000;
+    let mut engine = engine::Engine::new(
+        engine::MarketSource::Npz(market),
+        scenario.market.tick_size,
+        scenario.market.lot_size,
+        &scenario.latency,
+        0.0,
+        &scenario.fees,
+        0,
+    )?;
+    let mut mid_path = Vec::new();
+    let tick = scenario.market.tick_size;
+    let mut last = scenario.market.price;
+    while engine.elapse(step_ns)? {
+        if let (Some((b, _)), Some((a, _))) = (engine.best_bid(), engine.best_ask()) {
+            last = (b + a) as f64 * tick / 2.0;
+        }
+        mid_path.push(last);
+    }
+    Ok(MarketTape {
+        events: Vec::new(),
+        mid_path,
+        step_ns,
+    })
+}
+
+/// Write a generated market as an npz file (for `--market` replays).
+pub fn write_market_npz(tape: &MarketTape, path: &Path) -> Result<(), SimError> {
+    engine::write_npz(path, &tape.events)
+}
+
+fn run(
+    scenario: &Scenario,
+    params: &SimParams,
+    iteration: u32,
+    iter_seed: u64,
+    tape: &MarketTape,
+    recorded: Option<&Path>,
+    duration_ms: u64,
+) -> Result<SimOutput, SimError> {
+    let lat = &scenario.latency;
+    let spiking = lat.spike_from_iteration > 0 && iteration >= lat.spike_from_iteration;
+    let extra = if spiking { lat.spike_extra_ms } else { 0.0 };
+    let source = match recorded {
+        Some(path) => engine::MarketSource::Npz(path),
+        None => engine::MarketSource::Events(&tape.events),
+    };
+    let mut engine = engine::Engine::new(
+        source,
+        scenario.market.tick_size,
+        scenario.market.lot_size,
+        lat,
+        extra,
+        &scenario.fees,
+        iter_seed,
+    )?;
+    let end_ns = i64::try_from(duration_ms)
+        .unwrap_or(i64::MAX / 2_000_000)
+        .saturating_mul(1_000_000);
+    let fees = bot::Fees {
+        maker_bps: scenario.fees.maker_bps,
+        taker_bps: scenario.fees.taker_bps,
+    };
+    let mut run = bot::run_bot(
+        &mut engine,
+        &scenario.bot,
+        params,
+        scenario.market.lot_size,
+        fees,
+        end_ns,
+    )?;
+    let mut round_trips = engine.round_trips_ms();
+    let report = report::build_report(report::ReportInputs {
+        fills: &run.fills,
+        counters: &run.counters,
+        tape,
+        order_ages_ms: &mut run.order_ages_ms,
+        round_trips_ms: &mut round_trips,
+        final_inventory: run.final_inventory,
+        end_ns: run.end_ns,
+        adverse_horizon_ns: i64::from(scenario.bot.adverse_horizon_ms) * 1_000_000,
+        version: format!("mmsoak-sim {}", env!("CARGO_PKG_VERSION")),
+    });
+    Ok(SimOutput {
+        report,
+        fills: run.fills,
+        counters: run.counters,
+        scenario: scenario.name.clone(),
+        market_events: tape.events.len(),
+    })
+}
+
+/// Replay a generated tape through the engine with a do-nothing strategy
+/// (the benchmark's baseline). Returns the events processed.
+pub fn replay_idle(scenario: &Scenario, tape: &MarketTape) -> Result<usize, SimError> {
+    let mut engine = engine::Engine::new(
+        engine::MarketSource::Events(&tape.events),
+        scenario.market.tick_size,
+        scenario.market.lot_size,
+        &scenario.latency,
+        0.0,
+        &scenario.fees,
+        0,
+    )?;
+    engine.run_idle()?;
+    Ok(tape.events.len())
+}

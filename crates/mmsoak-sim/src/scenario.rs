@@ -1,0 +1,303 @@
+//! Scenarios: the market, the bot's fixed traits and the latency model, as
+//! data (TOML).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::SimError;
+
+/// A market scenario. Every key is required; unknown keys are errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name (`default`, `calm`, ...).
+    pub name: String,
+    /// One line saying what the scenario is for.
+    pub description: String,
+    /// The generated market.
+    pub market: MarketSpec,
+    /// The bot's fixed traits (what the tuned parameters do not set).
+    pub bot: BotSpec,
+    /// Order latency.
+    pub latency: LatencySpec,
+    /// Exchange fees.
+    pub fees: FeeSpec,
+}
+
+/// The generated market.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketSpec {
+    /// Initial price.
+    pub price: f64,
+    /// Tick size (price units).
+    pub tick_size: f64,
+    /// Lot size (quantity units).
+    pub lot_size: f64,
+    /// Generator time step, ms (book updates are published at this pace).
+    pub step_ms: u32,
+    /// Diffusion of the efficient price in the calm regime, bps per sqrt(second).
+    pub vol_bps_per_sqrt_s: f64,
+    /// Volatility multiplier of the volatile regime.
+    pub volatile_multiplier: f64,
+    /// Switches calm -> volatile per hour.
+    pub to_volatile_per_hour: f64,
+    /// Switches volatile -> calm per hour.
+    pub to_calm_per_hour: f64,
+    /// Price jumps per hour.
+    pub jumps_per_hour: f64,
+    /// Mean jump size, bps (exponential).
+    pub jump_bps_mean: f64,
+    /// Share of jumps announced by an informed sweep just before the move.
+    pub informed_share: f64,
+    /// Size of an informed sweep, in units of top-of-book depth.
+    pub informed_sweep_top: f64,
+    /// Mean resting quantity at the best level, lots.
+    pub top_depth_lots: f64,
+    /// Extra depth per level away from the best (for the first 5 levels).
+    pub depth_slope: f64,
+    /// Price levels published on each side.
+    pub levels: u32,
+    /// Uninformed market orders per second (Poisson).
+    pub trades_per_second: f64,
+    /// Scale of a market order, in units of top-of-book depth.
+    pub trade_size_top: f64,
+    /// Pareto tail index of market order sizes (smaller = heavier tail).
+    pub trade_size_tail: f64,
+    /// Permanent impact of a market order, bps per top-of-book depth traded.
+    pub impact_bps_per_top: f64,
+    /// Feed latency (exchange -> bot), ms.
+    pub feed_latency_ms: f64,
+}
+
+/// The bot's fixed traits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotSpec {
+    /// bps of half-spread per unit of `base_spread_bps + base_spread_bps_delta`.
+    pub spread_unit_bps: f64,
+    /// Inventory skew at the position limit, as a share of the half-spread.
+    pub skew_at_limit: f64,
+    /// Decision loop period, ms.
+    pub decision_ms: u32,
+    /// Position limit at `max_delta_ratio = 1`, lots.
+    pub capital_lots: f64,
+    /// A quote is replaced when its target moved this many ticks.
+    pub requote_ticks: u32,
+    /// Flattening trades bring inventory back to this share of the limit.
+    pub flatten_to_share: f64,
+    /// Horizon over which adverse selection is measured, ms.
+    pub adverse_horizon_ms: u32,
+}
+
+/// Order round trip = base + per_in_flight x orders in flight + jitter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySpec {
+    /// Base round trip, ms.
+    pub base_ms: f64,
+    /// Added per order in flight when the order is sent, ms.
+    pub per_in_flight_ms: f64,
+    /// Mean of the exponential jitter, ms.
+    pub jitter_ms: f64,
+    /// Share of the round trip spent on the way back (exchange -> bot).
+    pub response_share: f64,
+    /// From this iteration on the base jumps by `spike_extra_ms` (0 = never).
+    pub spike_from_iteration: u32,
+    /// The jump of the base, ms.
+    pub spike_extra_ms: f64,
+}
+
+/// Exchange fees, bps of notional (negative = rebate).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeSpec {
+    /// Maker fee.
+    pub maker_bps: f64,
+    /// Taker fee.
+    pub taker_bps: f64,
+}
+
+/// The built-in scenarios: (name, TOML).
+pub const BUILTIN_SCENARIOS: [(&str, &str); 5] = [
+    ("default", include_str!("../scenarios/default.toml")),
+    ("calm", include_str!("../scenarios/calm.toml")),
+    ("volatile", include_str!("../scenarios/volatile.toml")),
+    (
+        "latency-spike",
+        include_str!("../scenarios/latency-spike.toml"),
+    ),
+    ("toxic", include_str!("../scenarios/toxic.toml")),
+];
+
+impl Scenario {
+    /// A built-in scenario by name.
+    pub fn builtin(name: &str) -> Result<Scenario, SimError> {
+        let Some((_, text)) = BUILTIN_SCENARIOS.iter().find(|(n, _)| *n == name) else {
+            return Err(SimError::UnknownScenario {
+                name: name.to_owned(),
+                known: BUILTIN_SCENARIOS.iter().map(|(n, _)| *n).collect(),
+            });
+        };
+        Scenario::parse(text, Path::new(&format!("<built-in scenario {name}>")))
+    }
+
+    /// `NAME` of a built-in, or a TOML file.
+    pub fn load(name_or_file: &str) -> Result<Scenario, SimError> {
+        if BUILTIN_SCENARIOS.iter().any(|(n, _)| *n == name_or_file) {
+            return Scenario::builtin(name_or_file);
+        }
+        let path = Path::new(name_or_file);
+        if path.extension().is_some_and(|e| e == "toml") || path.exists() {
+            return Scenario::from_path(path);
+        }
+        Scenario::builtin(name_or_file)
+    }
+
+    /// Read a TOML file.
+    pub fn from_path(path: &Path) -> Result<Scenario, SimError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SimError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Scenario::parse(&text, path)
+    }
+
+    /// Parse TOML text that came from `file` (named in errors).
+    pub fn parse(text: &str, file: &Path) -> Result<Scenario, SimError> {
+        let scenario: Scenario = toml::from_str(text).map_err(|e| SimError::Scenario {
+            file: file.to_owned(),
+            problem: e.to_string().trim_end().to_owned(),
+        })?;
+        scenario.validate(file)?;
+        Ok(scenario)
+    }
+
+    fn validate(&self, file: &Path) -> Result<(), SimError> {
+        let bad = |field: &str, why: &str| SimError::Scenario {
+            file: file.to_owned(),
+            problem: format!("`{field}`: {why}"),
+        };
+        let m = &self.market;
+        let positive = [
+            ("market.price", m.price),
+            ("market.tick_size", m.tick_size),
+            ("market.lot_size", m.lot_size),
+            ("market.top_depth_lots", m.top_depth_lots),
+            ("market.trade_size_top", m.trade_size_top),
+            ("market.trade_size_tail", m.trade_size_tail),
+            ("market.volatile_multiplier", m.volatile_multiplier),
+            ("bot.spread_unit_bps", self.bot.spread_unit_bps),
+            ("bot.capital_lots", self.bot.capital_lots),
+        ];
+        for (field, v) in positive {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(bad(field, "must be a positive number"));
+            }
+        }
+        let non_negative = [
+            ("market.vol_bps_per_sqrt_s", m.vol_bps_per_sqrt_s),
+            ("market.to_volatile_per_hour", m.to_volatile_per_hour),
+            ("market.to_calm_per_hour", m.to_calm_per_hour),
+            ("market.jumps_per_hour", m.jumps_per_hour),
+            ("market.jump_bps_mean", m.jump_bps_mean),
+            ("market.informed_sweep_top", m.informed_sweep_top),
+            ("market.depth_slope", m.depth_slope),
+            ("market.trades_per_second", m.trades_per_second),
+            ("market.impact_bps_per_top", m.impact_bps_per_top),
+            ("market.feed_latency_ms", m.feed_latency_ms),
+            ("bot.skew_at_limit", self.bot.skew_at_limit),
+            ("latency.base_ms", self.latency.base_ms),
+            ("latency.per_in_flight_ms", self.latency.per_in_flight_ms),
+            ("latency.jitter_ms", self.latency.jitter_ms),
+            ("latency.spike_extra_ms", self.latency.spike_extra_ms),
+        ];
+        for (field, v) in non_negative {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(bad(field, "must be a non-negative number"));
+            }
+        }
+        for (field, v) in [
+            ("market.informed_share", m.informed_share),
+            ("latency.response_share", self.latency.response_share),
+            ("bot.flatten_to_share", self.bot.flatten_to_share),
+        ] {
+            if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+                return Err(bad(field, "must be between 0 and 1"));
+            }
+        }
+        for (field, v) in [
+            ("fees.maker_bps", self.fees.maker_bps),
+            ("fees.taker_bps", self.fees.taker_bps),
+        ] {
+            if !v.is_finite() {
+                return Err(bad(field, "must be a finite number"));
+            }
+        }
+        for (field, v) in [
+            ("market.step_ms", m.step_ms),
+            ("market.levels", m.levels),
+            ("bot.decision_ms", self.bot.decision_ms),
+            ("bot.requote_ticks", self.bot.requote_ticks),
+            ("bot.adverse_horizon_ms", self.bot.adverse_horizon_ms),
+        ] {
+            if v == 0 {
+                return Err(bad(field, "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_parses_and_is_named_after_itself() {
+        for (name, _) in BUILTIN_SCENARIOS {
+            let s = Scenario::builtin(name).expect("built-in parses");
+            assert_eq!(s.name, name);
+        }
+    }
+
+    #[test]
+    fn unknown_key_names_the_file_and_the_key() {
+        let text = Scenario::builtin("default")
+            .map(|s| toml::to_string(&s).expect("serialize"))
+            .expect("default");
+        let text = text.replace("[fees]\n", "[fees]\nrebate_bps = 1.0\n");
+        let err = Scenario::parse(&text, Path::new("my.toml")).expect_err("unknown key");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("my.toml") && msg.contains("rebate_bps"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn invalid_value_names_the_field() {
+        let mut s = Scenario::builtin("calm").expect("calm");
+        s.market.tick_size = -1.0;
+        let text = toml::to_string(&s).expect("serialize");
+        let err = Scenario::parse(&text, Path::new("x.toml")).expect_err("negative tick");
+        assert!(err.to_string().contains("market.tick_size"), "{err}");
+    }
+
+    #[test]
+    fn unknown_name_lists_the_builtins() {
+        let err = Scenario::load("no-such-scenario").expect_err("unknown");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("no-such-scenario") && msg.contains("latency-spike"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn missing_file_names_it() {
+        let err = Scenario::load("/nonexistent/dir/s.toml").expect_err("missing");
+        assert!(err.to_string().contains("/nonexistent/dir/s.toml"), "{err}");
+    }
+}
