@@ -1,16 +1,20 @@
 //! The HTML soak report in a real browser (Debian's headless chromium):
 //! no console errors, the four KPI charts with one point per iteration, and
 //! a screenshot that is not blank. Runs only with `MMSOAK_BROWSER_TESTS=1`
-//! (`.ci/run` sets it and installs chromium).
+//! (`.ci/run` sets it and installs chromium). `MMSOAK_CHROMIUM` names another
+//! Chromium-based browser binary (default `/usr/bin/chromium`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+fn chromium_bin() -> PathBuf {
+    std::env::var_os("MMSOAK_CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
+}
 const ITERATIONS: usize = 24;
 
 fn chromium(profile: &Path, extra: &[&str], url: &str) -> Output {
-    Command::new(CHROMIUM)
+    Command::new(chromium_bin())
         .args([
             "--headless",
             "--no-sandbox",
@@ -59,9 +63,11 @@ fn the_report_renders_in_chromium() {
         eprintln!("skipped: set MMSOAK_BROWSER_TESTS=1 to render the report in headless chromium");
         return;
     }
+    let bin = chromium_bin();
     assert!(
-        Path::new(CHROMIUM).is_file(),
-        "{CHROMIUM} is missing: apt-get install chromium"
+        bin.is_file(),
+        "{} is missing: apt-get install chromium (or set MMSOAK_CHROMIUM)",
+        bin.display()
     );
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("latest");
