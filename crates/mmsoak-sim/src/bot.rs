@@ -206,8 +206,11 @@ pub(crate) fn run_bot(
                     c.tail_cancels += 1;
                 }
             }
-            // 3. Beyond the limit: wait tail_age_ms for a passive fill, then cross.
-            if inv.abs() > limit + 1e-9 {
+            let top = (bid_q + ask_q) / 2.0;
+            let size = ((p.impact_cap_ratio * top / lot).round().max(1.0)) * lot;
+            // 3. At the limit (no room for one more quote on the accumulating
+            // side): wait tail_age_ms for a passive reducing fill, then cross.
+            if inv.abs() + size > limit + 1e-9 {
                 let since = *beyond_since.get_or_insert(now);
                 let flattening = live.iter().any(|l| l.purpose == OrderPurpose::Flatten);
                 if !flattening && now - since >= tail_age_ns {
@@ -234,9 +237,7 @@ pub(crate) fn run_bot(
                 beyond_since = None;
             }
             // 4. Two-sided quotes.
-            let skew_bps = spec.skew_at_limit * half_bps * (inv / limit).clamp(-1.5, 1.5);
-            let top = (bid_q + ask_q) / 2.0;
-            let size = ((p.impact_cap_ratio * top / lot).round().max(1.0)) * lot;
+            let skew_bps = spec.skew_at_limit_bps * (inv / limit).clamp(-1.5, 1.5);
             for (side, buy) in [(0usize, true), (1usize, false)] {
                 let target = if buy {
                     ((mid * (1.0 - (half_bps + skew_bps) * 1e-4)) / tick).floor() as i64

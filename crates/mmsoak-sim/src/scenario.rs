@@ -77,8 +77,9 @@ pub struct MarketSpec {
 pub struct BotSpec {
     /// bps of half-spread per unit of `base_spread_bps + base_spread_bps_delta`.
     pub spread_unit_bps: f64,
-    /// Inventory skew at the position limit, as a share of the half-spread.
-    pub skew_at_limit: f64,
+    /// Inventory skew at the position limit, bps (absolute, not a share of
+    /// the half-spread: at a tight spread the skewed reducing quote crosses).
+    pub skew_at_limit_bps: f64,
     /// Decision loop period, ms.
     pub decision_ms: u32,
     /// Position limit at `max_delta_ratio = 1`, lots.
@@ -207,7 +208,7 @@ impl Scenario {
             ("market.trades_per_second", m.trades_per_second),
             ("market.impact_bps_per_top", m.impact_bps_per_top),
             ("market.feed_latency_ms", m.feed_latency_ms),
-            ("bot.skew_at_limit", self.bot.skew_at_limit),
+            ("bot.skew_at_limit_bps", self.bot.skew_at_limit_bps),
             ("latency.base_ms", self.latency.base_ms),
             ("latency.per_in_flight_ms", self.latency.per_in_flight_ms),
             ("latency.jitter_ms", self.latency.jitter_ms),
