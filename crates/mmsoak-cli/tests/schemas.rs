@@ -219,3 +219,28 @@ fn the_committed_schemas_are_current_and_check_detects_staleness() {
     assert_eq!(code, 1);
     assert!(stderr.contains("soak_run.schema.json"), "{stderr}");
 }
+
+#[test]
+fn every_built_in_scenario_validates_and_an_unknown_key_does_not() {
+    let s = schema("scenario.schema.json")
+        .expect("schema")
+        .value()
+        .expect("json");
+    for name in ["default", "calm", "volatile", "latency-spike", "toxic"] {
+        let scenario = mmsoak_runner::Scenario::builtin(name).expect("built-in scenario");
+        let doc = serde_json::to_value(&scenario).expect("scenario as JSON");
+        assert_eq!(validate(&s, &doc), Vec::<String>::new(), "scenario {name}");
+    }
+    let mut doc =
+        serde_json::to_value(mmsoak_runner::Scenario::builtin("default").expect("default"))
+            .expect("json");
+    doc["latency"]["base"] = Value::from(300.0);
+    doc["market"]["levels"] = Value::from(-1);
+    assert_eq!(
+        validate(&s, &doc),
+        [
+            "`latency.base` is not a known key",
+            "`market.levels` is -1, below the minimum 0"
+        ]
+    );
+}

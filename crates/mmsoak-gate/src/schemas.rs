@@ -43,7 +43,7 @@ impl ArtifactSchema {
 }
 
 /// Every schema, sorted by file name.
-pub const ALL: [ArtifactSchema; 8] = [
+pub const ALL: [ArtifactSchema; 9] = [
     ArtifactSchema {
         file: "apply_journal_line.schema.json",
         describes: "APPLY_JOURNAL.jsonl lines",
@@ -73,6 +73,11 @@ pub const ALL: [ArtifactSchema; 8] = [
         file: "runtime_overrides.schema.json",
         describes: "runtime_overrides.json",
         text: RUNTIME_OVERRIDES,
+    },
+    ArtifactSchema {
+        file: "scenario.schema.json",
+        describes: "a simulator scenario file (TOML)",
+        text: SCENARIO,
     },
     ArtifactSchema {
         file: "soak_run.schema.json",
@@ -2311,3 +2316,248 @@ mod tests {
         );
     }
 }
+
+const SCENARIO: &str = r#"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://example.invalid/mmsoak/schemas/scenario.schema.json",
+  "title": "simulator scenario (TOML)",
+  "description": "A market scenario of the embedded simulator (TOML; this schema describes the TOML document as JSON). Every key is required; unknown keys are errors. Built-ins: crates/mmsoak-sim/scenarios/*.toml; see docs/sim.md.",
+  "type": "object",
+  "properties": {
+    "name": {
+      "description": "Short name (`default`, `calm`, ...).",
+      "type": "string"
+    },
+    "description": {
+      "description": "One line saying what the scenario is for.",
+      "type": "string"
+    },
+    "market": {
+      "description": "The generated market.",
+      "type": "object",
+      "properties": {
+        "price": {
+          "description": "Initial price.",
+          "type": "number"
+        },
+        "tick_size": {
+          "description": "Tick size (price units).",
+          "type": "number"
+        },
+        "lot_size": {
+          "description": "Lot size (quantity units).",
+          "type": "number"
+        },
+        "step_ms": {
+          "description": "Generator time step, ms (book updates are published at this pace).",
+          "type": "integer",
+          "minimum": 0
+        },
+        "vol_bps_per_sqrt_s": {
+          "description": "Diffusion of the efficient price in the calm regime, bps per sqrt(second).",
+          "type": "number"
+        },
+        "volatile_multiplier": {
+          "description": "Volatility multiplier of the volatile regime.",
+          "type": "number"
+        },
+        "to_volatile_per_hour": {
+          "description": "Switches calm -> volatile per hour.",
+          "type": "number"
+        },
+        "to_calm_per_hour": {
+          "description": "Switches volatile -> calm per hour.",
+          "type": "number"
+        },
+        "jumps_per_hour": {
+          "description": "Price jumps per hour.",
+          "type": "number"
+        },
+        "jump_bps_mean": {
+          "description": "Mean jump size, bps (exponential).",
+          "type": "number"
+        },
+        "informed_share": {
+          "description": "Share of jumps announced by an informed sweep just before the move.",
+          "type": "number"
+        },
+        "informed_sweep_top": {
+          "description": "Size of an informed sweep, in units of top-of-book depth.",
+          "type": "number"
+        },
+        "top_depth_lots": {
+          "description": "Mean resting quantity at the best level, lots.",
+          "type": "number"
+        },
+        "depth_slope": {
+          "description": "Extra depth per level away from the best (for the first 5 levels).",
+          "type": "number"
+        },
+        "levels": {
+          "description": "Price levels published on each side.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "trades_per_second": {
+          "description": "Uninformed market orders per second (Poisson).",
+          "type": "number"
+        },
+        "trade_size_top": {
+          "description": "Scale of a market order, in units of top-of-book depth.",
+          "type": "number"
+        },
+        "trade_size_tail": {
+          "description": "Pareto tail index of market order sizes (smaller = heavier tail).",
+          "type": "number"
+        },
+        "impact_bps_per_top": {
+          "description": "Permanent impact of a market order, bps per top-of-book depth traded.",
+          "type": "number"
+        },
+        "feed_latency_ms": {
+          "description": "Feed latency (exchange -> bot), ms.",
+          "type": "number"
+        }
+      },
+      "required": [
+        "price",
+        "tick_size",
+        "lot_size",
+        "step_ms",
+        "vol_bps_per_sqrt_s",
+        "volatile_multiplier",
+        "to_volatile_per_hour",
+        "to_calm_per_hour",
+        "jumps_per_hour",
+        "jump_bps_mean",
+        "informed_share",
+        "informed_sweep_top",
+        "top_depth_lots",
+        "depth_slope",
+        "levels",
+        "trades_per_second",
+        "trade_size_top",
+        "trade_size_tail",
+        "impact_bps_per_top",
+        "feed_latency_ms"
+      ],
+      "additionalProperties": false
+    },
+    "bot": {
+      "description": "The bot's fixed traits (what the tuned parameters do not set).",
+      "type": "object",
+      "properties": {
+        "spread_unit_bps": {
+          "description": "bps of half-spread per unit of `base_spread_bps + base_spread_bps_delta`.",
+          "type": "number"
+        },
+        "skew_at_limit_bps": {
+          "description": "Inventory skew at the position limit, bps (absolute, not a share of the half-spread: at a tight spread the skewed reducing quote crosses).",
+          "type": "number"
+        },
+        "decision_ms": {
+          "description": "Decision loop period, ms.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "capital_lots": {
+          "description": "Position limit at `max_delta_ratio = 1`, lots.",
+          "type": "number"
+        },
+        "requote_ticks": {
+          "description": "A quote is replaced when its target moved this many ticks.",
+          "type": "integer",
+          "minimum": 0
+        },
+        "flatten_to_share": {
+          "description": "Flattening trades bring inventory back to this share of the limit.",
+          "type": "number"
+        },
+        "adverse_horizon_ms": {
+          "description": "Horizon over which adverse selection is measured, ms.",
+          "type": "integer",
+          "minimum": 0
+        }
+      },
+      "required": [
+        "spread_unit_bps",
+        "skew_at_limit_bps",
+        "decision_ms",
+        "capital_lots",
+        "requote_ticks",
+        "flatten_to_share",
+        "adverse_horizon_ms"
+      ],
+      "additionalProperties": false
+    },
+    "latency": {
+      "description": "Order latency.",
+      "type": "object",
+      "properties": {
+        "base_ms": {
+          "description": "Base round trip, ms.",
+          "type": "number"
+        },
+        "per_in_flight_ms": {
+          "description": "Added per order in flight when the order is sent, ms.",
+          "type": "number"
+        },
+        "jitter_ms": {
+          "description": "Mean of the exponential jitter, ms.",
+          "type": "number"
+        },
+        "response_share": {
+          "description": "Share of the round trip spent on the way back (exchange -> bot).",
+          "type": "number"
+        },
+        "spike_from_iteration": {
+          "description": "From this iteration on the base jumps by `spike_extra_ms` (0 = never).",
+          "type": "integer",
+          "minimum": 0
+        },
+        "spike_extra_ms": {
+          "description": "The jump of the base, ms.",
+          "type": "number"
+        }
+      },
+      "required": [
+        "base_ms",
+        "per_in_flight_ms",
+        "jitter_ms",
+        "response_share",
+        "spike_from_iteration",
+        "spike_extra_ms"
+      ],
+      "additionalProperties": false
+    },
+    "fees": {
+      "description": "Exchange fees.",
+      "type": "object",
+      "properties": {
+        "maker_bps": {
+          "description": "Maker fee.",
+          "type": "number"
+        },
+        "taker_bps": {
+          "description": "Taker fee.",
+          "type": "number"
+        }
+      },
+      "required": [
+        "maker_bps",
+        "taker_bps"
+      ],
+      "additionalProperties": false
+    }
+  },
+  "required": [
+    "name",
+    "description",
+    "market",
+    "bot",
+    "latency",
+    "fees"
+  ],
+  "additionalProperties": false
+}
+"#;
