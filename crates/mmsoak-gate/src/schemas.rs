@@ -2227,96 +2227,6 @@ const TUNING_REPORT: &str = r#"{
 }
 "#;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn every_schema_parses_names_its_draft_and_is_listed_in_order() {
-        for s in ALL {
-            let v = s.value().unwrap_or_else(|e| panic!("{}: {e}", s.file));
-            assert!(s.text.ends_with("}\n"), "{} ends with a newline", s.file);
-            assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
-            assert!(v["$id"].as_str().is_some_and(|id| id.ends_with(s.file)));
-        }
-        let files: Vec<&str> = ALL.iter().map(|s| s.file).collect();
-        let mut sorted = files.clone();
-        sorted.sort_unstable();
-        assert_eq!(files, sorted);
-    }
-
-    #[track_caller]
-    fn check(schema: Value, doc: Value, expect: &[&str]) {
-        assert_eq!(validate(&schema, &doc), expect);
-    }
-
-    #[test]
-    fn each_keyword_rejects_what_it_should() {
-        let s = json!({"type": "object", "required": ["a"], "additionalProperties": false,
-            "properties": {"a": {"type": "integer", "minimum": 1, "maximum": 3},
-                "b": {"enum": ["x", "y"]}, "c": {"type": "string", "minLength": 2, "maxLength": 2},
-                "d": {"type": "array", "items": {"type": ["number", "null"]}}, "e": {"const": "v1"}}});
-        check(
-            s.clone(),
-            json!({"a": 2, "b": "x", "c": "ab", "d": [1.5, null], "e": "v1"}),
-            &[],
-        );
-        check(s.clone(), json!({}), &["`a` is missing"]);
-        check(
-            s.clone(),
-            json!({"a": 0}),
-            &["`a` is 0, below the minimum 1"],
-        );
-        check(
-            s.clone(),
-            json!({"a": 4}),
-            &["`a` is 4, above the maximum 3"],
-        );
-        check(
-            s.clone(),
-            json!({"a": 1.5}),
-            &["`a` should be integer, found a number"],
-        );
-        check(
-            s.clone(),
-            json!({"a": 1, "b": "z"}),
-            &["`b` is \"z\", not one of [\"x\",\"y\"]"],
-        );
-        check(
-            s.clone(),
-            json!({"a": 1, "c": "abc"}),
-            &["`c` has 3 characters, more than 2"],
-        );
-        check(
-            s.clone(),
-            json!({"a": 1, "d": [1, "2"]}),
-            &["`d[1]` should be number or null, found a string"],
-        );
-        check(
-            s.clone(),
-            json!({"a": 1, "e": "v2"}),
-            &["`e` should be \"v1\", found \"v2\""],
-        );
-        check(
-            s.clone(),
-            json!({"a": 1, "zz": 1}),
-            &["`zz` is not a known key"],
-        );
-        check(s, json!([1]), &["`$` should be object, found an array"]);
-        let map = json!({"type": "object", "propertyNames": {"enum": ["k"]}, "additionalProperties": {"type": "number"}});
-        check(map.clone(), json!({"k": 1}), &[]);
-        check(
-            map,
-            json!({"j": true}),
-            &[
-                "`j` is \"j\", not one of [\"k\"]",
-                "`j` should be number, found a boolean",
-            ],
-        );
-    }
-}
-
 const SCENARIO: &str = r#"{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://example.invalid/mmsoak/schemas/scenario.schema.json",
@@ -2561,3 +2471,93 @@ const SCENARIO: &str = r#"{
   "additionalProperties": false
 }
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_schema_parses_names_its_draft_and_is_listed_in_order() {
+        for s in ALL {
+            let v = s.value().unwrap_or_else(|e| panic!("{}: {e}", s.file));
+            assert!(s.text.ends_with("}\n"), "{} ends with a newline", s.file);
+            assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
+            assert!(v["$id"].as_str().is_some_and(|id| id.ends_with(s.file)));
+        }
+        let files: Vec<&str> = ALL.iter().map(|s| s.file).collect();
+        let mut sorted = files.clone();
+        sorted.sort_unstable();
+        assert_eq!(files, sorted);
+    }
+
+    #[track_caller]
+    fn check(schema: Value, doc: Value, expect: &[&str]) {
+        assert_eq!(validate(&schema, &doc), expect);
+    }
+
+    #[test]
+    fn each_keyword_rejects_what_it_should() {
+        let s = json!({"type": "object", "required": ["a"], "additionalProperties": false,
+            "properties": {"a": {"type": "integer", "minimum": 1, "maximum": 3},
+                "b": {"enum": ["x", "y"]}, "c": {"type": "string", "minLength": 2, "maxLength": 2},
+                "d": {"type": "array", "items": {"type": ["number", "null"]}}, "e": {"const": "v1"}}});
+        check(
+            s.clone(),
+            json!({"a": 2, "b": "x", "c": "ab", "d": [1.5, null], "e": "v1"}),
+            &[],
+        );
+        check(s.clone(), json!({}), &["`a` is missing"]);
+        check(
+            s.clone(),
+            json!({"a": 0}),
+            &["`a` is 0, below the minimum 1"],
+        );
+        check(
+            s.clone(),
+            json!({"a": 4}),
+            &["`a` is 4, above the maximum 3"],
+        );
+        check(
+            s.clone(),
+            json!({"a": 1.5}),
+            &["`a` should be integer, found a number"],
+        );
+        check(
+            s.clone(),
+            json!({"a": 1, "b": "z"}),
+            &["`b` is \"z\", not one of [\"x\",\"y\"]"],
+        );
+        check(
+            s.clone(),
+            json!({"a": 1, "c": "abc"}),
+            &["`c` has 3 characters, more than 2"],
+        );
+        check(
+            s.clone(),
+            json!({"a": 1, "d": [1, "2"]}),
+            &["`d[1]` should be number or null, found a string"],
+        );
+        check(
+            s.clone(),
+            json!({"a": 1, "e": "v2"}),
+            &["`e` should be \"v1\", found \"v2\""],
+        );
+        check(
+            s.clone(),
+            json!({"a": 1, "zz": 1}),
+            &["`zz` is not a known key"],
+        );
+        check(s, json!([1]), &["`$` should be object, found an array"]);
+        let map = json!({"type": "object", "propertyNames": {"enum": ["k"]}, "additionalProperties": {"type": "number"}});
+        check(map.clone(), json!({"k": 1}), &[]);
+        check(
+            map,
+            json!({"j": true}),
+            &[
+                "`j` is \"j\", not one of [\"k\"]",
+                "`j` should be number, found a boolean",
+            ],
+        );
+    }
+}
