@@ -73,6 +73,9 @@ struct Generator<'a> {
     /// A per-tick size factor, stable over the tape (books have memory).
     level_seed: u64,
     ts: i64,
+    /// The best (bid, ask) ticks of the last refresh, while the book has not
+    /// been touched since (a refresh then has nothing to publish).
+    settled: Option<(i64, i64)>,
 }
 
 impl Generator<'_> {
@@ -114,6 +117,11 @@ impl Generator<'_> {
     /// Bring the published book to its target around the efficient price.
     fn refresh_book(&mut self, initial: bool) {
         let (bid, ask) = self.best_ticks();
+        if !initial && self.settled == Some((bid, ask)) {
+            // The book is exactly its target around these best ticks already:
+            // the refresh below would publish nothing.
+            return;
+        }
         let levels = i64::from(self.spec.levels);
         let kind = if initial {
             MarketEventKind::Snapshot
@@ -155,10 +163,12 @@ impl Generator<'_> {
                 self.push(kind, false, self.tick_px(t), q);
             }
         }
+        self.settled = Some((bid, ask));
     }
 
     /// A market order of `qty` walking the book; returns the quantity done.
     fn sweep(&mut self, buy: bool, qty: f64) -> f64 {
+        self.settled = None;
         let mut left = qty;
         let mut done = 0.0;
         while left > 0.0 {
@@ -200,6 +210,7 @@ pub fn generate(spec: &MarketSpec, seed: u64, duration_ms: u64) -> MarketTape {
         feed_ns: (spec.feed_latency_ms * 1e6).round() as i64,
         level_seed: seed ^ 0x5EED_1E7E_1000_0000,
         ts: 0,
+        settled: None,
     };
     g.push(MarketEventKind::Clear, true, 0.0, 0.0);
     g.refresh_book(true);
