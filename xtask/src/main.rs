@@ -55,6 +55,16 @@ pub(crate) fn project_root() -> std::path::PathBuf {
 
 /// Run a command in the project root, echoing it; an error if it fails.
 pub(crate) fn sh(cmd: &mut Command) -> Result<(), String> {
+    let (shown, status) = run_status(cmd)?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{shown}` failed ({status})"))
+    }
+}
+
+/// Run a command in the project root, echoing it; the command line and its exit status.
+pub(crate) fn run_status(cmd: &mut Command) -> Result<(String, std::process::ExitStatus), String> {
     let shown = format!(
         "{} {}",
         cmd.get_program().to_string_lossy(),
@@ -68,11 +78,7 @@ pub(crate) fn sh(cmd: &mut Command) -> Result<(), String> {
         .current_dir(project_root())
         .status()
         .map_err(|e| format!("cannot run `{shown}`: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{shown}` failed ({status})"))
-    }
+    Ok((shown, status))
 }
 
 pub(crate) fn cargo() -> Command {

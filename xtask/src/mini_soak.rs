@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::{cargo, project_root, sh};
+use crate::{cargo, project_root, run_status, sh};
 
 const PASS_THROUGH: [&str; 6] = [
     "--iterations",
@@ -76,23 +76,40 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
         .args(&run_args)
         .arg("--out")
         .arg(&out);
-    sh(&mut run)?;
+    // A run or snapshot that fails (input error: exit 2) leaves nothing to
+    // gate: stop there with its code. A strict verify below threshold (exit 1)
+    // does not stop the job: the gate judges delta quality too, and the
+    // report is written whatever the verdict.
+    let code = step(&mut run);
+    if code != 0 {
+        return Ok(code);
+    }
     eprintln!("\n== analyze (snapshot)");
-    sh(Command::new(&mmsoak)
-        .args(["snapshot", "--pretty", "--path"])
-        .arg(&out))?;
+    let code = step(
+        Command::new(&mmsoak)
+            .args(["snapshot", "--path"])
+            .arg(&out)
+            .stdout(std::process::Stdio::null()),
+    );
+    if code != 0 {
+        return Ok(code);
+    }
+    eprintln!("wrote {}", out.join("POST_SOAK_SNAPSHOT.json").display());
     eprintln!("\n== verify");
-    sh(Command::new(&mmsoak)
-        .args(["verify", "--strict", "--path"])
-        .arg(&out))?;
+    let verify = step(
+        Command::new(&mmsoak)
+            .args(["verify", "--strict", "--path"])
+            .arg(&out),
+    );
+    if verify == 2 {
+        return Ok(verify);
+    }
     eprintln!("\n== gate");
-    let status = Command::new(&mmsoak)
-        .args(["gate", "--strict", "--prometheus", "--path"])
-        .arg(&out)
-        .current_dir(project_root())
-        .status()
-        .map_err(|e| format!("cannot run {}: {e}", mmsoak.display()))?;
-    let code = status.code().unwrap_or(2);
+    let code = step(
+        Command::new(&mmsoak)
+            .args(["gate", "--strict", "--prometheus", "--path"])
+            .arg(&out),
+    );
 
     // The report is written whatever the verdict; the exit code stays the
     // gate's (a report that cannot be written turns a passing gate into 2).
@@ -122,6 +139,18 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
         out.display()
     );
     Ok(code)
+}
+
+/// Run one step in the project root, echoing it; its exit code (2 when it
+/// could not be started or was killed by a signal).
+fn step(cmd: &mut Command) -> i32 {
+    match run_status(cmd) {
+        Ok((_, status)) => status.code().unwrap_or(2),
+        Err(e) => {
+            eprintln!("mini-soak: {e}");
+            2
+        }
+    }
 }
 
 /// Append the Markdown report to the CI job summary (GitHub Actions).

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod explain;
 mod gate;
+mod markers;
 mod policy;
 mod propose;
 mod report;

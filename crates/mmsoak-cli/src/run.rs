@@ -159,6 +159,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         },
         resume: args.resume,
     };
+    crate::markers::install();
     let mut observer = Terminal::new(args.iterations);
     let result = run_soak(&config, driver.as_mut(), &mut observer).map_err(|e| match e {
         // Refused before anything was touched: nothing to say about artifacts.
@@ -252,13 +253,21 @@ impl SoakObserver for Terminal {
     }
 
     fn iteration_done(&mut self, done: &IterationDone<'_>) {
-        let line = iteration_line(done);
-        match &self.bar {
-            Some(bar) => {
-                bar.println(line);
-                bar.inc(1);
+        let mut lines = vec![iteration_line(done)];
+        // The tuner's marker events of this iteration, one per rule.
+        lines.extend(
+            crate::markers::drain()
+                .into_iter()
+                .map(|m| format!("          {m}")),
+        );
+        for line in lines {
+            match &self.bar {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
             }
-            None => eprintln!("{line}"),
+        }
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
         }
     }
 }

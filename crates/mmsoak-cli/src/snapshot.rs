@@ -21,9 +21,9 @@ pub(crate) struct Args {
     /// Print indented JSON (the file is always compact).
     #[arg(long)]
     pretty: bool,
-    /// Iterations in the window.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
-    window: u64,
+    /// Iterations in the window (default: the policy's `gate.snapshot.window`, 8).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    window: Option<u64>,
     /// Soak policy TOML file (its [gate.snapshot] table).
     #[arg(long)]
     policy: Option<PathBuf>,
@@ -31,7 +31,9 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut policy = crate::load_policy(args.policy.as_deref())?.gate.snapshot;
-    policy.window = usize::try_from(args.window)?;
+    if let Some(window) = args.window {
+        policy.window = usize::try_from(window)?;
+    }
     let snapshot = snapshot_dir(&args.path, &policy)?;
     let out = args.path.join(POST_SOAK_SNAPSHOT);
     write_atomically(&out, snapshot.to_json(false).as_bytes())

@@ -237,8 +237,19 @@ fn number_of(param: Param, raw: &Value) -> Result<f64, FieldProblem> {
             })
         }
     };
-    if param_kind(param) == ParamKind::Integer && v.fract() != 0.0 {
-        return Err(FieldProblem::NotInteger(v));
+    if param_kind(param) == ParamKind::Integer {
+        if v.fract() != 0.0 {
+            return Err(FieldProblem::NotInteger(v));
+        }
+        // Integers are written as i64 and must survive f64 exactly.
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        if v.abs() > EXACT {
+            return Err(FieldProblem::OutOfRange {
+                value: v,
+                min: -EXACT,
+                max: EXACT,
+            });
+        }
     }
     Ok(v)
 }
@@ -305,6 +316,8 @@ mod tests {
         assert_eq!(err.field_path(), Some("engine.tail_age_ms"));
         let err = parse(r#"{"concurrency_limit": 9.5}"#).expect_err("fractional integer");
         assert_eq!(err.field_path(), Some("concurrency_limit"));
+        let err = parse(r#"{"tail_age_ms": 1e20}"#).expect_err("beyond exact integers");
+        assert_eq!(err.field_path(), Some("tail_age_ms"));
         let err = parse(r#"{"risk": 3}"#).expect_err("section not an object");
         assert_eq!(err.field_path(), Some("risk"));
         assert!(parse("[]").is_err());
