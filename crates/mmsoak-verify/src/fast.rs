@@ -194,6 +194,8 @@ pub(crate) struct RuntimeCache {
     entries: Vec<(Vec<u8>, Arc<RuntimeState>)>,
     /// Canonical bytes of the document being hashed.
     scratch: Vec<u8>,
+    /// A summary's text with its known runtime document replaced by `{}`.
+    spliced: String,
 }
 
 /// Runtime documents remembered per reader.
@@ -663,6 +665,43 @@ pub(crate) fn is_canonical(bytes: &[u8]) -> bool {
     scan.value().is_some() && scan.i == bytes.len()
 }
 
+/// Whether `token` is a non-zero decimal `-?I.F` that serde_json prints
+/// back exactly as written, decided without parsing it: at most 15
+/// significant digits (so it is the shortest text of its nearest `f64`:
+/// two decimals of 15 digits or fewer never round to the same `f64`), no
+/// leading zero, no trailing zero in `F` except `F` = `0` after a non-zero
+/// `I`, and 0.001 <= |value| < 1e9 (where serde_json writes no exponent).
+/// `false` only means "not decided here". Tested against serde_json's own
+/// printing.
+fn plain_decimal(token: &[u8]) -> bool {
+    let unsigned = token.strip_prefix(b"-").unwrap_or(token);
+    let Some(dot) = unsigned.iter().position(|&b| b == b'.') else {
+        return false;
+    };
+    let (int, frac) = (&unsigned[..dot], &unsigned[dot + 1..]);
+    if int.is_empty()
+        || frac.is_empty()
+        || !int.iter().chain(frac).all(u8::is_ascii_digit)
+        || int.len() > 9
+    {
+        return false;
+    }
+    let significant = if int == b"0" {
+        let zeros = frac.iter().take_while(|&&b| b == b'0').count();
+        if zeros > 2 || zeros == frac.len() {
+            return false; // below 0.001, or zero
+        }
+        frac.len() - zeros
+    } else if int[0] == b'0' {
+        return false;
+    } else if frac == b"0" {
+        int.len()
+    } else {
+        int.len() + frac.len()
+    };
+    significant <= 15 && (frac == b"0" && int != b"0" || frac.last() != Some(&b'0'))
+}
+
 struct CanonicalScan<'a> {
     b: &'a [u8],
     i: usize,
@@ -716,6 +755,9 @@ impl<'a> CanonicalScan<'a> {
                 token.parse::<u64>().is_ok()
             };
             return (plain && fits).then_some(());
+        }
+        if plain_decimal(token.as_bytes()) {
+            return Some(());
         }
         let n = Number::from_f64(token.parse::<f64>().ok()?)?;
         let mut printed = [0u8; 40];
@@ -787,6 +829,97 @@ pub(crate) fn read(
     detail: RuntimeDetail,
 ) -> Option<FastSummary> {
     let text = std::str::from_utf8(bytes).ok()?;
+    let Some((at, len, state)) = seen_runtime(bytes, cache) else {
+        return read_text(file, iteration, text, None, cache, detail);
+    };
+    // The runtime document is byte for byte one this reader has already
+    // deserialized (so valid JSON, and an object): parse the summary with
+    // `{}` in its place instead of validating it again.
+    let mut spliced = std::mem::take(&mut cache.spliced);
+    spliced.clear();
+    spliced.push_str(&text[..at]);
+    spliced.push_str("{}");
+    spliced.push_str(&text[at + len..]);
+    let read = read_text(file, iteration, &spliced, Some(state), cache, detail);
+    cache.spliced = spliced;
+    read
+}
+
+/// Where the top-level `runtime_overrides` value starts, when it comes
+/// after simple scalar members only (mmsoak writes `driver` and
+/// `iteration` before it); `None` when not found that way.
+fn runtime_overrides_at(bytes: &[u8]) -> Option<usize> {
+    const KEY: &[u8] = b"runtime_overrides";
+    let mut i = 0;
+    let eat = |c: u8, i: &mut usize| (bytes.get(*i) == Some(&c)).then(|| *i += 1);
+    eat(b'{', &mut i)?;
+    loop {
+        eat(b'"', &mut i)?;
+        let len = bytes
+            .get(i..)?
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\')?;
+        let key = &bytes[i..i + len];
+        i += len;
+        eat(b'"', &mut i)?;
+        eat(b':', &mut i)?;
+        if key == KEY {
+            return Some(i);
+        }
+        // A scalar value: a string without escapes, or a number / literal.
+        if bytes.get(i) == Some(&b'"') {
+            i += 1;
+            let len = bytes
+                .get(i..)?
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')?;
+            i += len;
+            eat(b'"', &mut i)?;
+        } else {
+            let len = bytes
+                .get(i..)?
+                .iter()
+                .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.')))?;
+            if len == 0 {
+                return None;
+            }
+            i += len;
+        }
+        eat(b',', &mut i)?;
+    }
+}
+
+/// A cached runtime document found at the top-level `runtime_overrides`
+/// place of `bytes`: its position, length and state.
+fn seen_runtime(
+    bytes: &[u8],
+    cache: &mut RuntimeCache,
+) -> Option<(usize, usize, Arc<RuntimeState>)> {
+    if cache.entries.is_empty() {
+        return None;
+    }
+    let at = runtime_overrides_at(bytes)?;
+    let rest = &bytes[at..];
+    let hit = cache.entries.iter().position(|(raw, _)| {
+        raw.first() == Some(&b'{')
+            && rest.starts_with(raw)
+            && matches!(rest.get(raw.len()), Some(b',' | b'}'))
+    })?;
+    cache.entries[..=hit].rotate_right(1);
+    let (raw, state) = &cache.entries[0];
+    Some((at, raw.len(), Arc::clone(state)))
+}
+
+/// [`read`] of valid UTF-8; `known` is the runtime state when the
+/// `runtime_overrides` value was replaced by `{}`.
+fn read_text(
+    file: &Path,
+    iteration: u64,
+    text: &str,
+    known: Option<Arc<RuntimeState>>,
+    cache: &mut RuntimeCache,
+    detail: RuntimeDetail,
+) -> Option<FastSummary> {
     let Obj(doc) = serde_json::from_str::<Obj<Doc<'_>>>(text).ok()?;
     let written_by_mmsoak = match doc.schema.as_deref() {
         None => false,
@@ -799,9 +932,11 @@ pub(crate) fn read(
         }
     }
     // The first of these keys present and not null, as the reference path.
-    let runtime = match doc.runtime_overrides.or(doc.runtime).or(doc.config) {
-        Some(raw) => Some(runtime_state(file, raw, cache, detail)?),
-        None => None,
+    let runtime = match (known, doc.runtime_overrides.or(doc.runtime).or(doc.config)) {
+        // The `{}` put in place of the known document.
+        (Some(state), Some(_)) => Some(state),
+        (None, Some(raw)) => Some(runtime_state(file, raw, cache, detail)?),
+        (_, None) => None,
     };
     let kpis = kpis(doc.summary)?;
     let tuning = tuning(doc.tuning)?;
@@ -988,6 +1123,81 @@ mod tests {
         }
     }
 
+    /// The slow check of `CanonicalScan::number` for a float token.
+    fn printed_back(token: &str) -> bool {
+        token
+            .parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .is_some_and(|n| n.to_string() == token)
+    }
+
+    #[test]
+    fn plain_decimals_are_printed_back_as_written() {
+        for yes in [
+            "0.001",
+            "-0.001",
+            "0.12",
+            "300.0",
+            "999999999.5",
+            "123456789.123456",
+            "1.5",
+            "-2.0",
+            "0.00123456789012345",
+        ] {
+            assert!(plain_decimal(yes.as_bytes()), "{yes}");
+            assert!(printed_back(yes), "{yes}");
+        }
+        // Printed back as written, but 17 digits: left to the slow check.
+        assert!(!plain_decimal(b"0.30460000000000004"));
+        for no in [
+            "0.0",
+            "-0.0",
+            "0.0001",
+            "1000000000.0",
+            "0.10",
+            "01.5",
+            "1.",
+            ".5",
+            "1e2",
+            "1.5e2",
+            "--1.5",
+            "1234567890123456.0",
+            "0.1234567890123456",
+            "1.00",
+        ] {
+            assert!(!plain_decimal(no.as_bytes()), "{no}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_decimals_agree_with_serde_json(
+            negative in proptest::bool::ANY,
+            int in 0u64..2_000_000_000,
+            zeros in 0usize..5,
+            frac in 0u64..10_000_000_000,
+            int_digits in 0u32..10,
+        ) {
+            let int = int % 10u64.pow(int_digits);
+            let text = format!("{}{int}.{}{frac}", if negative { "-" } else { "" }, "0".repeat(zeros));
+            if plain_decimal(text.as_bytes()) {
+                proptest::prop_assert!(printed_back(&text), "{}", text);
+            }
+        }
+
+        #[test]
+        fn printed_floats_in_range_are_taken_as_plain(f in -1e9f64..1e9) {
+            let text = Number::from_f64(f).map(|n| n.to_string()).unwrap_or_default();
+            if f.abs() >= 0.001 && !text.contains('e') {
+                let digits = text.bytes().filter(u8::is_ascii_digit).skip_while(|&b| b == b'0').count();
+                if digits <= 15 {
+                    proptest::prop_assert!(plain_decimal(text.as_bytes()), "{}", text);
+                }
+            }
+        }
+    }
+
     fn arb_json() -> impl proptest::strategy::Strategy<Value = Value> {
         use proptest::prelude::*;
         let leaf = prop_oneof![
@@ -1034,6 +1244,45 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_known_runtime_document_is_not_read_again_and_changes_nothing() {
+        let mut cache = RuntimeCache::default();
+        let file = Path::new("ITER_SUMMARY_3.json");
+        let runtime = r#"{"engine":{"tail_age_ms":600},"x":[1,{"y":"}"}]}"#;
+        let first = format!(
+            r#"{{"driver":"mock","iteration":3,"runtime_overrides":{runtime},"tuning":{{"applied":true}}}}"#
+        );
+        let a = read(file, 3, first.as_bytes(), &mut cache, RuntimeDetail::Full).expect("fast");
+        for text in [
+            first.clone(),
+            format!(
+                r#"{{"iteration":3,"runtime_overrides":{runtime},"tuning":{{"skip_reason":"x"}}}}"#
+            ),
+            format!(r#"{{"iteration":3,"runtime_overrides":{runtime}}}"#),
+            // Not after scalars only: read as usual.
+            format!(r#"{{"a":{{}},"runtime_overrides":{runtime}}}"#),
+        ] {
+            assert_eq!(
+                runtime_overrides_at(text.as_bytes()).is_some(),
+                !text.starts_with(r#"{"a""#)
+            );
+            let b = read(file, 3, text.as_bytes(), &mut cache, RuntimeDetail::Full).expect("fast");
+            assert_eq!(
+                Some(&b.summary),
+                Some(&reference(text.as_bytes())),
+                "{text}"
+            );
+            let (ra, rb) = (a.summary.runtime.as_ref(), b.summary.runtime.as_ref());
+            assert!(
+                Arc::ptr_eq(ra.expect("runtime"), rb.expect("runtime")),
+                "{text}"
+            );
+        }
+        // The same bytes followed by more of a value are not the known document.
+        let longer = format!(r#"{{"iteration":3,"runtime_overrides":{runtime}x}}"#);
+        assert!(read(file, 3, longer.as_bytes(), &mut cache, RuntimeDetail::Full).is_none());
     }
 
     #[test]
