@@ -616,15 +616,36 @@ impl IterSummary {
         cache: &mut RuntimeCache,
         detail: RuntimeDetail,
     ) -> Result<Self, ArtifactError> {
-        if let Some(fast) = crate::fast::read(file, iteration, bytes, cache, detail) {
-            let mut summary = fast.summary;
-            if fast.needs_fallback_runtime {
-                // Every check of the reference path passed, so its only
-                // possible error is this one.
-                summary.runtime = fallback()?;
-            }
-            return Ok(summary);
+        match crate::fast::read(file, iteration, bytes, cache, detail) {
+            Some(fast) => Self::from_fast(fast, fallback),
+            None => Self::read_reference(file, iteration, bytes, fallback, detail),
         }
+    }
+
+    /// The summary the fast path read, with the directory's runtime when it
+    /// carries none.
+    pub(crate) fn from_fast(
+        fast: crate::fast::FastSummary,
+        fallback: impl FnOnce() -> Result<Option<Arc<RuntimeState>>, ArtifactError>,
+    ) -> Result<Self, ArtifactError> {
+        let mut summary = fast.summary;
+        if fast.needs_fallback_runtime {
+            // Every check of the reference path passed, so its only
+            // possible error is this one.
+            summary.runtime = fallback()?;
+        }
+        Ok(summary)
+    }
+
+    /// [`IterSummary::read_bytes`] without trying the fast path (for bytes
+    /// it did not accept).
+    pub(crate) fn read_reference(
+        file: &Path,
+        iteration: u64,
+        bytes: &[u8],
+        fallback: impl FnOnce() -> Result<Option<Arc<RuntimeState>>, ArtifactError>,
+        detail: RuntimeDetail,
+    ) -> Result<Self, ArtifactError> {
         let doc = parse_bytes(file, bytes)?;
         let has_own_runtime = doc.as_object().is_some_and(|map| {
             ["runtime_overrides", "runtime", "config"]

@@ -187,7 +187,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for Skip<'a> {
 
 /// The last few runtime documents seen by one reader, with their
 /// interpretation: consecutive iterations usually run with the same
-/// overrides (only an applied step changes them).
+/// overrides (only an applied step changes them), and a tuner moving
+/// parameters back and forth within their bounds comes back to a few dozen
+/// states again and again.
 #[derive(Debug, Default)]
 pub(crate) struct RuntimeCache {
     /// Raw bytes and state, most recently used first.
@@ -198,8 +200,10 @@ pub(crate) struct RuntimeCache {
     spliced: String,
 }
 
-/// Runtime documents remembered per reader.
-const RUNTIME_CACHE_ENTRIES: usize = 4;
+/// Runtime documents remembered per reader (each about a kilobyte of bytes
+/// and its interpretation; a miss costs a parse and a hash, a lookup a few
+/// byte comparisons per entry).
+const RUNTIME_CACHE_ENTRIES: usize = 32;
 
 impl RuntimeCache {
     fn get(&mut self, raw: &[u8]) -> Option<Arc<RuntimeState>> {
@@ -900,10 +904,12 @@ fn seen_runtime(
     }
     let at = runtime_overrides_at(bytes)?;
     let rest = &bytes[at..];
+    // The byte after a match first: it rules out most entries without
+    // comparing their bytes.
     let hit = cache.entries.iter().position(|(raw, _)| {
-        raw.first() == Some(&b'{')
+        matches!(rest.get(raw.len()), Some(b',' | b'}'))
+            && raw.first() == Some(&b'{')
             && rest.starts_with(raw)
-            && matches!(rest.get(raw.len()), Some(b',' | b'}'))
     })?;
     cache.entries[..=hit].rotate_right(1);
     let (raw, state) = &cache.entries[0];
@@ -1308,5 +1314,35 @@ mod tests {
         assert!(Arc::ptr_eq(&r1, &r2));
         assert_ne!(r1.hash, r3.hash);
         assert_eq!(r3.overrides.get(Param::TailAgeMs), Some(700.0));
+    }
+
+    #[test]
+    fn the_runtime_cache_keeps_the_most_recent_documents_and_changes_nothing() {
+        let mut cache = RuntimeCache::default();
+        let file = Path::new("ITER_SUMMARY_3.json");
+        let text = |k: usize| {
+            format!(r#"{{"iteration":3,"runtime_overrides":{{"engine":{{"tail_age_ms":{k}}}}}}}"#)
+        };
+        let mut read_runtime = |k: usize| {
+            let text = text(k);
+            let got = read(file, 3, text.as_bytes(), &mut cache, RuntimeDetail::Full)
+                .expect("fast")
+                .summary;
+            assert_eq!(got, reference(text.as_bytes()), "{text}");
+            got.runtime.expect("runtime")
+        };
+        let first: Vec<_> = (0..RUNTIME_CACHE_ENTRIES).map(&mut read_runtime).collect();
+        // All of them still known, whatever the order they come back in.
+        for k in (0..RUNTIME_CACHE_ENTRIES).rev() {
+            assert!(Arc::ptr_eq(&first[k], &read_runtime(k)), "document {k}");
+        }
+        // One more pushes out the least recently used one (the last read
+        // above is the first one pushed out once all came back).
+        let _ = read_runtime(RUNTIME_CACHE_ENTRIES);
+        let last = RUNTIME_CACHE_ENTRIES - 1;
+        let again = read_runtime(last);
+        assert!(!Arc::ptr_eq(&first[last], &again));
+        assert_eq!(first[last], again);
+        assert!(Arc::ptr_eq(&first[0], &read_runtime(0)));
     }
 }

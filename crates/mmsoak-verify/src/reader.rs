@@ -57,7 +57,12 @@ impl ReadState {
     /// Read and interpret iteration `i` of `dir`.
     pub(crate) fn read(&mut self, dir: &Path, i: u64, fallback: &FallbackRuntime) -> Item {
         let file = dir.join(iter_summary_name(i));
-        let len = read_file(&file, &mut self.buf)?;
+        let io = |source| mmsoak_core::InputError::Io {
+            file: file.clone(),
+            source,
+        };
+        let mut f = std::fs::File::open(&file).map_err(io)?;
+        let (len, at_end) = read_into(&mut f, &mut self.buf, 0, true).map_err(io)?;
         let detail = self.detail;
         let fallback_parameters = &mut self.fallback_parameters;
         let fallback = || match (fallback.get()?, detail) {
@@ -75,38 +80,67 @@ impl ReadState {
             }
             (other, _) => Ok(other),
         };
-        IterSummary::read_bytes(
-            &file,
-            i,
-            &self.buf[..len],
-            fallback,
-            &mut self.cache,
-            detail,
-        )
+        if at_end {
+            return IterSummary::read_bytes(
+                &file,
+                i,
+                &self.buf[..len],
+                fallback,
+                &mut self.cache,
+                detail,
+            );
+        }
+        // A short read: on a local file, the end of it. The fast path only
+        // accepts one whole JSON document, so bytes it accepts are the whole
+        // file; anything else is read to the end before the reference path
+        // sees it.
+        if let Some(fast) = crate::fast::read(&file, i, &self.buf[..len], &mut self.cache, detail) {
+            return IterSummary::from_fast(fast, fallback);
+        }
+        let (whole, _) = read_into(&mut f, &mut self.buf, len, false).map_err(io)?;
+        if whole == len {
+            IterSummary::read_reference(&file, i, &self.buf[..len], fallback, detail)
+        } else {
+            IterSummary::read_bytes(
+                &file,
+                i,
+                &self.buf[..whole],
+                fallback,
+                &mut self.cache,
+                detail,
+            )
+        }
     }
 }
 
-/// Read `file` into the start of `buf`; returns the length read. Plain
-/// `read` calls until end of file into the reused buffer (`std::fs::read`
-/// would also ask for the file's size and position: two more system calls
-/// per file). `buf` only grows, and only its new part is zeroed.
-fn read_file(file: &Path, buf: &mut Vec<u8>) -> Result<usize, mmsoak_core::InputError> {
+/// Read `f` into `buf` after its first `len` bytes with plain `read` calls
+/// (`std::fs::read` would also ask for the file's size and position: two
+/// more system calls per file); returns the whole length read and whether
+/// the end of the file was seen (a read returning nothing). With
+/// `stop_short`, stops as soon as a read leaves part of the buffer empty
+/// (on a local file, the end of it, seen without one more call). `buf`
+/// only grows, and only its new part is zeroed.
+fn read_into(
+    f: &mut std::fs::File,
+    buf: &mut Vec<u8>,
+    mut len: usize,
+    stop_short: bool,
+) -> std::io::Result<(usize, bool)> {
     use std::io::Read;
-    let io = |source| mmsoak_core::InputError::Io {
-        file: file.to_owned(),
-        source,
-    };
-    let mut f = std::fs::File::open(file).map_err(io)?;
-    let mut len = 0;
     loop {
         if buf.len() - len < READ_CHUNK {
             buf.resize((len + READ_CHUNK).max(2 * buf.len()), 0);
         }
         match f.read(&mut buf[len..]) {
-            Ok(0) => return Ok(len),
-            Ok(n) => len += n,
+            Ok(0) => return Ok((len, true)),
+            Ok(n) => {
+                len += n;
+                if stop_short && len < buf.len() {
+                    return Ok((len, false));
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(e)),
+            Err(e) => return Err(e),
         }
     }
 }
@@ -233,6 +267,74 @@ impl Drop for Summaries {
         for helper in self.helpers.drain(..).flatten() {
             drop(helper.rx);
             let _ = helper.handle.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{generated_plans, write_run};
+    use crate::ArtifactDir;
+
+    /// Summary `i` of `dir` read from its whole bytes, as the reference.
+    fn from_whole_file(dir: &Path, i: u64) -> String {
+        let file = dir.join(iter_summary_name(i));
+        let bytes = std::fs::read(&file).expect("read");
+        format!(
+            "{:?}",
+            IterSummary::from_bytes(&file, i, &bytes, || Ok(None))
+        )
+    }
+
+    #[test]
+    fn summaries_of_any_size_read_as_their_whole_bytes() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        let count = 2 * BLOCK + 6;
+        write_run(dir, &generated_plans(count)).expect("write run");
+        let edit = |i: u64, f: &dyn Fn(String) -> String| {
+            let file = dir.join(iter_summary_name(i));
+            let text = std::fs::read_to_string(&file).expect("read");
+            std::fs::write(&file, f(text)).expect("write");
+        };
+        // Leading whitespace up to `total` bytes.
+        let pad = |total: usize| move |t: String| format!("{}{t}", " ".repeat(total - t.len()));
+        // In a block of the consumer thread and in one of the helper's.
+        let ok = [2, 3, 4, BLOCK + 2, BLOCK + 3, BLOCK + 4];
+        let bad = [5, 6, 7, 8, BLOCK + 5, BLOCK + 6, BLOCK + 7, BLOCK + 8];
+        for base in [0, BLOCK] {
+            // Exactly the first buffer, one byte more, several growths.
+            edit(base + 2, &pad(READ_CHUNK));
+            edit(base + 3, &pad(READ_CHUNK + 1));
+            edit(base + 4, &pad(5 * READ_CHUNK + 7));
+            // Bytes the fast path refuses: truncated, with trailing
+            // garbage, truncated after more than one buffer.
+            edit(base + 5, &|t| t[..t.len() / 2].to_owned());
+            edit(base + 6, &|t| format!("{t} x"));
+            edit(base + 7, &|t| t[..t.len() - 3].to_owned());
+            edit(base + 8, &pad(3 * READ_CHUNK));
+            edit(base + 8, &|t| t[..2 * READ_CHUNK + 5].to_owned());
+        }
+        for threads in [1, 2] {
+            let opened = ArtifactDir::open(dir)
+                .expect("open")
+                .with_reader_threads(threads);
+            let read: Vec<String> = opened.summaries().map(|s| format!("{s:?}")).collect();
+            assert_eq!(read.len() as u64, count);
+            for (i, got) in (1..=count).zip(&read) {
+                assert_eq!(got, &from_whole_file(dir, i), "iteration {i}");
+                let index = (i - 1) as usize;
+                assert_eq!(
+                    read[index].starts_with("Err("),
+                    bad.contains(&i),
+                    "iteration {i}"
+                );
+            }
+            for i in ok {
+                let file = dir.join(iter_summary_name(i));
+                assert!(std::fs::metadata(&file).expect("size").len() >= READ_CHUNK as u64);
+            }
         }
     }
 }
