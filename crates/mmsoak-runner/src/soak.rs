@@ -181,6 +181,13 @@ pub fn run_soak(
     if config.iterations == 0 {
         return Err(SoakError::Config("iterations must be at least 1".into()));
     }
+    if config.resume && !config.out_dir.is_dir() {
+        // Refuse before the lock would create the directory.
+        return Err(SoakError::Resume {
+            dir: config.out_dir.clone(),
+            problem: format!("no such directory: there is no run to resume (no {SOAK_RUN_FILE})"),
+        });
+    }
     let lock = SoakDirLock::acquire(&config.out_dir)?;
     let wanted = run_config(config, driver);
     let (mut progress, recovery) = if config.resume {

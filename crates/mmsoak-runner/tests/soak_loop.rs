@@ -363,6 +363,7 @@ fn resume_refuses_a_different_run_or_an_empty_directory() {
     c.resume = true;
     let err = run_soak(&c, &mut MockDriver, &mut Quiet).expect_err("nothing to resume");
     assert!(err.to_string().contains("no SOAK_RUN.json"), "{err}");
+    assert!(!out.exists(), "a refused resume creates nothing");
     c.resume = false;
     run_soak(&c, &mut MockDriver, &mut Quiet).expect("a run");
     c.resume = true;
