@@ -59,12 +59,17 @@ pub fn to_canonical_bytes(value: &Value) -> Vec<u8> {
     out
 }
 
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+/// Append the canonical bytes of `value` to `out` (no allocation besides
+/// `out`'s growth and, for objects whose keys are not already in order, one
+/// sort): for hashing many documents with one scratch buffer.
+pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    use std::io::Write;
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        // Writing into a Vec cannot fail.
+        Value::Number(n) => drop(write!(out, "{n}")),
         Value::String(s) => write_string(s, out),
         Value::Array(items) => {
             out.push(b'[');
@@ -77,18 +82,32 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
             out.push(b']');
         }
         Value::Object(map) => {
-            // Sort explicitly: serde_json's `preserve_order` feature may be
-            // switched on by another crate in the build.
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            // serde_json's default map iterates in byte order already; with its
+            // `preserve_order` feature (another crate may switch it on) it
+            // does not, and the keys are sorted here.
+            let sorted = map
+                .keys()
+                .zip(map.keys().skip(1))
+                .all(|(a, b)| a.as_bytes() < b.as_bytes());
             out.push(b'{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
+            let mut write_entry = |i: usize, k: &str, v: &Value| {
                 if i > 0 {
                     out.push(b',');
                 }
                 write_string(k, out);
                 out.push(b':');
                 write_canonical(v, out);
+            };
+            if sorted {
+                for (i, (k, v)) in map.iter().enumerate() {
+                    write_entry(i, k, v);
+                }
+            } else {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                for (i, (k, v)) in entries.into_iter().enumerate() {
+                    write_entry(i, k, v);
+                }
             }
             out.push(b'}');
         }
@@ -97,24 +116,32 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
 
 fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
-    let mut start = 0;
     let bytes = s.as_bytes();
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let esc: Option<&[u8]> = match b {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            0x08 => Some(b"\\b"),
-            0x0c => Some(b"\\f"),
-            0x00..=0x1f => None,
-            _ => continue,
-        };
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
         out.extend_from_slice(&bytes[start..i]);
-        match esc {
-            Some(e) => out.extend_from_slice(e),
-            None => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
         }
         start = i + 1;
     }

@@ -224,97 +224,11 @@ impl RuntimeCache {
     }
 }
 
-/// [`StateHash::of_value`], without its allocations: keys already in order
-/// are not sorted again, numbers are written straight into the buffer.
-/// Byte-for-byte the canonical form of `mmsoak_core::canonical` (tested).
+/// [`StateHash::of_value`], reusing a scratch buffer for the canonical bytes.
 pub(crate) fn state_hash(value: &Value, scratch: &mut Vec<u8>) -> StateHash {
     scratch.clear();
-    write_canonical(value, scratch);
+    mmsoak_core::canonical::write_canonical(value, scratch);
     StateHash::of_canonical_bytes(scratch)
-}
-
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
-    use std::io::Write;
-    match value {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        // Writing into a Vec cannot fail.
-        Value::Number(n) => drop(write!(out, "{n}")),
-        Value::String(s) => write_string(s, out),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(b']');
-        }
-        Value::Object(map) => {
-            let sorted = map
-                .keys()
-                .zip(map.keys().skip(1))
-                .all(|(a, b)| a.as_bytes() < b.as_bytes());
-            out.push(b'{');
-            let mut write_entry = |i: usize, k: &str, v: &Value| {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_string(k, out);
-                out.push(b':');
-                write_canonical(v, out);
-            };
-            if sorted {
-                for (i, (k, v)) in map.iter().enumerate() {
-                    write_entry(i, k, v);
-                }
-            } else {
-                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-                entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-                for (i, (k, v)) in entries.into_iter().enumerate() {
-                    write_entry(i, k, v);
-                }
-            }
-            out.push(b'}');
-        }
-    }
-}
-
-fn write_string(s: &str, out: &mut Vec<u8>) {
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
-        out.extend_from_slice(bytes);
-        out.push(b'"');
-        return;
-    }
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b >= 0x20 && b != b'"' && b != b'\\' {
-            continue;
-        }
-        out.extend_from_slice(&bytes[start..i]);
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 0xf)]);
-            }
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 /// What the fast path read; `runtime` is `None` when the summary carries
@@ -1227,13 +1141,6 @@ mod tests {
     }
 
     proptest::proptest! {
-        #[test]
-        fn the_hash_writer_is_the_canonical_form(v in arb_json()) {
-            let mut scratch = Vec::new();
-            proptest::prop_assert_eq!(state_hash(&v, &mut scratch), StateHash::of_value(&v));
-            proptest::prop_assert_eq!(&scratch, &mmsoak_core::canonical::to_canonical_bytes(&v));
-        }
-
         #[test]
         fn text_taken_as_canonical_is_the_canonical_form(v in arb_json()) {
             let canonical = mmsoak_core::canonical::to_canonical_bytes(&v);
