@@ -190,15 +190,15 @@ pub fn run_soak(
     }
     let lock = SoakDirLock::acquire(&config.out_dir)?;
     let wanted = run_config(config, driver);
-    let (mut progress, recovery) = if config.resume {
-        let (p, r) = resume_state(config, &lock, &wanted)?;
-        (p, Some(r))
+    let (mut progress, recovery, last_decided) = if config.resume {
+        let (p, r, last) = resume_state(&lock, &wanted)?;
+        (p, Some(r), last)
     } else {
-        (fresh_start(config, &lock, wanted)?, None)
+        (fresh_start(config, &lock, wanted)?, None, None)
     };
     let first = progress.run.completed_iterations + 1;
     // Killed after the apply step of `first` but before its records: replay it.
-    let replay_first = config.resume && verify_chain(&lock)?.last_iteration == Some(first);
+    let replay_first = last_decided == Some(first);
     observer.started(config, first);
 
     for iteration in first..=config.iterations {
@@ -248,7 +248,7 @@ fn fresh_start(
         run,
         report: TuningReport::default(),
     };
-    save(config, lock, &progress)?;
+    save(lock, &progress)?;
     Ok(progress)
 }
 
@@ -272,12 +272,12 @@ fn clean_dir(lock: &SoakDirLock) -> Result<(), SoakError> {
 }
 
 /// Continue a killed run: recover the journal, check the configuration,
-/// drop any partial iteration's records.
+/// drop any partial iteration's records. Also returns the journal's last
+/// decided iteration.
 fn resume_state(
-    config: &SoakConfig,
     lock: &SoakDirLock,
     wanted: &RunConfig,
-) -> Result<(Progress, RecoveryKind), SoakError> {
+) -> Result<(Progress, RecoveryKind, Option<u32>), SoakError> {
     let dir = lock.dir().to_owned();
     let resume_err = |problem: String| SoakError::Resume {
         dir: dir.clone(),
@@ -344,8 +344,11 @@ fn resume_state(
             std::fs::remove_dir_all(&iter_dir).map_err(io_err(&iter_dir))?;
         }
     }
-    let _ = config;
-    Ok((Progress { run, report }, recovery.kind))
+    Ok((
+        Progress { run, report },
+        recovery.kind,
+        chain.last_iteration,
+    ))
 }
 
 fn run_iteration(
@@ -475,7 +478,7 @@ fn run_iteration(
     progress.run.completed_iterations = iteration;
     progress.run.finished = iteration == config.iterations;
     progress.run.updated_utc = config.clock.now_utc();
-    save(config, lock, progress)?;
+    save(lock, progress)?;
 
     observer.iteration_done(&IterationDone {
         iteration,
@@ -488,8 +491,7 @@ fn run_iteration(
 }
 
 /// TUNING_REPORT.json, then SOAK_RUN.json (the commit point of an iteration).
-fn save(config: &SoakConfig, lock: &SoakDirLock, progress: &Progress) -> Result<(), SoakError> {
-    let _ = config;
+fn save(lock: &SoakDirLock, progress: &Progress) -> Result<(), SoakError> {
     let report_path = lock.dir().join(TUNING_REPORT_FILE);
     write_json(&report_path, &progress.report).map_err(io_err(&report_path))?;
     let run_path = lock.dir().join(SOAK_RUN_FILE);
