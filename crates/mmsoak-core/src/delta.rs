@@ -12,7 +12,11 @@ use crate::param::{Param, ParamKind, ParamSpec};
 pub enum Delta {
     /// Add an amount (relative): `60` with `Add(5.0)` becomes `65`.
     Add(f64),
-    /// Multiply by a factor: `10` with `Scale(0.9)` becomes `9`.
+    /// Multiply by a factor: `10` with `Scale(0.9)` becomes `9`. On an
+    /// integer parameter the product is truncated toward zero, as the
+    /// predecessor's `int(cur * factor)` did, so a decreasing factor keeps
+    /// stepping a small integer down (`3 × 0.85 = 2.55 → 2`) instead of
+    /// rounding back to where it started.
     Scale(f64),
     /// Set an absolute value.
     Set(f64),
@@ -32,6 +36,20 @@ impl Delta {
             Delta::Add(x) => from + x,
             Delta::Scale(x) => from * x,
             Delta::Set(x) => x,
+        }
+    }
+
+    /// The target for a parameter of `kind`, before rounding and clamping:
+    /// [`Delta::target`], except that a `Scale` of an integer is truncated
+    /// toward zero (after float noise is snapped away, so `100 × 0.29` is
+    /// `29`, not `28`).
+    pub fn target_for(self, from: f64, kind: ParamKind) -> f64 {
+        let raw = self.target(from);
+        match (self, kind) {
+            (Delta::Scale(_), ParamKind::Integer) if raw.is_finite() => {
+                ParamKind::Real.quantize(raw).trunc()
+            }
+            _ => raw,
         }
     }
 
@@ -74,10 +92,11 @@ impl DeltaOp {
         DeltaOp { param, delta }
     }
 
-    /// What this operation does to `from` under `spec`: rounding (integers),
-    /// quantization (reals, 1e-9) and clamping to bounds.
+    /// What this operation does to `from` under `spec`: rounding (integers;
+    /// a `Scale` truncates), quantization (reals, 1e-9) and clamping to
+    /// bounds.
     pub fn resolve(&self, from: f64, spec: &ParamSpec) -> Result<Change, NonFiniteNumber> {
-        let raw = self.delta.target(from);
+        let raw = self.delta.target_for(from, spec.kind);
         if !raw.is_finite() {
             return Err(NonFiniteNumber(raw));
         }
@@ -252,14 +271,32 @@ mod tests {
             Param::ConcurrencyLimit,
             10.0,
             Delta::Scale(0.85),
-            (9.0, 9.0, false),
-        ); // 8.5 rounds away from zero
+            (8.0, 8.0, false),
+        ); // 8.5 truncates, like the predecessor's int()
+        check(
+            Param::ConcurrencyLimit,
+            3.0,
+            Delta::Scale(0.85),
+            (2.0, 2.0, false),
+        ); // a small integer keeps stepping down
+        check(
+            Param::ConcurrencyLimit,
+            100.0,
+            Delta::Scale(0.29),
+            (29.0, 29.0, false),
+        ); // 28.999999999999996 is float noise, not 28
+        check(
+            Param::MinIntervalMs,
+            60.0,
+            Delta::Add(0.5),
+            (61.0, 61.0, false),
+        ); // additions still round half away from zero
         check(
             Param::ConcurrencyLimit,
             1.0,
             Delta::Scale(0.9),
-            (1.0, 1.0, false),
-        );
+            (1.0, 0.0, true),
+        ); // truncates to 0; the registry minimum holds it at 1
         check(
             Param::ImpactCapRatio,
             0.10,

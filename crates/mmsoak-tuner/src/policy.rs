@@ -228,7 +228,7 @@ impl Default for LatencyBuffer {
             concurrency_limit_scale: 0.90,
             concurrency_limit_floor: None,
             tail_age_ms_add: 50.0,
-            tail_age_ms_cap: None,
+            tail_age_ms_cap: Some(800.0),
         }
     }
 }
@@ -915,7 +915,7 @@ mod tests {
         assert_eq!(p.maker_boost.net_bps_min, 2.7);
         assert_eq!(p.latency_buffer.p95_latency_ms_max, 360.0);
         assert_eq!(p.latency_hard.tail_age_ms_cap, Some(800.0));
-        assert_eq!(p.latency_buffer.tail_age_ms_cap, None); // the issue gives no cap for the soft band
+        assert_eq!(p.latency_buffer.tail_age_ms_cap, Some(800.0)); // the predecessor caps both bands
         assert_eq!(p.driver_slippage.base_spread_bps_delta_cap, Some(0.25));
         assert_eq!(
             p.fallback_conservative.replace_rate_per_min_floor,

@@ -52,7 +52,7 @@ impl Operation {
         // Parameter kinds are fixed by the registry table; only bounds vary.
         let kind = ParamRegistry::default().spec(self.op.param).kind;
         let requested = if self.clamped {
-            kind.quantize(self.op.delta.target(self.from))
+            kind.quantize(self.op.delta.target_for(self.from, kind))
         } else {
             self.to
         };
@@ -609,7 +609,7 @@ struct Overflowed;
 /// What a move does to `from`: the operation to propose (and its change), or
 /// why nothing is proposed.
 fn plan(m: &RuleMove, from: f64, spec: &ParamSpec) -> Result<Planned, Overflowed> {
-    let raw = m.delta.target(from);
+    let raw = m.delta.target_for(from, spec.kind);
     if !raw.is_finite() {
         return Err(Overflowed);
     }
@@ -794,7 +794,7 @@ mod tests {
     }
 
     #[test]
-    fn scaled_integers_round_half_away_and_stuck_ones_hold() {
+    fn scaled_integers_truncate_and_stuck_ones_hold() {
         let scale = |x| RuleMove {
             param: Param::ConcurrencyLimit,
             delta: Delta::Scale(x),
@@ -802,7 +802,9 @@ mod tests {
             floor: None,
         };
         check(scale(0.90), 10.0, "scale 0.9 -> 9");
-        check(scale(0.85), 10.0, "scale 0.85 -> 9");
+        check(scale(0.85), 10.0, "scale 0.85 -> 8");
+        check(scale(0.85), 3.0, "scale 0.85 -> 2");
+        check(scale(0.90), 2.0, "scale 0.9 -> 1");
         check(scale(0.90), 1.0, "hold: would not move");
         let floored = RuleMove {
             floor: Some(8.0),

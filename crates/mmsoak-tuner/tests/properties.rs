@@ -142,7 +142,7 @@ proptest! {
             if let Some(floor) = m.floor {
                 prop_assert!(o.to >= floor, "{:?} passes the floor {}", o, floor);
             }
-            let raw = m.delta.target(o.from);
+            let raw = m.delta.target_for(o.from, spec.kind);
             prop_assert!(o.to != o.from);
             prop_assert_eq!(o.to > o.from, raw > o.from, "{:?} moves against {:?}", o, m.delta);
             if m.cap.is_none() && m.floor.is_none() {

@@ -250,16 +250,26 @@ fn latency_buffer_and_hard() {
     );
     check(
         lat(360.0001),
-        "LATENCY_HARD: concurrency_limit 10->9 tail_age_ms 600->675",
+        "LATENCY_HARD: concurrency_limit 10->8 tail_age_ms 600->675",
     );
-    // 1 x 0.90 rounds back to 1: not proposed; the tail age still moves.
+    // Scaled integers truncate (the predecessor's int()): 3 x 0.90 = 2.7 -> 2.
+    let three = Case {
+        current: r#"{"concurrency_limit": 3}"#,
+        ..Case::default()
+    };
+    check_case(
+        &three,
+        lat(345.0),
+        "LATENCY_BUFFER: concurrency_limit 3->2 tail_age_ms 600->650",
+    );
+    // 1 x 0.90 truncates to 0 and the registry holds it at 1: not proposed; the tail age still moves.
     let single = Case {
         current: r#"{"concurrency_limit": 1}"#,
         ..Case::default()
     };
     check_case(&single, lat(340.0), "LATENCY_BUFFER: tail_age_ms 600->650");
     check_case(&single, lat(400.0), "LATENCY_HARD: tail_age_ms 600->675");
-    // The hard band caps tail_age_ms at 800; the soft band has no cap of its own.
+    // Both bands cap tail_age_ms at 800, as the predecessor did.
     let old_tail = Case {
         current: r#"{"tail_age_ms": 780, "concurrency_limit": 20}"#,
         ..Case::default()
@@ -272,7 +282,7 @@ fn latency_buffer_and_hard() {
     check_case(
         &old_tail,
         lat(340.0),
-        "LATENCY_BUFFER: concurrency_limit 20->18 tail_age_ms 780->830",
+        "LATENCY_BUFFER: concurrency_limit 20->18 tail_age_ms 780->800",
     );
     // A stable edge never silences the latency rules.
     check(
