@@ -103,14 +103,16 @@ fn every_artifact_of_a_mock_soak_validates() {
 }
 
 /// `None` caps are omitted in TOML; drop the nulls serde_json writes for them.
-fn without_nulls(v: Value) -> Value {
+/// Every optional key (a cap or floor that is `null` by default) given a
+/// number, so the schema must know every key a policy file may set.
+fn nulls_as_numbers(v: Value) -> Value {
     match v {
         Value::Object(map) => Value::Object(
             map.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, without_nulls(v)))
+                .map(|(k, v)| (k, nulls_as_numbers(v)))
                 .collect(),
         ),
+        Value::Null => Value::from(1.0),
         other => other,
     }
 }
@@ -134,8 +136,12 @@ fn the_default_policy_validates_and_an_unknown_key_does_not() {
         "gate": serde_json::to_value(&p.gate).expect("gate"),
         "bounds": bounds,
     });
-    let mut policy = without_nulls(policy);
-    assert_valid("policy.schema.json", &policy, "the default policy");
+    let mut policy = nulls_as_numbers(policy);
+    assert_valid(
+        "policy.schema.json",
+        &policy,
+        "the default policy, every optional cap and floor set",
+    );
     policy["gate"]["net_bps_min"] = Value::from(3.0);
     let s = schema("policy.schema.json")
         .expect("schema")

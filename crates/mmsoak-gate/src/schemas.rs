@@ -1221,7 +1221,13 @@ const POLICY: &str = r#"{
             "base_spread_bps_add": {
               "type": "number"
             },
+            "base_spread_bps_cap": {
+              "type": "number"
+            },
             "replace_rate_per_min_scale": {
+              "type": "number"
+            },
+            "replace_rate_per_min_floor": {
               "type": "number"
             },
             "min_interval_ms_add": {
@@ -1248,7 +1254,13 @@ const POLICY: &str = r#"{
             "concurrency_limit_scale": {
               "type": "number"
             },
+            "concurrency_limit_floor": {
+              "type": "number"
+            },
             "tail_age_ms_add": {
+              "type": "number"
+            },
+            "tail_age_ms_cap": {
               "type": "number"
             }
           },
@@ -1264,6 +1276,9 @@ const POLICY: &str = r#"{
               "type": "number"
             },
             "concurrency_limit_scale": {
+              "type": "number"
+            },
+            "concurrency_limit_floor": {
               "type": "number"
             },
             "tail_age_ms_add": {
@@ -1353,6 +1368,9 @@ const POLICY: &str = r#"{
               "type": "number"
             },
             "base_spread_bps_delta_add": {
+              "type": "number"
+            },
+            "base_spread_bps_delta_cap": {
               "type": "number"
             }
           },
