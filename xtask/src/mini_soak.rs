@@ -8,18 +8,21 @@ use std::process::Command;
 
 use crate::{cargo, project_root, run_status, sh};
 
-const PASS_THROUGH: [&str; 6] = [
+const PASS_THROUGH: [&str; 7] = [
     "--iterations",
     "--driver",
     "--exec",
     "--seed",
     "--out",
     "--scenario",
+    "--policy",
 ];
 
 pub(crate) fn run(args: &[String]) -> Result<i32, String> {
     let mut run_args: Vec<String> = vec!["--iterations".into(), "24".into()];
     let mut out = PathBuf::from("artifacts/soak/latest");
+    // The policy file also sets the gate's and snapshot's thresholds.
+    let mut policy: Vec<String> = Vec::new();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let (name, inline) = match flag.split_once('=') {
@@ -46,6 +49,9 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
         }
         if name == "--iterations" {
             run_args.drain(0..2);
+        }
+        if name == "--policy" {
+            policy = vec![name.to_owned(), value.clone()];
         }
         run_args.push(name.to_owned());
         run_args.push(value);
@@ -89,6 +95,7 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
         Command::new(&mmsoak)
             .args(["snapshot", "--path"])
             .arg(&out)
+            .args(&policy)
             .stdout(std::process::Stdio::null()),
     );
     if code != 0 {
@@ -108,7 +115,8 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
     let code = step(
         Command::new(&mmsoak)
             .args(["gate", "--strict", "--prometheus", "--path"])
-            .arg(&out),
+            .arg(&out)
+            .args(&policy),
     );
 
     // The report is written whatever the verdict; the exit code stays the
@@ -116,7 +124,8 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
     eprintln!("\n== report");
     let report = sh(Command::new(&mmsoak)
         .args(["report", "--strict", "--path"])
-        .arg(&out));
+        .arg(&out)
+        .args(&policy));
     let code = match report {
         Ok(()) => {
             if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {

@@ -208,9 +208,10 @@ pub(crate) fn run_bot(
             }
             let top = (bid_q + ask_q) / 2.0;
             let size = ((p.impact_cap_ratio * top / lot).round().max(1.0)) * lot;
-            // 3. At the limit (no room for one more quote on the accumulating
-            // side): wait tail_age_ms for a passive reducing fill, then cross.
-            if inv.abs() + size > limit + 1e-9 {
+            // 3. Beyond the limit (a replaced quote filled while its cancel
+            // was in flight): wait tail_age_ms for a passive reducing fill,
+            // then cross.
+            if inv.abs() > limit + 1e-9 {
                 let since = *beyond_since.get_or_insert(now);
                 let flattening = live.iter().any(|l| l.purpose == OrderPurpose::Flatten);
                 if !flattening && now - since >= tail_age_ns {
