@@ -5,6 +5,9 @@
 //! 1. wall seconds per simulated hour of `default` (median of 5 iterations);
 //! 2. market events per second of the simulator vs hftbacktest replaying the
 //!    same tape with a do-nothing strategy (`replay_idle`), and their ratio;
+//!    also vs a do-nothing strategy that wakes every `decision_ms` and reads
+//!    the book, as the bot does (the engine's cost at the bot's cadence,
+//!    without orders), so the ratio can be split into cadence and orders;
 //! 3. 24 consecutive `simulate_iteration` calls (no runner, no files);
 //! 4. peak RSS (`VmHWM`) after one simulated hour and after 24 iterations.
 //!
@@ -117,6 +120,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     // 1 and 2. Median of 5 iterations; per iteration, interleaved: the full
     // simulator, the generator alone, and the idle replay of the same tape.
     let (mut sim_s, mut gen_s, mut idle_s) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut step_s, mut step_eps) = (Vec::new(), Vec::new());
+    let decision = Duration::from_millis(u64::from(scenario.bot.decision_ms));
     let (mut ours_eps, mut idle_eps, mut ours_nogen_eps) = (Vec::new(), Vec::new(), Vec::new());
     for i in 101..=105u32 {
         let t = Instant::now();
@@ -128,8 +133,15 @@ fn main() -> Result<(), Box<dyn Error>> {
         let t_gen = t.elapsed().as_secs_f64();
 
         let t = Instant::now();
-        let replayed = replay_idle(&scenario, &tape)?;
+        let replayed = replay_idle(&scenario, &tape, None)?;
         let t_idle = t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        let stepped = replay_idle(&scenario, &tape, Some(decision))?;
+        let t_step = t.elapsed().as_secs_f64();
+        if stepped != replayed {
+            return Err(format!("stepping replay saw {stepped} events, idle {replayed}").into());
+        }
 
         if replayed != out.market_events || replayed != tape.events.len() {
             return Err(format!(
@@ -146,8 +158,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         ours_eps.push(n / t_sim);
         ours_nogen_eps.push(n / (t_sim - t_gen).max(1e-9));
         idle_eps.push(n / t_idle);
+        step_s.push(t_step);
+        step_eps.push(n / t_step);
         println!(
-            "bench iter i={i} events={replayed} fills={} sim_s={t_sim:.4} gen_s={t_gen:.4} bot_engine_kpi_s={:.4} idle_replay_s={t_idle:.4}",
+            "bench iter i={i} events={replayed} fills={} sim_s={t_sim:.4} gen_s={t_gen:.4} bot_engine_kpi_s={:.4} idle_replay_s={t_idle:.4} stepping_replay_s={t_step:.4}",
             out.fills.len(),
             t_sim - t_gen
         );
@@ -166,10 +180,17 @@ fn main() -> Result<(), Box<dyn Error>> {
         ours_nogen / idle,
         met(ours / idle >= 0.8)
     );
+    let stepping = median(&mut step_eps);
     println!(
-        "bench phases_median_s generation={:.4} idle_replay={:.4} (sim total {hour_s:.4})",
+        "bench events_per_s_vs_stepping stepping_replay={stepping:.0} ratio={:.3} ratio_excl_generation={:.3} note=stepping_wakes_every_decision_ms_without_orders",
+        ours / stepping,
+        ours_nogen / stepping
+    );
+    println!(
+        "bench phases_median_s generation={:.4} idle_replay={:.4} stepping_replay={:.4} (sim total {hour_s:.4})",
         median(&mut gen_s),
-        median(&mut idle_s)
+        median(&mut idle_s),
+        median(&mut step_s)
     );
     println!("bench end loadavg={}", loadavg());
     Ok(())

@@ -274,8 +274,15 @@ fn run(
 }
 
 /// Replay a generated tape through the engine with a do-nothing strategy
-/// (the benchmark's baseline). Returns the events processed.
-pub fn replay_idle(scenario: &Scenario, tape: &MarketTape) -> Result<usize, SimError> {
+/// (the benchmark's baselines). With `wake_every`, the strategy wakes at that
+/// cadence and reads the best bid and ask (what the bot does every
+/// `decision_ms`, without orders); without, the engine runs straight to the
+/// end. Returns the events processed.
+pub fn replay_idle(
+    scenario: &Scenario,
+    tape: &MarketTape,
+    wake_every: Option<Duration>,
+) -> Result<usize, SimError> {
     let mut engine = engine::Engine::new(
         engine::MarketSource::Events(&tape.events),
         scenario.market.tick_size,
@@ -285,6 +292,16 @@ pub fn replay_idle(scenario: &Scenario, tape: &MarketTape) -> Result<usize, SimE
         &scenario.fees,
         0,
     )?;
-    engine.run_idle()?;
+    match wake_every {
+        None => engine.run_idle()?,
+        Some(step) => {
+            let step_ns = i64::try_from(step.as_nanos()).unwrap_or(i64::MAX).max(1);
+            let mut touches = 0usize;
+            while engine.elapse(step_ns)? {
+                touches += usize::from(engine.best_bid().is_some() && engine.best_ask().is_some());
+            }
+            std::hint::black_box(touches);
+        }
+    }
     Ok(tape.events.len())
 }
