@@ -13,10 +13,11 @@ pub enum Delta {
     /// Add an amount (relative): `60` with `Add(5.0)` becomes `65`.
     Add(f64),
     /// Multiply by a factor: `10` with `Scale(0.9)` becomes `9`. On an
-    /// integer parameter the product is truncated toward zero, as the
-    /// predecessor's `int(cur * factor)` did, so a decreasing factor keeps
-    /// stepping a small integer down (`3 × 0.85 = 2.55 → 2`) instead of
-    /// rounding back to where it started.
+    /// integer parameter the product is rounded away from the current
+    /// value (down when it fell, as the predecessor's `int(cur * factor)`
+    /// did; up when it rose), so a factor keeps stepping a small integer
+    /// (`3 × 0.85 = 2.55 → 2`, `4 × 1.2 = 4.8 → 5`) instead of rounding
+    /// back to where it started.
     Scale(f64),
     /// Set an absolute value.
     Set(f64),
@@ -40,14 +41,19 @@ impl Delta {
     }
 
     /// The target for a parameter of `kind`, before rounding and clamping:
-    /// [`Delta::target`], except that a `Scale` of an integer is truncated
-    /// toward zero (after float noise is snapped away, so `100 × 0.29` is
-    /// `29`, not `28`).
+    /// [`Delta::target`], except that a `Scale` of an integer is rounded to
+    /// a whole number away from `from` (after float noise is snapped away,
+    /// so `100 × 0.29` is `29`, not `28`).
     pub fn target_for(self, from: f64, kind: ParamKind) -> f64 {
         let raw = self.target(from);
         match (self, kind) {
             (Delta::Scale(_), ParamKind::Integer) if raw.is_finite() => {
-                ParamKind::Real.quantize(raw).trunc()
+                let snapped = ParamKind::Real.quantize(raw);
+                if snapped < from {
+                    snapped.floor()
+                } else {
+                    snapped.ceil()
+                }
             }
             _ => raw,
         }
@@ -93,7 +99,7 @@ impl DeltaOp {
     }
 
     /// What this operation does to `from` under `spec`: rounding (integers;
-    /// a `Scale` truncates), quantization (reals, 1e-9) and clamping to
+    /// a `Scale` rounds away from `from`), quantization (reals, 1e-9) and clamping to
     /// bounds.
     pub fn resolve(&self, from: f64, spec: &ParamSpec) -> Result<Change, NonFiniteNumber> {
         let raw = self.delta.target_for(from, spec.kind);
@@ -272,7 +278,7 @@ mod tests {
             10.0,
             Delta::Scale(0.85),
             (8.0, 8.0, false),
-        ); // 8.5 truncates, like the predecessor's int()
+        ); // 8.5 rounds down, like the predecessor's int()
         check(
             Param::ConcurrencyLimit,
             3.0,
@@ -286,6 +292,18 @@ mod tests {
             (29.0, 29.0, false),
         ); // 28.999999999999996 is float noise, not 28
         check(
+            Param::ConcurrencyLimit,
+            4.0,
+            Delta::Scale(1.2),
+            (5.0, 5.0, false),
+        ); // a rising factor rounds up: 4.8 -> 5
+        check(
+            Param::ConcurrencyLimit,
+            1.0,
+            Delta::Scale(1.2),
+            (2.0, 2.0, false),
+        ); // ... so it never sticks either
+        check(
             Param::MinIntervalMs,
             60.0,
             Delta::Add(0.5),
@@ -296,7 +314,7 @@ mod tests {
             1.0,
             Delta::Scale(0.9),
             (1.0, 0.0, true),
-        ); // truncates to 0; the registry minimum holds it at 1
+        ); // rounds down to 0; the registry minimum holds it at 1
         check(
             Param::ImpactCapRatio,
             0.10,

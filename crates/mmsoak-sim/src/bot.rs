@@ -1,6 +1,6 @@
 //! The quoting bot the eight parameters control.
 
-use crate::engine::{Engine, OrderEnd};
+use crate::engine::{Engine, Lifetime, OrderEnd};
 use crate::params::SimParams;
 use crate::scenario::BotSpec;
 use crate::SimError;
@@ -210,18 +210,27 @@ pub(crate) fn run_bot(
             let size = ((p.impact_cap_ratio * top / lot).round().max(1.0)) * lot;
             // 3. Beyond the limit (a replaced quote filled while its cancel
             // was in flight): wait tail_age_ms for a passive reducing fill,
-            // then cross.
+            // then cross with an immediate-or-cancel order limited to 4 ticks
+            // through the touch (if the market ran away it expires, and the
+            // bot tries again tail_age_ms later). Reducing quotes still
+            // working (even those being cancelled: they may fill) count
+            // towards the reduction, so the two together do not overshoot.
             if inv.abs() > limit + 1e-9 {
                 let since = *beyond_since.get_or_insert(now);
                 let flattening = live.iter().any(|l| l.purpose == OrderPurpose::Flatten);
-                if !flattening && now - since >= tail_age_ns {
-                    let buy = inv < 0.0;
-                    let excess = inv.abs() - spec.flatten_to_share * limit;
-                    let qty = ((excess / lot).ceil().max(1.0)) * lot;
+                let buy = inv < 0.0;
+                let reducing: f64 = live
+                    .iter()
+                    .filter(|l| l.purpose == OrderPurpose::Quote && l.buy == buy)
+                    .map(|l| l.qty)
+                    .sum();
+                let excess = inv.abs() - spec.flatten_to_share * limit - reducing;
+                if !flattening && now - since >= tail_age_ns && excess > 1e-9 {
+                    let qty = (excess / lot).ceil() * lot;
                     let price_tick = if buy { ask_t + 4 } else { bid_t - 4 };
                     let id = next_id;
                     next_id += 1;
-                    engine.submit(id, buy, price_tick, qty)?;
+                    engine.submit(id, buy, price_tick, qty, Lifetime::ImmediateOrCancel)?;
                     live.push(Live {
                         id,
                         buy,
@@ -290,7 +299,7 @@ pub(crate) fn run_bot(
                 }
                 let id = next_id;
                 next_id += 1;
-                engine.submit(id, buy, target, size)?;
+                engine.submit(id, buy, target, size, Lifetime::Resting)?;
                 live.push(Live {
                     id,
                     buy,

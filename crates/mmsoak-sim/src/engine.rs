@@ -44,6 +44,15 @@ pub(crate) enum OrderEnd {
     },
 }
 
+/// How long an order may live at the exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lifetime {
+    /// Rests until filled or cancelled (a quote).
+    Resting,
+    /// Fills at once or expires (a flattening order).
+    ImmediateOrCancel,
+}
+
 /// Latency state shared by the two clones hftbacktest keeps of the model.
 struct LatencyState {
     base_ns: f64,
@@ -221,23 +230,28 @@ impl Engine {
             .count()
     }
 
-    /// Send a GTC limit order; latency depends on the orders in flight.
+    /// Send a limit order; latency depends on the orders in flight.
     pub(crate) fn submit(
         &mut self,
         id: u64,
         buy: bool,
         price_tick: i64,
         qty: f64,
+        lifetime: Lifetime,
     ) -> Result<(), SimError> {
         let in_flight = self.in_flight();
         self.latency.borrow_mut().in_flight = in_flight;
         let px = price_tick as f64 * self.tick_size;
+        let tif = match lifetime {
+            Lifetime::Resting => TimeInForce::GTC,
+            Lifetime::ImmediateOrCancel => TimeInForce::IOC,
+        };
         let r = if buy {
             self.hbt
-                .submit_buy_order(0, id, px, qty, TimeInForce::GTC, OrdType::Limit, false)
+                .submit_buy_order(0, id, px, qty, tif, OrdType::Limit, false)
         } else {
             self.hbt
-                .submit_sell_order(0, id, px, qty, TimeInForce::GTC, OrdType::Limit, false)
+                .submit_sell_order(0, id, px, qty, tif, OrdType::Limit, false)
         };
         r.map(|_| ())
             .map_err(|e| SimError::Engine(format!("order {id} rejected locally: {e}")))

@@ -794,7 +794,7 @@ mod tests {
     }
 
     #[test]
-    fn scaled_integers_truncate_and_stuck_ones_hold() {
+    fn scaled_integers_round_away_from_the_value_and_stuck_ones_hold() {
         let scale = |x| RuleMove {
             param: Param::ConcurrencyLimit,
             delta: Delta::Scale(x),
@@ -806,6 +806,7 @@ mod tests {
         check(scale(0.85), 3.0, "scale 0.85 -> 2");
         check(scale(0.90), 2.0, "scale 0.9 -> 1");
         check(scale(0.90), 1.0, "hold: would not move");
+        check(scale(1.2), 4.0, "scale 1.2 -> 5");
         let floored = RuleMove {
             floor: Some(8.0),
             ..scale(0.5)

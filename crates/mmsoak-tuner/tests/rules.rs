@@ -252,7 +252,7 @@ fn latency_buffer_and_hard() {
         lat(360.0001),
         "LATENCY_HARD: concurrency_limit 10->8 tail_age_ms 600->675",
     );
-    // Scaled integers truncate (the predecessor's int()): 3 x 0.90 = 2.7 -> 2.
+    // Scaled integers round down when they fall (the predecessor's int()): 3 x 0.90 = 2.7 -> 2.
     let three = Case {
         current: r#"{"concurrency_limit": 3}"#,
         ..Case::default()
@@ -262,7 +262,7 @@ fn latency_buffer_and_hard() {
         lat(345.0),
         "LATENCY_BUFFER: concurrency_limit 3->2 tail_age_ms 600->650",
     );
-    // 1 x 0.90 truncates to 0 and the registry holds it at 1: not proposed; the tail age still moves.
+    // 1 x 0.90 rounds down to 0 and the registry holds it at 1: not proposed; the tail age still moves.
     let single = Case {
         current: r#"{"concurrency_limit": 1}"#,
         ..Case::default()
