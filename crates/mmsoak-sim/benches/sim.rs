@@ -12,7 +12,10 @@
 //! 4. peak RSS (`VmHWM`) after one simulated hour and after 24 iterations.
 //!
 //! Memory is measured first, in a fresh process, so the timings' extra tapes
-//! do not inflate the one-hour peak.
+//! do not inflate the one-hour peak. The peak after 24 iterations varies
+//! between runs (47–104 MB seen): glibc's dynamic mmap threshold lets the
+//! ~17 MB per-iteration tapes fragment this process's heap; with
+//! `MALLOC_MMAP_THRESHOLD_=1048576` it stays at 47 MB (docs/sim.md).
 
 use std::error::Error;
 use std::time::{Duration, Instant};
