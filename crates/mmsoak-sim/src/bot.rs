@@ -68,6 +68,9 @@ pub struct BotCounters {
     pub max_abs_inventory: f64,
     /// Time-weighted mean |inventory|, lots.
     pub mean_abs_inventory: f64,
+    /// Longest continuous stretch with inventory beyond the position
+    /// limit, ms (0 when it never went beyond).
+    pub max_beyond_limit_ms: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -127,6 +130,9 @@ pub(crate) fn run_bot(
     let mut tokens = bucket_cap;
     let mut last_ts = 0i64;
     let mut beyond_since: Option<i64> = None;
+    // Start of the current stretch beyond the limit (beyond_since re-arms at
+    // every flattening order; this does not).
+    let mut beyond_from: Option<i64> = None;
     let mut ended = Vec::new();
     let mut inv_area = 0.0f64;
 
@@ -185,6 +191,12 @@ pub(crate) fn run_bot(
         }
         let inv_lots = inv / lot;
         c.max_abs_inventory = c.max_abs_inventory.max(inv_lots.abs());
+        if inv.abs() > limit + 1e-9 {
+            let from = *beyond_from.get_or_insert(now);
+            c.max_beyond_limit_ms = c.max_beyond_limit_ms.max((now - from) as f64 / 1e6);
+        } else {
+            beyond_from = None;
+        }
         inv_area += inv_lots.abs() * (now - last_ts) as f64;
         tokens = (tokens + (now - last_ts) as f64 * rate_per_ns).min(bucket_cap);
         last_ts = now;
@@ -212,21 +224,23 @@ pub(crate) fn run_bot(
             // was in flight): wait tail_age_ms for a passive reducing fill,
             // then cross with an immediate-or-cancel order limited to 4 ticks
             // through the touch (if the market ran away it expires, and the
-            // bot tries again tail_age_ms later). Reducing quotes still
-            // working (even those being cancelled: they may fill) count
-            // towards the reduction, so the two together do not overshoot.
+            // bot tries again tail_age_ms later). The order takes inventory
+            // back to flatten_to_share of the limit, but never so far that,
+            // should the reducing quotes still working (even those being
+            // cancelled) fill too, inventory would pass the opposite limit.
             if inv.abs() > limit + 1e-9 {
                 let since = *beyond_since.get_or_insert(now);
                 let flattening = live.iter().any(|l| l.purpose == OrderPurpose::Flatten);
-                let buy = inv < 0.0;
-                let reducing: f64 = live
-                    .iter()
-                    .filter(|l| l.purpose == OrderPurpose::Quote && l.buy == buy)
-                    .map(|l| l.qty)
-                    .sum();
-                let excess = inv.abs() - spec.flatten_to_share * limit - reducing;
-                if !flattening && now - since >= tail_age_ns && excess > 1e-9 {
-                    let qty = (excess / lot).ceil() * lot;
+                if !flattening && now - since >= tail_age_ns {
+                    let buy = inv < 0.0;
+                    let reducing: f64 = live
+                        .iter()
+                        .filter(|l| l.purpose == OrderPurpose::Quote && l.buy == buy)
+                        .map(|l| l.qty)
+                        .sum();
+                    let wanted = ((inv.abs() - spec.flatten_to_share * limit) / lot).ceil();
+                    let room = ((inv.abs() + limit - reducing) / lot).floor();
+                    let qty = wanted.min(room).max(1.0) * lot;
                     let price_tick = if buy { ask_t + 4 } else { bid_t - 4 };
                     let id = next_id;
                     next_id += 1;

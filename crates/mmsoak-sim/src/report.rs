@@ -174,6 +174,7 @@ pub fn report_json(report: &EdgeReport, counters: &BotCounters, scenario: &str) 
             "replace_cancels": counters.replace_cancels,
             "flatten_orders": counters.flatten_orders,
             "max_abs_inventory_lots": round6(counters.max_abs_inventory),
+            "max_beyond_limit_ms": round6(counters.max_beyond_limit_ms),
             "mean_abs_inventory_lots": round6(counters.mean_abs_inventory),
         },
         "runtime": {

@@ -267,3 +267,21 @@ fn longer_tail_age_fewer_cancels_and_flattening_trades() {
         );
     }
 }
+
+/// Beyond the position limit the bot flattens within a few `tail_age_ms`
+/// (an immediate-or-cancel order every `tail_age_ms` until it is back):
+/// inventory never stays there, even in the fast market where it gets
+/// there most often.
+#[test]
+fn inventory_beyond_the_limit_is_flattened_within_seconds() {
+    for seed in SEEDS {
+        for scenario in ["default", "volatile"] {
+            let o = sim(scenario, &defaults(), seed);
+            let longest = o.counters.max_beyond_limit_ms;
+            assert!(
+                longest < 3_000.0,
+                "{scenario} seed {seed}: {longest} ms beyond the limit"
+            );
+        }
+    }
+}
