@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use mmsoak_gate::{explain_iteration, Explanation, RuleCheck};
-use mmsoak_tuner::TuningPolicy;
+use mmsoak_tuner::{Rule, RuleInputs, TuningPolicy};
 use serde_json::Value;
 
 use crate::Outcome;
@@ -51,15 +51,24 @@ fn kpi(e: &Explanation, key: &str) -> Option<f64> {
     e.kpis.get(key).and_then(Value::as_f64)
 }
 
-/// Every rule's condition (as the tuner evaluates it) against the iteration's KPIs.
+/// Every rule's condition (the tuner's own, `TuningPolicy::condition_holds`)
+/// against the iteration's KPIs.
 fn rule_checks(e: &Explanation, p: &TuningPolicy) -> Vec<RuleCheck> {
-    let risk = kpi(e, "risk_ratio");
-    let mt = kpi(e, "maker_taker_ratio");
-    let net = kpi(e, "net_bps");
-    let p95 = kpi(e, "p95_latency_ms");
-    let adverse = kpi(e, "adverse_bps_p95");
-    let slippage = kpi(e, "slippage_bps_p95");
+    let inputs = RuleInputs {
+        risk_ratio: kpi(e, "risk_ratio"),
+        maker_taker_ratio: kpi(e, "maker_taker_ratio"),
+        net_bps: kpi(e, "net_bps"),
+        p95_latency_ms: kpi(e, "p95_latency_ms"),
+        adverse_bps_p95: kpi(e, "adverse_bps_p95"),
+        slippage_bps_p95: kpi(e, "slippage_bps_p95"),
+    };
     let show = |v: Option<f64>| v.map_or_else(|| "absent".to_owned(), |v| v.to_string());
+    let (risk, mt, net, p95) = (
+        show(inputs.risk_ratio),
+        show(inputs.maker_taker_ratio),
+        show(inputs.net_bps),
+        show(inputs.p95_latency_ms),
+    );
     let (ra, rm, rn) = (&p.risk_aggressive, &p.risk_moderate, &p.risk_normalize);
     let (mb, lb, lh) = (&p.maker_boost, &p.latency_buffer, &p.latency_hard);
     let (da, ds, fc) = (
@@ -67,114 +76,60 @@ fn rule_checks(e: &Explanation, p: &TuningPolicy) -> Vec<RuleCheck> {
         &p.driver_slippage,
         &p.fallback_conservative,
     );
-    let check = |rule: &str, enabled: bool, condition: String, holds: Option<bool>| RuleCheck {
-        rule: rule.to_owned(),
-        condition: if enabled {
-            condition
-        } else {
-            format!("disabled by the policy ({condition})")
-        },
-        holds: if enabled { holds } else { None },
-        fired: e.rules_fired.iter().any(|r| r == rule),
-    };
-    vec![
-        check(
-            "RISK_AGGRESSIVE",
-            ra.enabled,
-            format!("risk_ratio={} >= {}", show(risk), ra.risk_ratio_min),
-            risk.map(|r| r >= ra.risk_ratio_min),
-        ),
-        check(
-            "RISK_MODERATE",
-            rm.enabled,
-            format!(
-                "{} <= risk_ratio={} < {}",
-                rm.risk_ratio_min,
-                show(risk),
-                ra.risk_ratio_min
-            ),
-            risk.map(|r| r >= rm.risk_ratio_min && r < ra.risk_ratio_min),
-        ),
-        check(
-            "RISK_NORMALIZE",
-            rn.enabled,
-            format!(
-                "risk_ratio={} < {} and net_bps={} >= {}",
-                show(risk),
-                rn.risk_ratio_below,
-                show(net),
-                rn.net_bps_min
-            ),
-            risk.zip(net)
-                .map(|(r, n)| r < rn.risk_ratio_below && n >= rn.net_bps_min),
-        ),
-        check(
-            "MAKER_BOOST",
-            mb.enabled,
-            format!(
-                "risk_ratio={} <= {}, maker_taker_ratio={} < {}, net_bps={} >= {}",
-                show(risk),
-                mb.risk_ratio_max,
-                show(mt),
-                mb.maker_taker_below,
-                show(net),
-                mb.net_bps_min
-            ),
-            match (risk, mt, net) {
-                (Some(r), Some(m), Some(n)) => {
-                    Some(r <= mb.risk_ratio_max && m < mb.maker_taker_below && n >= mb.net_bps_min)
+    Rule::ALL
+        .into_iter()
+        .map(|rule| {
+            let condition = match rule {
+                Rule::RiskAggressive => format!("risk_ratio={risk} >= {}", ra.risk_ratio_min),
+                Rule::RiskModerate => format!(
+                    "{} <= risk_ratio={risk} < {}",
+                    rm.risk_ratio_min, ra.risk_ratio_min
+                ),
+                Rule::RiskNormalize => format!(
+                    "risk_ratio={risk} < {} and net_bps={net} >= {}",
+                    rn.risk_ratio_below, rn.net_bps_min
+                ),
+                Rule::MakerBoost => format!(
+                    "risk_ratio={risk} <= {}, maker_taker_ratio={mt} < {}, net_bps={net} >= {}",
+                    mb.risk_ratio_max, mb.maker_taker_below, mb.net_bps_min
+                ),
+                Rule::LatencyBuffer => format!(
+                    "{} <= p95_latency_ms={p95} <= {}",
+                    lb.p95_latency_ms_min, lb.p95_latency_ms_max
+                ),
+                Rule::LatencyHard => {
+                    format!("p95_latency_ms={p95} > {}", lh.p95_latency_ms_above)
                 }
-                _ => None,
-            },
-        ),
-        check(
-            "LATENCY_BUFFER",
-            lb.enabled,
-            format!(
-                "{} <= p95_latency_ms={} <= {}",
-                lb.p95_latency_ms_min,
-                show(p95),
-                lb.p95_latency_ms_max
-            ),
-            p95.map(|l| l >= lb.p95_latency_ms_min && l <= lb.p95_latency_ms_max),
-        ),
-        check(
-            "LATENCY_HARD",
-            lh.enabled,
-            format!("p95_latency_ms={} > {}", show(p95), lh.p95_latency_ms_above),
-            p95.map(|l| l > lh.p95_latency_ms_above),
-        ),
-        check(
-            "DRIVER_ADVERSE",
-            da.enabled,
-            format!(
-                "adverse_bps_p95={} > {}",
-                show(adverse),
-                da.adverse_bps_p95_above
-            ),
-            adverse.map(|a| a > da.adverse_bps_p95_above),
-        ),
-        check(
-            "DRIVER_SLIPPAGE",
-            ds.enabled,
-            format!(
-                "slippage_bps_p95={} > {}",
-                show(slippage),
-                ds.slippage_bps_p95_above
-            ),
-            slippage.map(|s| s > ds.slippage_bps_p95_above),
-        ),
-        check(
-            "FALLBACK_CONSERVATIVE",
-            fc.enabled,
-            format!(
-                "net_bps={} < {} (fires after {} consecutive such iterations, at most once per {})",
-                show(net),
-                fc.net_bps_below,
-                fc.consecutive_iterations,
-                fc.cooldown_iterations
-            ),
-            net.map(|n| n < fc.net_bps_below),
-        ),
-    ]
+                Rule::DriverAdverse => format!(
+                    "adverse_bps_p95={} > {}",
+                    show(inputs.adverse_bps_p95),
+                    da.adverse_bps_p95_above
+                ),
+                Rule::DriverSlippage => format!(
+                    "slippage_bps_p95={} > {}",
+                    show(inputs.slippage_bps_p95),
+                    ds.slippage_bps_p95_above
+                ),
+                Rule::FallbackConservative => format!(
+                    "net_bps={net} < {} (fires after {} consecutive such iterations, at most once per {})",
+                    fc.net_bps_below, fc.consecutive_iterations, fc.cooldown_iterations
+                ),
+            };
+            let enabled = p.enabled(rule);
+            RuleCheck {
+                rule: rule.name().to_owned(),
+                condition: if enabled {
+                    condition
+                } else {
+                    format!("disabled by the policy ({condition})")
+                },
+                holds: if enabled {
+                    p.condition_holds(rule, &inputs)
+                } else {
+                    None
+                },
+                fired: e.rules_fired.iter().any(|r| r == rule.name()),
+            }
+        })
+        .collect()
 }

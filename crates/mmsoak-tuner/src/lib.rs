@@ -49,7 +49,7 @@ mod rule;
 pub use policy::{
     ConflictGuard, DriverAdverse, DriverSlippage, FallbackConservative, InvalidPolicy,
     LatencyBuffer, LatencyHard, MakerBoost, PolicyError, RiskAggressive, RiskModerate,
-    RiskNormalize, RuleMove, TuningPolicy, POLICY_TABLES,
+    RiskNormalize, RuleInputs, RuleMove, TuningPolicy, POLICY_TABLES,
 };
 pub use propose::{propose, Conditions, Operation, Proposal, TunerError, TunerMemory};
 pub use rule::{Marker, Rule, UnknownMarker};

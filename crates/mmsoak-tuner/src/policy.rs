@@ -429,7 +429,101 @@ impl RuleMove {
     }
 }
 
+/// The KPIs a rule's condition reads, `None` where the iteration has none.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RuleInputs {
+    /// Risk-blocked ratio.
+    pub risk_ratio: Option<f64>,
+    /// Maker share.
+    pub maker_taker_ratio: Option<f64>,
+    /// Net edge, bps.
+    pub net_bps: Option<f64>,
+    /// p95 order latency, ms.
+    pub p95_latency_ms: Option<f64>,
+    /// p95 adverse selection, bps.
+    pub adverse_bps_p95: Option<f64>,
+    /// p95 slippage, bps.
+    pub slippage_bps_p95: Option<f64>,
+}
+
 impl TuningPolicy {
+    /// Whether `rule`'s condition holds for `k`, whatever its `enabled`:
+    /// `None` when a KPI the condition reads is absent. The risk zones and
+    /// latency bands are exclusive as the tuner evaluates them (a moderate
+    /// risk is below the aggressive threshold; a normal one below the
+    /// moderate). For `FALLBACK_CONSERVATIVE` this is "this iteration is
+    /// negative"; the streak and cooldown are the tuner's memory.
+    ///
+    /// ```
+    /// use mmsoak_tuner::{Rule, RuleInputs, TuningPolicy};
+    /// let p = TuningPolicy::default();
+    /// let k = RuleInputs { p95_latency_ms: Some(372.5), ..RuleInputs::default() };
+    /// assert_eq!(p.condition_holds(Rule::LatencyHard, &k), Some(true));
+    /// assert_eq!(p.condition_holds(Rule::LatencyBuffer, &k), Some(false));
+    /// assert_eq!(p.condition_holds(Rule::RiskModerate, &k), None);
+    /// ```
+    pub fn condition_holds(&self, rule: Rule, k: &RuleInputs) -> Option<bool> {
+        let (ra, rm, rn) = (
+            &self.risk_aggressive,
+            &self.risk_moderate,
+            &self.risk_normalize,
+        );
+        match rule {
+            Rule::RiskAggressive => k.risk_ratio.map(|r| r >= ra.risk_ratio_min),
+            Rule::RiskModerate => k
+                .risk_ratio
+                .map(|r| r >= rm.risk_ratio_min && r < ra.risk_ratio_min),
+            Rule::RiskNormalize => Some(
+                k.risk_ratio? < rn.risk_ratio_below.min(rm.risk_ratio_min)
+                    && k.net_bps? >= rn.net_bps_min,
+            ),
+            Rule::MakerBoost => {
+                let mb = &self.maker_boost;
+                Some(
+                    k.risk_ratio? <= mb.risk_ratio_max
+                        && k.maker_taker_ratio? < mb.maker_taker_below
+                        && k.net_bps? >= mb.net_bps_min,
+                )
+            }
+            Rule::LatencyBuffer => {
+                let lb = &self.latency_buffer;
+                k.p95_latency_ms
+                    .map(|l| l >= lb.p95_latency_ms_min && l <= lb.p95_latency_ms_max)
+            }
+            Rule::LatencyHard => {
+                let lh = &self.latency_hard;
+                k.p95_latency_ms.map(|l| l > lh.p95_latency_ms_above)
+            }
+            Rule::DriverAdverse => {
+                let da = &self.driver_adverse;
+                k.adverse_bps_p95.map(|a| a > da.adverse_bps_p95_above)
+            }
+            Rule::DriverSlippage => {
+                let ds = &self.driver_slippage;
+                k.slippage_bps_p95.map(|s| s > ds.slippage_bps_p95_above)
+            }
+            Rule::FallbackConservative => {
+                let fc = &self.fallback_conservative;
+                k.net_bps.map(|n| n < fc.net_bps_below)
+            }
+        }
+    }
+
+    /// Whether `rule` is enabled by the policy.
+    pub fn enabled(&self, rule: Rule) -> bool {
+        match rule {
+            Rule::RiskAggressive => self.risk_aggressive.enabled,
+            Rule::RiskModerate => self.risk_moderate.enabled,
+            Rule::RiskNormalize => self.risk_normalize.enabled,
+            Rule::MakerBoost => self.maker_boost.enabled,
+            Rule::LatencyBuffer => self.latency_buffer.enabled,
+            Rule::LatencyHard => self.latency_hard.enabled,
+            Rule::DriverAdverse => self.driver_adverse.enabled,
+            Rule::DriverSlippage => self.driver_slippage.enabled,
+            Rule::FallbackConservative => self.fallback_conservative.enabled,
+        }
+    }
+
     /// The moves of `rule`, in the order they are proposed.
     pub fn rule_moves(&self, rule: Rule) -> Vec<RuleMove> {
         use Param::*;

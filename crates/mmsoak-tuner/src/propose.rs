@@ -9,7 +9,7 @@ use mmsoak_core::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{InvalidPolicy, RuleMove, TuningPolicy};
+use crate::policy::{InvalidPolicy, RuleInputs, RuleMove, TuningPolicy};
 use crate::rule::{Marker, Rule};
 
 /// What the tuner remembers between iterations. The runner keeps it (e.g.
@@ -259,8 +259,18 @@ pub fn propose(
         current.insert(param, value);
     }
 
+    let inputs = RuleInputs {
+        risk_ratio: Some(kpis.risk_ratio),
+        maker_taker_ratio: Some(kpis.maker_taker_ratio),
+        net_bps: kpis.net_bps,
+        p95_latency_ms: kpis.p95_latency_ms,
+        adverse_bps_p95: kpis.adverse_bps_p95,
+        slippage_bps_p95: kpis.slippage_bps_p95,
+    };
+    // A rule is considered when it is enabled and its condition holds.
+    let holds = |rule| policy.enabled(rule) && policy.condition_holds(rule, &inputs) == Some(true);
     let fallback = &policy.fallback_conservative;
-    let negative = kpis.net_bps.is_some_and(|n| n < fallback.net_bps_below);
+    let negative = policy.condition_holds(Rule::FallbackConservative, &inputs) == Some(true);
     let negative_streak = if negative {
         memory.negative_streak.saturating_add(1)
     } else {
@@ -307,26 +317,22 @@ pub fn propose(
     };
     let risk = kpis.risk_ratio;
 
-    // 1. Risk zones: at most one applies.
+    // 1. Risk zones: at most one applies (the conditions exclude each other).
     let (ra, rm, rn) = (
         &policy.risk_aggressive,
         &policy.risk_moderate,
         &policy.risk_normalize,
     );
-    if risk >= ra.risk_ratio_min {
-        if ra.enabled {
-            let why = format!("risk={risk} >= {}", ra.risk_ratio_min);
-            eval.fire(Rule::RiskAggressive, why, policy)?;
-        }
-    } else if risk >= rm.risk_ratio_min {
-        if rm.enabled {
-            let why = format!(
-                "{} <= risk={risk} < {}",
-                rm.risk_ratio_min, ra.risk_ratio_min
-            );
-            eval.fire(Rule::RiskModerate, why, policy)?;
-        }
-    } else if rn.enabled && risk < rn.risk_ratio_below && net >= rn.net_bps_min {
+    if holds(Rule::RiskAggressive) {
+        let why = format!("risk={risk} >= {}", ra.risk_ratio_min);
+        eval.fire(Rule::RiskAggressive, why, policy)?;
+    } else if holds(Rule::RiskModerate) {
+        let why = format!(
+            "{} <= risk={risk} < {}",
+            rm.risk_ratio_min, ra.risk_ratio_min
+        );
+        eval.fire(Rule::RiskModerate, why, policy)?;
+    } else if holds(Rule::RiskNormalize) {
         let why = format!(
             "risk={risk} < {}, net_bps={net} >= {}",
             rn.risk_ratio_below, rn.net_bps_min
@@ -337,11 +343,7 @@ pub fn propose(
     // 2. Maker boost.
     let mb = &policy.maker_boost;
     let maker = kpis.maker_taker_ratio;
-    if mb.enabled
-        && risk <= mb.risk_ratio_max
-        && maker < mb.maker_taker_below
-        && net >= mb.net_bps_min
-    {
+    if holds(Rule::MakerBoost) {
         let why = format!(
             "risk={risk} <= {}, maker/taker={maker} < {}, net_bps={net} >= {}",
             mb.risk_ratio_max, mb.maker_taker_below, mb.net_bps_min
@@ -352,13 +354,13 @@ pub fn propose(
     // 3. Latency: soft band or hard, never both.
     if let Some(p95) = kpis.p95_latency_ms {
         let (lb, lh) = (&policy.latency_buffer, &policy.latency_hard);
-        if lb.enabled && p95 >= lb.p95_latency_ms_min && p95 <= lb.p95_latency_ms_max {
+        if holds(Rule::LatencyBuffer) {
             let why = format!(
                 "{} <= p95_latency_ms={p95} <= {}",
                 lb.p95_latency_ms_min, lb.p95_latency_ms_max
             );
             eval.fire(Rule::LatencyBuffer, why, policy)?;
-        } else if lh.enabled && p95 > lh.p95_latency_ms_above {
+        } else if holds(Rule::LatencyHard) {
             let why = format!("p95_latency_ms={p95} > {}", lh.p95_latency_ms_above);
             eval.fire(Rule::LatencyHard, why, policy)?;
         }
@@ -366,17 +368,14 @@ pub fn propose(
 
     // 4. Edge drivers.
     let da = &policy.driver_adverse;
-    if let Some(adverse) = kpis
-        .adverse_bps_p95
-        .filter(|a| da.enabled && *a > da.adverse_bps_p95_above)
-    {
+    if let Some(adverse) = kpis.adverse_bps_p95.filter(|_| holds(Rule::DriverAdverse)) {
         let why = format!("adverse_bps_p95={adverse} > {}", da.adverse_bps_p95_above);
         eval.fire(Rule::DriverAdverse, why, policy)?;
     }
     let ds = &policy.driver_slippage;
     if let Some(slippage) = kpis
         .slippage_bps_p95
-        .filter(|s| ds.enabled && *s > ds.slippage_bps_p95_above)
+        .filter(|_| holds(Rule::DriverSlippage))
     {
         let why = format!(
             "slippage_bps_p95={slippage} > {}",
