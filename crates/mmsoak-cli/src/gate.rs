@@ -105,12 +105,7 @@ fn table(out: &mut String, title: &str, rows: &[&Criterion]) {
         "criterion", "value", "target"
     );
     for c in rows {
-        let target = c.describe();
-        let target = target
-            .rsplit("(target ")
-            .next()
-            .unwrap_or("")
-            .trim_end_matches(')');
+        let target = c.target_text();
         let _ = writeln!(
             out,
             "  {:<34} {:>10}   {:<12} {}",

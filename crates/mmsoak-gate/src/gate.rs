@@ -1,5 +1,6 @@
 //! The release gate: every criterion with its value and target, and the verdict.
 
+use std::fmt;
 use std::path::Path;
 
 use mmsoak_core::ParamRegistry;
@@ -51,6 +52,17 @@ pub enum Measure {
     Word(String),
 }
 
+impl fmt::Display for Measure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Measure::Count(c) => fmt::Display::fmt(c, f),
+            Measure::Number(x) => fmt::Display::fmt(x, f),
+            Measure::Flag(b) => fmt::Display::fmt(b, f),
+            Measure::Word(w) => f.write_str(w),
+        }
+    }
+}
+
 /// How a value is compared with its target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Comparison {
@@ -66,6 +78,27 @@ pub enum Comparison {
     /// value != target.
     #[serde(rename = "!=")]
     NotEquals,
+}
+
+impl Comparison {
+    /// The operator as written in reports: `>=`, `<=`, `==`, `!=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comparison::AtLeast => ">=",
+            Comparison::AtMost => "<=",
+            Comparison::Equals => "==",
+            Comparison::NotEquals => "!=",
+        }
+    }
+
+    fn holds<T: PartialOrd>(self, value: T, target: T) -> bool {
+        match self {
+            Comparison::AtLeast => value >= target,
+            Comparison::AtMost => value <= target,
+            Comparison::Equals => value == target,
+            Comparison::NotEquals => value != target,
+        }
+    }
 }
 
 /// One gate criterion.
@@ -85,57 +118,39 @@ pub struct Criterion {
 
 impl Criterion {
     fn number(name: &str, value: f64, op: Comparison, target: f64) -> Self {
-        let ok = match op {
-            Comparison::AtLeast => value >= target,
-            Comparison::AtMost => value <= target,
-            Comparison::Equals => value == target,
-            Comparison::NotEquals => value != target,
-        };
         Criterion {
             name: name.to_owned(),
             value: Measure::Number(value),
             op,
             target: Measure::Number(target),
-            ok,
+            ok: op.holds(value, target),
         }
     }
 
     fn count(name: &str, value: u64, op: Comparison, target: u64) -> Self {
-        let ok = match op {
-            Comparison::AtLeast => value >= target,
-            Comparison::AtMost => value <= target,
-            Comparison::Equals => value == target,
-            Comparison::NotEquals => value != target,
-        };
         Criterion {
             name: name.to_owned(),
             value: Measure::Count(value),
             op,
             target: Measure::Count(target),
-            ok,
+            ok: op.holds(value, target),
         }
     }
 
-    /// `name: value op target`, e.g. `kpi.net_bps_mean: 2.5 >= 2.7`.
+    /// `name: value (target op target)`, e.g.
+    /// `kpi.net_bps_mean: 2.5 (target >= 2.7)`.
     pub fn describe(&self) -> String {
-        let show = |m: &Measure| match m {
-            Measure::Count(c) => c.to_string(),
-            Measure::Number(x) => x.to_string(),
-            Measure::Flag(b) => b.to_string(),
-            Measure::Word(w) => w.clone(),
-        };
-        let op = match self.op {
-            Comparison::AtLeast => ">=",
-            Comparison::AtMost => "<=",
-            Comparison::Equals => "==",
-            Comparison::NotEquals => "!=",
-        };
         format!(
-            "{}: {} (target {op} {})",
+            "{}: {} (target {})",
             self.name,
-            show(&self.value),
-            show(&self.target)
+            self.value,
+            self.target_text()
         )
+    }
+
+    /// The operator and target, e.g. `>= 2.7`.
+    pub fn target_text(&self) -> String {
+        format!("{} {}", self.op.as_str(), self.target)
     }
 }
 

@@ -10,7 +10,7 @@ use mmsoak_verify::PairClass;
 
 use crate::gate::GateVerdict;
 use crate::report::{
-    opt_num, or_dash, show_measure, show_op, tuning_text, IterationRow, Kpi, SkipKind, SoakReport,
+    opt_num, or_dash, show_measure, tuning_text, IterationRow, Kpi, SkipKind, SoakReport,
 };
 use crate::svg::{self, esc, num, Chart, Mark, Point};
 
@@ -139,7 +139,7 @@ impl SoakReport {
                     "<li><code>{}</code>: <b>{}</b>, target {} {}</li>",
                     esc(&c.name),
                     esc(&show_measure(&c.value)),
-                    show_op(c.op),
+                    c.op.as_str(),
                     esc(&show_measure(&c.target))
                 );
             }
@@ -208,7 +208,7 @@ impl SoakReport {
                 .find(|c| c.name == kpi.criterion());
             let target = crit.and_then(|c| match c.target {
                 crate::gate::Measure::Number(t) => {
-                    Some((t, format!("{} {}", show_op(c.op), num(t, 3))))
+                    Some((t, format!("{} {}", c.op.as_str(), num(t, 3))))
                 }
                 _ => None,
             });
@@ -230,7 +230,7 @@ impl SoakReport {
                     s,
                     "<div class=\"sub\">window mean <b>{}</b> (target {} {}) <span class=\"{}\">{}</span></div>",
                     esc(&show_measure(&c.value)),
-                    show_op(c.op),
+                    c.op.as_str(),
                     esc(&show_measure(&c.target)),
                     if c.ok { "ok" } else { "bad" },
                     if c.ok { "ok" } else { "FAIL" }
@@ -438,7 +438,7 @@ impl SoakReport {
                 "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td>{} {}</td><td class=\"{}\">{}</td></tr>",
                 esc(&c.name),
                 esc(&show_measure(&c.value)),
-                show_op(c.op),
+                c.op.as_str(),
                 esc(&show_measure(&c.target)),
                 if c.ok { "ok" } else { "bad" },
                 if c.ok { "ok" } else { "FAIL" }

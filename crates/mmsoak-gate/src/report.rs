@@ -18,7 +18,7 @@ use mmsoak_core::{InputError, Param, ParamRegistry};
 use mmsoak_verify::{ArtifactDir, ArtifactError, GuardFlags, PairClass, PairResult};
 use serde_json::Value;
 
-use crate::gate::{gate, Comparison, Criterion, GateReport, GateVerdict, Measure};
+use crate::gate::{gate, Criterion, GateReport, GateVerdict, Measure};
 use crate::policy::{GatePolicy, SnapshotPolicy};
 
 /// File name of the HTML report.
@@ -201,12 +201,14 @@ impl IterationRow {
     /// Whether the iteration passes every per-iteration threshold of the snapshot
     /// (`None` when a KPI is absent).
     pub fn passes(&self, p: &SnapshotPolicy) -> Option<bool> {
-        Some(
-            self.risk_ratio? <= p.pass_risk_ratio_max
-                && self.maker_taker_ratio? >= p.pass_maker_taker_ratio_min
-                && self.net_bps? >= p.pass_net_bps_min
-                && self.p95_latency_ms? <= p.pass_p95_latency_ms_max,
-        )
+        // In this order, stopping at the first miss (a later absent KPI
+        // does not matter once one fails).
+        for kpi in Kpi::PASS_ORDER {
+            if !kpi.meets(kpi.value(self)?, p) {
+                return Some(false);
+            }
+        }
+        Some(true)
     }
 }
 
@@ -221,6 +223,9 @@ pub(crate) enum Kpi {
 
 impl Kpi {
     pub(crate) const ALL: [Kpi; 4] = [Kpi::MakerTaker, Kpi::Risk, Kpi::NetBps, Kpi::P95Latency];
+    /// The order in which an iteration's pass is checked.
+    pub(crate) const PASS_ORDER: [Kpi; 4] =
+        [Kpi::Risk, Kpi::MakerTaker, Kpi::NetBps, Kpi::P95Latency];
 
     pub(crate) fn key(self) -> &'static str {
         match self {
@@ -249,7 +254,8 @@ impl Kpi {
         }
     }
 
-    /// Whether `v` meets the per-iteration pass threshold.
+    /// Whether `v` meets the per-iteration pass threshold (the one rule the
+    /// snapshot's pass count, the report's rows and its chart dots share).
     pub(crate) fn meets(self, v: f64, p: &SnapshotPolicy) -> bool {
         match self {
             Kpi::MakerTaker => v >= p.pass_maker_taker_ratio_min,
@@ -437,15 +443,6 @@ pub(crate) fn show_measure(m: &Measure) -> String {
 }
 
 /// `>=`, `<=`, ...
-pub(crate) fn show_op(op: Comparison) -> &'static str {
-    match op {
-        Comparison::AtLeast => ">=",
-        Comparison::AtMost => "<=",
-        Comparison::Equals => "==",
-        Comparison::NotEquals => "!=",
-    }
-}
-
 /// `—` for absent values.
 pub(crate) fn or_dash(s: Option<&str>) -> String {
     s.map_or_else(|| "—".to_owned(), str::to_owned)
@@ -507,7 +504,7 @@ impl SoakReport {
                 "- **failed** `{}`: {} (target {} {})",
                 c.name,
                 show_measure(&c.value),
-                show_op(c.op),
+                c.op.as_str(),
                 show_measure(&c.target)
             );
         }
@@ -545,7 +542,7 @@ impl SoakReport {
                     "| `{}` | {} | {} {} | {} |",
                     c.name,
                     show_measure(&c.value),
-                    show_op(c.op),
+                    c.op.as_str(),
                     show_measure(&c.target),
                     if c.ok { "ok" } else { "**FAIL**" }
                 );

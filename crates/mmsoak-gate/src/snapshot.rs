@@ -11,6 +11,7 @@ use mmsoak_verify::{ArtifactDir, ArtifactError, GuardFlags, IterSummary, Summary
 use serde::{Deserialize, Serialize};
 
 use crate::policy::SnapshotPolicy;
+use crate::report::Kpi;
 
 /// The snapshot file name.
 pub const POST_SOAK_SNAPSHOT: &str = "POST_SOAK_SNAPSHOT.json";
@@ -204,10 +205,11 @@ impl SnapshotWindow {
             let m = need("maker_taker_ratio", k.maker_taker_ratio)?;
             let e = need("net_bps", k.net_bps)?;
             let l = need("p95_latency_ms", k.p95_latency_ms)?;
-            if r <= p.pass_risk_ratio_max
-                && m >= p.pass_maker_taker_ratio_min
-                && e >= p.pass_net_bps_min
-                && l <= p.pass_p95_latency_ms_max
+            let values = [r, m, e, l];
+            if Kpi::PASS_ORDER
+                .iter()
+                .zip(values)
+                .all(|(k, v)| k.meets(v, p))
             {
                 passes += 1;
             }
