@@ -3,13 +3,11 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use crate::Outcome;
 use mmsoak_gate::{
     compare, gate_dir, read_baseline, render_prometheus, Criterion, GateReport, GateVerdict,
     Measure, POST_SOAK_METRICS, POST_SOAK_SNAPSHOT,
 };
-use mmsoak_verify::write_atomically;
-
-use crate::Outcome;
 
 /// Gate a release on the last iterations' KPIs and on delta quality.
 ///
@@ -58,8 +56,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     for (name, text) in &outputs {
         let out = args.path.join(name);
-        write_atomically(&out, text.as_bytes())
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+        crate::write_file(&out, text.as_bytes())?;
     }
 
     let report = &run.report;

@@ -90,6 +90,12 @@ fn render_error(err: &anyhow::Error) -> String {
     out
 }
 
+/// Write `bytes` to `path` atomically; the error names the file.
+pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    mmsoak_verify::write_atomically(path, bytes)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}
+
 /// The effective soak policy: a file's, or the defaults.
 pub(crate) fn load_policy(
     path: Option<&std::path::Path>,

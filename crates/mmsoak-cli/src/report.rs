@@ -2,10 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use mmsoak_gate::{read_report, SOAK_REPORT_HTML, SOAK_REPORT_MD};
-use mmsoak_verify::write_atomically;
-
 use crate::Outcome;
+use mmsoak_gate::{read_report, SOAK_REPORT_HTML, SOAK_REPORT_MD};
 
 /// Write the soak report a person reads at a glance.
 ///
@@ -43,8 +41,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let md = report.to_markdown();
     for (name, text) in [(SOAK_REPORT_HTML, &html), (SOAK_REPORT_MD, &md)] {
         let out = args.path.join(name);
-        write_atomically(&out, text.as_bytes())
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+        crate::write_file(&out, text.as_bytes())?;
     }
     let html_path = args.path.join(SOAK_REPORT_HTML);
     println!(

@@ -3,10 +3,8 @@
 
 use std::path::PathBuf;
 
-use mmsoak_gate::schemas::ALL;
-use mmsoak_verify::write_atomically;
-
 use crate::Outcome;
+use mmsoak_gate::schemas::ALL;
 
 /// Write (or with --check, compare) the JSON Schemas of every artifact.
 #[derive(Debug, clap::Args)]
@@ -33,8 +31,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         if args.check {
             stale.push(path.display().to_string());
         } else {
-            write_atomically(&path, s.text.as_bytes())
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            crate::write_file(&path, s.text.as_bytes())?;
             println!("wrote {}", path.display());
         }
     }

@@ -2,10 +2,8 @@
 
 use std::path::PathBuf;
 
-use mmsoak_gate::{snapshot_dir, POST_SOAK_SNAPSHOT};
-use mmsoak_verify::write_atomically;
-
 use crate::Outcome;
+use mmsoak_gate::{snapshot_dir, POST_SOAK_SNAPSHOT};
 
 /// Summarize the last iterations of a soak into POST_SOAK_SNAPSHOT.json
 /// (schema 1.1) and print it.
@@ -36,8 +34,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let snapshot = snapshot_dir(&args.path, &policy)?;
     let out = args.path.join(POST_SOAK_SNAPSHOT);
-    write_atomically(&out, snapshot.to_json(false).as_bytes())
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    crate::write_file(&out, snapshot.to_json(false).as_bytes())?;
     print!("{}", snapshot.to_json(args.pretty));
     Ok(Outcome::Success)
 }

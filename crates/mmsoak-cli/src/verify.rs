@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use mmsoak_verify::{render_markdown, verify_dir, write_atomically, VerifyVerdict};
+use mmsoak_verify::{
+    render_markdown, verify_dir, VerifyVerdict, DEFAULT_THRESHOLD, DELTA_VERIFY_REPORT,
+    STRICT_THRESHOLD,
+};
 
 use crate::Outcome;
-
-/// File the verifier writes into the artifacts directory.
-pub(crate) const DELTA_VERIFY_REPORT: &str = "DELTA_VERIFY_REPORT.md";
 
 /// Check that every proposed change was applied exactly, or skipped for a
 /// recorded reason, and write DELTA_VERIFY_REPORT.md.
@@ -32,16 +32,17 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
-    let threshold = args
-        .threshold
-        .unwrap_or(if args.strict { 0.95 } else { 0.60 });
+    let threshold = args.threshold.unwrap_or(if args.strict {
+        STRICT_THRESHOLD
+    } else {
+        DEFAULT_THRESHOLD
+    });
     if !(0.0..=1.0).contains(&threshold) {
         anyhow::bail!("--threshold must be between 0 and 1, got {threshold}");
     }
     let report = verify_dir(&args.path)?;
     let out = args.path.join(DELTA_VERIFY_REPORT);
-    write_atomically(&out, render_markdown(&report, threshold).as_bytes())
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    crate::write_file(&out, render_markdown(&report, threshold).as_bytes())?;
     let m = &report.metrics;
     eprintln!(
         "verify: {} proposing pairs: {} full_apply, {} partial_ok, {} fail ({} signature stuck); full_apply_ratio {:.3}, strict_apply_ratio {:.3}; wrote {}",

@@ -179,11 +179,7 @@ pub fn explain_iteration(
     let proposed = !extras.operations.is_empty() || !t.proposed.is_empty();
     let skip =
         (!t.applied && proposed).then(|| skip_kind(&t.skip_reason, &guards).as_str().to_owned());
-    let skip_note = match &t.skip_reason {
-        mmsoak_verify::SkipReason::Guards(_, note) => note.clone(),
-        mmsoak_verify::SkipReason::None => String::new(),
-        other => other.describe(),
-    };
+    let skip_note = t.skip_reason.note();
     let operations = extras
         .operations
         .iter()

@@ -531,7 +531,13 @@ impl SoakReport {
                 }
                 s.push_str("</tbody></table>");
             }
-            if let Some(p) = self.pairs.iter().find(|p| p.prev == r.iteration) {
+            // The verifier emits pairs in iteration order.
+            let pair = self
+                .pairs
+                .binary_search_by_key(&r.iteration, |p| p.prev)
+                .ok()
+                .map(|i| &self.pairs[i]);
+            if let Some(p) = pair {
                 if p.class != PairClass::NoProposal {
                     let _ = write!(
                         s,

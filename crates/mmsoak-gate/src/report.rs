@@ -336,11 +336,7 @@ pub fn read_report(
         } else {
             Some(skip_kind(&t.skip_reason, &guards))
         };
-        let skip_note = match &t.skip_reason {
-            mmsoak_verify::SkipReason::Guards(_, note) => note.clone(),
-            mmsoak_verify::SkipReason::None => String::new(),
-            other => other.describe(),
-        };
+        let skip_note = t.skip_reason.note();
         iterations.push(IterationRow {
             iteration: summary.iteration,
             maker_taker_ratio: summary.kpis.maker_taker_ratio,

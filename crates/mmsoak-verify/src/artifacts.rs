@@ -375,6 +375,16 @@ impl SkipReason {
             }
         }
     }
+
+    /// The note a person reads: a guard skip's own note, nothing when there
+    /// is no skip, else [`SkipReason::describe`].
+    pub fn note(&self) -> String {
+        match self {
+            SkipReason::Guards(_, note) => note.clone(),
+            SkipReason::None => String::new(),
+            other => other.describe(),
+        }
+    }
 }
 
 /// Guard flags of a tuning step.
