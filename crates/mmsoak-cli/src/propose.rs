@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use mmsoak_core::{EdgeReport, IterationKpis, RuntimeOverrides};
-use mmsoak_ratio::{resolve, MakerTakerInputs};
+use mmsoak_core::{EdgeReport, RuntimeOverrides};
 use mmsoak_tuner::{propose, TunerMemory};
 
 use crate::Outcome;
@@ -38,19 +37,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         None => RuntimeOverrides::new(),
     };
     let policy = crate::load_policy(args.policy.as_deref())?;
-    let mut inputs = MakerTakerInputs::from_report(&report);
     let fill_log = match &args.fills {
         Some(path) => Some(mmsoak_ratio::read_fill_log(path)?),
         None => None,
     };
-    if let Some(stats) = &fill_log {
-        inputs = inputs.with_fill_log(stats);
-    }
-    let kpis = IterationKpis::summarize(
-        &report,
-        fill_log.as_ref().map(|s| &s.totals),
-        resolve(&inputs),
-    );
+    let kpis = mmsoak_ratio::summarize(&report, fill_log.as_ref(), false);
     let proposal = propose(
         &kpis,
         &overrides,

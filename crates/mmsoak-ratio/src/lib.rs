@@ -126,6 +126,32 @@ pub fn resolve(inputs: &MakerTakerInputs) -> MakerTaker {
     pick(FALLBACK_RATIO, MakerTakerSource::Fallback)
 }
 
+/// One iteration's KPIs from its report and, when there is one, its fill
+/// log (whose totals take priority over the report's counters), with the
+/// maker/taker ratio resolved as [`resolve`] does.
+///
+/// ```
+/// use mmsoak_core::EdgeReport;
+/// let report = EdgeReport::parse(
+///     br#"{"totals": {"net_bps": 3.1, "fills": {"maker_count": 3, "taker_count": 1}}}"#,
+///     "EDGE_REPORT.json".as_ref(),
+/// ).unwrap();
+/// let kpis = mmsoak_ratio::summarize(&report, None, false);
+/// assert_eq!(kpis.maker_taker_ratio, 0.75);
+/// assert_eq!(kpis.net_bps, Some(3.1));
+/// ```
+pub fn summarize(
+    report: &EdgeReport,
+    fill_log: Option<&FillStats>,
+    mock_run: bool,
+) -> mmsoak_core::IterationKpis {
+    let mut inputs = MakerTakerInputs::from_report(report).mock(mock_run);
+    if let Some(stats) = fill_log {
+        inputs = inputs.with_fill_log(stats);
+    }
+    mmsoak_core::IterationKpis::summarize(report, fill_log.map(|s| &s.totals), resolve(&inputs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,6 @@
 //! Every file is written atomically (temporary file, fsync, rename).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use mmsoak_apply::{ApplyOutcome, RunHistory, SkipKind, SkipReason};
@@ -19,18 +18,18 @@ use mmsoak_core::{IterationKpis, Param, StateHash};
 use mmsoak_tuner::{Marker, Operation, Proposal, TunerMemory};
 use serde::{Deserialize, Serialize};
 
-/// Schema tag of mmsoak's `ITER_SUMMARY_{i}.json`.
-pub const ITER_SUMMARY_SCHEMA: &str = "mmsoak.iter_summary.v1";
+/// Schema tag of mmsoak's `ITER_SUMMARY_{i}.json` (the verifier's, which reads it).
+pub const ITER_SUMMARY_SCHEMA: &str = mmsoak_verify::MMSOAK_ITER_SUMMARY_SCHEMA;
 /// Schema tag of `SOAK_RUN.json`.
 pub const SOAK_RUN_SCHEMA: &str = "mmsoak.soak_run.v1";
-/// File name of the run state.
-pub const SOAK_RUN_FILE: &str = "SOAK_RUN.json";
+/// File name of the run state (the report's, which reads it).
+pub const SOAK_RUN_FILE: &str = mmsoak_gate::SOAK_RUN;
 /// File name of the tuning report.
-pub const TUNING_REPORT_FILE: &str = "TUNING_REPORT.json";
+pub const TUNING_REPORT_FILE: &str = mmsoak_verify::TUNING_REPORT;
 
 /// Name of iteration `i`'s summary file.
 pub fn iter_summary_name(i: u32) -> String {
-    format!("ITER_SUMMARY_{i}.json")
+    mmsoak_verify::iter_summary_name(u64::from(i))
 }
 
 /// Name of iteration `i`'s directory.
@@ -42,16 +41,7 @@ pub fn iter_dir_name(i: u32) -> String {
 pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
     bytes.push(b'\n');
-    write_bytes(path, &bytes)
-}
-
-/// Write bytes atomically: temporary file beside `path`, fsync, rename, fsync of the directory.
-pub(crate) fn write_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    atomicwrites::AtomicFile::new(path, atomicwrites::OverwriteBehavior::AllowOverwrite)
-        .write(|f| f.write_all(bytes))
-        .map_err(|e| match e {
-            atomicwrites::Error::Internal(e) | atomicwrites::Error::User(e) => e,
-        })
+    mmsoak_verify::write_atomically(path, &bytes)
 }
 
 /// How the run is configured; `--resume` requires the same.

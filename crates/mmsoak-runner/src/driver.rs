@@ -161,6 +161,21 @@ fn tail(stderr_tail: &str) -> String {
     }
 }
 
+/// Write a file the driver produced for `iteration` into `dir`.
+pub(crate) fn write_output(
+    iteration: u32,
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> Result<(), DriverError> {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).map_err(|source| DriverError::Io {
+        iteration,
+        path,
+        source,
+    })
+}
+
 /// Read the report (and the fill log, if any) a bot left in `out_dir`.
 pub fn collect_output(
     iteration: u32,

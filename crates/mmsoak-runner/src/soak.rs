@@ -8,11 +8,10 @@ use mmsoak_apply::{
     ApplyOutcome, GuardContext, GuardKpis, IterationRecord, RecoveryKind, RunHistory, SoakDirLock,
 };
 use mmsoak_core::{input::read_document, InputError, IterationKpis, RuntimeOverrides, StateHash};
-use mmsoak_ratio::{resolve, MakerTakerInputs};
 use mmsoak_tuner::{propose, Proposal, TunerError, TunerMemory};
 
 use crate::artifacts::{
-    iter_dir_name, iter_summary_name, write_bytes, write_json, IterSummaryFile, RunConfig, SoakRun,
+    iter_dir_name, iter_summary_name, write_json, IterSummaryFile, RunConfig, SoakRun,
     SummarySection, TuningEntry, TuningReport, TuningSection, ITER_SUMMARY_SCHEMA, SOAK_RUN_FILE,
     SOAK_RUN_SCHEMA, TUNING_REPORT_FILE,
 };
@@ -21,7 +20,7 @@ use crate::policy::SoakPolicy;
 use crate::Clock;
 
 /// Name of the per-iteration snapshot of the overrides the bot runs with.
-pub const OVERRIDES_SNAPSHOT_FILE: &str = "runtime_overrides.json";
+pub const OVERRIDES_SNAPSHOT_FILE: &str = mmsoak_apply::RUNTIME_OVERRIDES_FILE_NAME;
 
 /// Everything a soak needs besides its driver.
 #[derive(Debug, Clone)]
@@ -374,7 +373,7 @@ fn run_iteration(
     } else {
         let overrides = RuntimeOverrides::from_path(&lock.runtime_path())?;
         std::fs::create_dir_all(&iter_dir).map_err(io_err(&iter_dir))?;
-        write_bytes(&snapshot_path, &overrides.to_canonical_bytes())
+        mmsoak_verify::write_atomically(&snapshot_path, &overrides.to_canonical_bytes())
             .map_err(io_err(&snapshot_path))?;
         let output = driver.run_iteration(&IterationInput {
             iteration,
@@ -500,13 +499,5 @@ fn save(lock: &SoakDirLock, progress: &Progress) -> Result<(), SoakError> {
 
 /// KPIs of one iteration: maker/taker from the fill log when there is one.
 pub fn summarize(output: &IterationOutput, mock_run: bool) -> IterationKpis {
-    let mut inputs = MakerTakerInputs::from_report(&output.report).mock(mock_run);
-    if let Some(stats) = &output.fill_log {
-        inputs = inputs.with_fill_log(stats);
-    }
-    IterationKpis::summarize(
-        &output.report,
-        output.fill_log.as_ref().map(|s| &s.totals),
-        resolve(&inputs),
-    )
+    mmsoak_ratio::summarize(&output.report, output.fill_log.as_ref(), mock_run)
 }

@@ -3,7 +3,8 @@
 use serde_json::json;
 
 use super::{
-    collect_output, Driver, DriverError, IterationInput, IterationOutput, EDGE_REPORT_FILE,
+    collect_output, write_output, Driver, DriverError, IterationInput, IterationOutput,
+    EDGE_REPORT_FILE,
 };
 
 /// A deterministic scripted bot shaped like the predecessor's mock.
@@ -100,15 +101,10 @@ impl Driver for MockDriver {
         &mut self,
         input: &IterationInput<'_>,
     ) -> Result<IterationOutput, DriverError> {
-        let path = input.out_dir.join(EDGE_REPORT_FILE);
         let mut bytes =
             serde_json::to_vec_pretty(&Self::report_json(input.iteration)).unwrap_or_default();
         bytes.push(b'\n');
-        std::fs::write(&path, bytes).map_err(|source| DriverError::Io {
-            iteration: input.iteration,
-            path: path.clone(),
-            source,
-        })?;
+        write_output(input.iteration, input.out_dir, EDGE_REPORT_FILE, &bytes)?;
         // Read it back through the same reader a real bot's report goes through.
         collect_output(input.iteration, input.out_dir, "")
     }

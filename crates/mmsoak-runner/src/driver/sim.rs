@@ -8,8 +8,8 @@ use mmsoak_core::ParamRegistry;
 use mmsoak_sim::{simulate_iteration, simulate_recorded, Scenario, SimError, SimParams};
 
 use super::{
-    collect_output, Driver, DriverError, IterationInput, IterationOutput, EDGE_REPORT_FILE,
-    FILL_LOG_FILES,
+    collect_output, write_output, Driver, DriverError, IterationInput, IterationOutput,
+    EDGE_REPORT_FILE, FILL_LOG_FILES,
 };
 
 /// Default simulated time per iteration.
@@ -54,11 +54,6 @@ impl SimDriver {
         self.market = market;
         self
     }
-
-    /// The scenario's name.
-    pub fn scenario_name(&self) -> &str {
-        &self.scenario.name
-    }
 }
 
 fn sim_error(iteration: u32, e: SimError) -> DriverError {
@@ -94,12 +89,7 @@ impl Driver for SimDriver {
             (EDGE_REPORT_FILE, out.report_bytes()),
             (FILL_LOG_FILES[0], out.fills_bytes()),
         ] {
-            let path = input.out_dir.join(name);
-            std::fs::write(&path, bytes).map_err(|source| DriverError::Io {
-                iteration: i,
-                path: path.clone(),
-                source,
-            })?;
+            write_output(i, input.out_dir, name, &bytes)?;
         }
         collect_output(i, input.out_dir, "")
     }
