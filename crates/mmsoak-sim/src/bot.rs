@@ -2,7 +2,7 @@
 
 use crate::engine::{Engine, Lifetime, OrderEnd};
 use crate::params::SimParams;
-use crate::scenario::BotSpec;
+use crate::scenario::{BotSpec, FeeSpec};
 use crate::SimError;
 
 /// Why an order was sent.
@@ -94,20 +94,13 @@ pub(crate) struct BotRun {
     pub(crate) end_ns: i64,
 }
 
-/// Fees in bps of notional.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Fees {
-    pub(crate) maker_bps: f64,
-    pub(crate) taker_bps: f64,
-}
-
 /// Run the bot until the market data ends or `end_ns`.
 pub(crate) fn run_bot(
     engine: &mut Engine,
     spec: &BotSpec,
     p: &SimParams,
     lot: f64,
-    fees: Fees,
+    fees: &FeeSpec,
     end_ns: i64,
 ) -> Result<BotRun, SimError> {
     let step_ns = i64::from(spec.decision_ms) * 1_000_000;

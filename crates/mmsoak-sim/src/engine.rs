@@ -20,7 +20,7 @@ use hftbacktest::prelude::{
 
 use crate::market::{MarketEvent, MarketEventKind};
 use crate::rng::Rng;
-use crate::scenario::{FeeSpec, LatencySpec};
+use crate::scenario::Scenario;
 use crate::SimError;
 
 /// How an order ended, as seen by the bot.
@@ -127,16 +127,16 @@ fn to_event(e: &MarketEvent) -> Event {
 }
 
 impl Engine {
-    #[allow(clippy::too_many_arguments)]
+    /// An engine over `source` with the scenario's instrument, latency
+    /// (plus `extra_base_ms`) and fees; `seed` drives the latency jitter.
     pub(crate) fn new(
         source: MarketSource<'_>,
-        tick_size: f64,
-        lot_size: f64,
-        latency: &LatencySpec,
+        scenario: &Scenario,
         extra_base_ms: f64,
-        fees: &FeeSpec,
         seed: u64,
     ) -> Result<Engine, SimError> {
+        let (tick_size, lot_size) = (scenario.market.tick_size, scenario.market.lot_size);
+        let (latency, fees) = (&scenario.latency, &scenario.fees);
         let data = match source {
             MarketSource::Events([]) => DataSource::Data(Data::empty()),
             MarketSource::Events(events) => {
@@ -289,9 +289,10 @@ impl Engine {
         self.hbt.clear_inactive_orders(Some(0));
     }
 
-    /// Every order round trip so far, ms, in the order sent.
-    pub(crate) fn round_trips_ms(&self) -> Vec<f64> {
-        self.latency.borrow().round_trips_ms.clone()
+    /// Every order round trip so far, ms, in the order sent (taken out of
+    /// the engine).
+    pub(crate) fn take_round_trips_ms(&mut self) -> Vec<f64> {
+        std::mem::take(&mut self.latency.borrow_mut().round_trips_ms)
     }
 
     /// Run to the end without trading (the replay baseline of the benchmark).

@@ -182,15 +182,7 @@ pub fn simulate_recorded(
 fn recorded_mid_path(scenario: &Scenario, market: &Path) -> Result<MarketTape, SimError> {
     // Replay the book with the engine's own view: step through it and sample the mid.
     let step_ns = i64::from(scenario.market.step_ms) * 1_000_000;
-    let mut engine = engine::Engine::new(
-        engine::MarketSource::Npz(market),
-        scenario.market.tick_size,
-        scenario.market.lot_size,
-        &scenario.latency,
-        0.0,
-        &scenario.fees,
-        0,
-    )?;
+    let mut engine = engine::Engine::new(engine::MarketSource::Npz(market), scenario, 0.0, 0)?;
     let mut mid_path = Vec::new();
     let tick = scenario.market.tick_size;
     let mut last = scenario.market.price;
@@ -228,31 +220,19 @@ fn run(
         Some(path) => engine::MarketSource::Npz(path),
         None => engine::MarketSource::Events(&tape.events),
     };
-    let mut engine = engine::Engine::new(
-        source,
-        scenario.market.tick_size,
-        scenario.market.lot_size,
-        lat,
-        extra,
-        &scenario.fees,
-        iter_seed,
-    )?;
+    let mut engine = engine::Engine::new(source, scenario, extra, iter_seed)?;
     let end_ns = i64::try_from(duration_ms)
         .unwrap_or(i64::MAX / 2_000_000)
         .saturating_mul(1_000_000);
-    let fees = bot::Fees {
-        maker_bps: scenario.fees.maker_bps,
-        taker_bps: scenario.fees.taker_bps,
-    };
     let mut run = bot::run_bot(
         &mut engine,
         &scenario.bot,
         params,
         scenario.market.lot_size,
-        fees,
+        &scenario.fees,
         end_ns,
     )?;
-    let mut round_trips = engine.round_trips_ms();
+    let mut round_trips = engine.take_round_trips_ms();
     let report = report::build_report(report::ReportInputs {
         fills: &run.fills,
         counters: &run.counters,
@@ -283,15 +263,8 @@ pub fn replay_idle(
     tape: &MarketTape,
     wake_every: Option<Duration>,
 ) -> Result<usize, SimError> {
-    let mut engine = engine::Engine::new(
-        engine::MarketSource::Events(&tape.events),
-        scenario.market.tick_size,
-        scenario.market.lot_size,
-        &scenario.latency,
-        0.0,
-        &scenario.fees,
-        0,
-    )?;
+    let mut engine =
+        engine::Engine::new(engine::MarketSource::Events(&tape.events), scenario, 0.0, 0)?;
     match wake_every {
         None => engine.run_idle()?,
         Some(step) => {
