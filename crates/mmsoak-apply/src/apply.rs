@@ -212,7 +212,7 @@ pub fn apply_with_tracking(
         });
     }
 
-    let (mut verdict, prospective) = evaluate(ctx, &current, ops)?;
+    let (mut verdict, bytes) = evaluate(ctx, &current, ops)?;
     if let Some(reason) = verdict.skip_reason.take() {
         journal::append(
             &journal_path,
@@ -230,8 +230,7 @@ pub fn apply_with_tracking(
         ));
     }
 
-    let bytes = prospective.to_canonical_bytes();
-    let new_hash = StateHash::of_canonical_bytes(&bytes);
+    let new_hash = verdict.prospective_hash;
     journal::append(
         &journal_path,
         &JournalEntry::Intent {
@@ -304,7 +303,7 @@ pub fn replay_decided(
         }
     };
     let old_hash = before.state_hash();
-    let (mut verdict, prospective) = evaluate(ctx, before, ops)?;
+    let (mut verdict, bytes) = evaluate(ctx, before, ops)?;
     match (decided, verdict.skip_reason.take()) {
         (
             JournalEntry::Skip {
@@ -335,8 +334,7 @@ pub fn replay_decided(
             },
             None,
         ) => {
-            let bytes = prospective.to_canonical_bytes();
-            let new_hash = StateHash::of_canonical_bytes(&bytes);
+            let new_hash = verdict.prospective_hash;
             if j_old != old_hash || j_new != new_hash {
                 return Err(mismatch(format!(
                     "journal committed {j_old} -> {j_new}, replay gives {old_hash} -> {new_hash}"

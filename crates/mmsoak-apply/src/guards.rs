@@ -475,7 +475,8 @@ pub struct GuardVerdict {
 /// A proposal resolved against the current state, in memory.
 #[derive(Debug, Clone)]
 pub(crate) struct Prospect {
-    pub(crate) overrides: RuntimeOverrides,
+    /// The prospective state's canonical bytes (what an apply writes).
+    pub(crate) bytes: Vec<u8>,
     pub(crate) changes: Vec<Change>,
     /// Net move per parameter, non-zero only.
     pub(crate) moves: BTreeMap<Param, f64>,
@@ -507,9 +508,10 @@ impl Prospect {
                 (m != 0.0).then_some((p, m))
             })
             .collect();
-        let hash = overrides.state_hash();
+        let bytes = overrides.to_canonical_bytes();
+        let hash = StateHash::of_canonical_bytes(&bytes);
         Ok(Prospect {
-            overrides,
+            bytes,
             changes,
             moves,
             hash,
@@ -543,12 +545,13 @@ pub fn evaluate_guards(
     Ok(verdict)
 }
 
-/// [`evaluate_guards`], also giving the prospective overrides to write.
+/// [`evaluate_guards`], also giving the prospective state's canonical bytes
+/// to write (their hash is the verdict's `prospective_hash`).
 pub(crate) fn evaluate(
     ctx: &GuardContext<'_>,
     current: &RuntimeOverrides,
     ops: &[DeltaOp],
-) -> Result<(GuardVerdict, RuntimeOverrides), GuardError> {
+) -> Result<(GuardVerdict, Vec<u8>), GuardError> {
     ctx.policy.validate()?;
     if ctx.iteration == 0 || ctx.iteration > ctx.total_iterations {
         return Err(GuardError::IterationOutOfRange {
@@ -566,7 +569,7 @@ pub(crate) fn evaluate(
         changed_keys: prospect.moves.keys().copied().collect(),
         prospective_hash: prospect.hash,
     };
-    Ok((verdict, prospect.overrides))
+    Ok((verdict, prospect.bytes))
 }
 
 fn judge(ctx: &GuardContext<'_>, prospect: &Prospect) -> (GuardFlags, Option<SkipReason>) {
