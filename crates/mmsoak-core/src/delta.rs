@@ -61,10 +61,19 @@ impl Delta {
 
     /// Lowercase name of the operation: `add`, `scale` or `set`.
     pub fn name(self) -> &'static str {
+        match self.kind() {
+            DeltaKind::Add => "add",
+            DeltaKind::Scale => "scale",
+            DeltaKind::Set => "set",
+        }
+    }
+
+    /// The kind of operation, without its operand.
+    pub fn kind(self) -> DeltaKind {
         match self {
-            Delta::Add(_) => "add",
-            Delta::Scale(_) => "scale",
-            Delta::Set(_) => "set",
+            Delta::Add(_) => DeltaKind::Add,
+            Delta::Scale(_) => DeltaKind::Scale,
+            Delta::Set(_) => DeltaKind::Set,
         }
     }
 }
@@ -107,7 +116,8 @@ impl DeltaOp {
             return Err(NonFiniteNumber(raw));
         }
         let requested = spec.kind.quantize(raw);
-        let (to, clamped) = spec.settle(raw);
+        let to = spec.bounds.clamp(requested);
+        let clamped = to != requested;
         Ok(Change {
             param: self.param,
             from,
@@ -122,16 +132,32 @@ impl DeltaOp {
 #[serde(deny_unknown_fields)]
 struct DeltaOpRepr {
     param: Param,
-    op: DeltaOpKind,
+    op: DeltaKind,
     value: f64,
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy)]
+/// The kind of a [`Delta`], serialized as `"add"`, `"scale"` or `"set"` (the
+/// `op` field of an operation in every file that carries one).
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-enum DeltaOpKind {
+pub enum DeltaKind {
+    /// [`Delta::Add`].
     Add,
+    /// [`Delta::Scale`].
     Scale,
+    /// [`Delta::Set`].
     Set,
+}
+
+impl DeltaKind {
+    /// The delta of this kind with `operand`.
+    pub fn with(self, operand: f64) -> Delta {
+        match self {
+            DeltaKind::Add => Delta::Add(operand),
+            DeltaKind::Scale => Delta::Scale(operand),
+            DeltaKind::Set => Delta::Set(operand),
+        }
+    }
 }
 
 impl TryFrom<DeltaOpRepr> for DeltaOp {
@@ -140,25 +166,15 @@ impl TryFrom<DeltaOpRepr> for DeltaOp {
         if !r.value.is_finite() {
             return Err(NonFiniteNumber(r.value));
         }
-        let delta = match r.op {
-            DeltaOpKind::Add => Delta::Add(r.value),
-            DeltaOpKind::Scale => Delta::Scale(r.value),
-            DeltaOpKind::Set => Delta::Set(r.value),
-        };
-        Ok(DeltaOp::new(r.param, delta))
+        Ok(DeltaOp::new(r.param, r.op.with(r.value)))
     }
 }
 
 impl From<DeltaOp> for DeltaOpRepr {
     fn from(op: DeltaOp) -> Self {
-        let kind = match op.delta {
-            Delta::Add(_) => DeltaOpKind::Add,
-            Delta::Scale(_) => DeltaOpKind::Scale,
-            Delta::Set(_) => DeltaOpKind::Set,
-        };
         DeltaOpRepr {
             param: op.param,
-            op: kind,
+            op: op.delta.kind(),
             value: op.delta.operand(),
         }
     }

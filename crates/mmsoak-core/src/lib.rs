@@ -37,7 +37,7 @@ mod param;
 mod report;
 
 pub use canonical::{JsonError, NonFiniteNumber};
-pub use delta::{legacy_deltas, Change, Delta, DeltaOp};
+pub use delta::{legacy_deltas, Change, Delta, DeltaKind, DeltaOp};
 pub use hash::{InvalidStateHash, StateHash};
 pub use input::{FieldProblem, InputError};
 pub use kpis::{IterationKpis, MakerTaker, MakerTakerSource};

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use mmsoak_core::{
-    legacy_deltas, Change, Delta, DeltaOp, IterationKpis, MakerTakerSource, Param, ParamKind,
-    ParamRegistry, ParamSpec, RuntimeOverrides, REAL_RESOLUTION,
+    legacy_deltas, Change, Delta, DeltaKind, DeltaOp, IterationKpis, MakerTakerSource, Param,
+    ParamKind, ParamRegistry, ParamSpec, RuntimeOverrides, REAL_RESOLUTION,
 };
 use serde::{Deserialize, Serialize};
 
@@ -70,7 +70,7 @@ impl Operation {
 #[serde(deny_unknown_fields)]
 struct OperationRepr {
     param: Param,
-    op: OpKind,
+    op: DeltaKind,
     value: f64,
     from: f64,
     to: f64,
@@ -78,24 +78,11 @@ struct OperationRepr {
     rule: Rule,
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy)]
-#[serde(rename_all = "snake_case")]
-enum OpKind {
-    Add,
-    Scale,
-    Set,
-}
-
 impl From<Operation> for OperationRepr {
     fn from(o: Operation) -> Self {
-        let op = match o.op.delta {
-            Delta::Add(_) => OpKind::Add,
-            Delta::Scale(_) => OpKind::Scale,
-            Delta::Set(_) => OpKind::Set,
-        };
         OperationRepr {
             param: o.op.param,
-            op,
+            op: o.op.delta.kind(),
             value: o.op.delta.operand(),
             from: o.from,
             to: o.to,
@@ -111,13 +98,8 @@ impl TryFrom<OperationRepr> for Operation {
         for v in [r.value, r.from, r.to] {
             mmsoak_core::canonical::finite_number(v)?;
         }
-        let delta = match r.op {
-            OpKind::Add => Delta::Add(r.value),
-            OpKind::Scale => Delta::Scale(r.value),
-            OpKind::Set => Delta::Set(r.value),
-        };
         Ok(Operation {
-            op: DeltaOp::new(r.param, delta),
+            op: DeltaOp::new(r.param, r.op.with(r.value)),
             from: r.from,
             to: r.to,
             clamped: r.clamped,
