@@ -151,6 +151,27 @@ impl RuntimeOverrides {
         Ok(())
     }
 
+    /// Whether `value`, read from a runtime document, is acceptable for
+    /// `param`: an integer parameter needs a whole number within ±2^53 (it is
+    /// written as an i64 and must survive f64 exactly). Every reader of
+    /// runtime documents applies this rule.
+    pub fn check_value(param: Param, value: f64) -> Result<f64, FieldProblem> {
+        if param_kind(param) == ParamKind::Integer {
+            if value.fract() != 0.0 {
+                return Err(FieldProblem::NotInteger(value));
+            }
+            const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+            if value.abs() > EXACT {
+                return Err(FieldProblem::OutOfRange {
+                    value,
+                    min: -EXACT,
+                    max: EXACT,
+                });
+            }
+        }
+        Ok(value)
+    }
+
     /// Remove a parameter (it then reads as its default).
     pub fn remove(&mut self, param: Param) -> Option<f64> {
         self.values.remove(&param)
@@ -237,21 +258,7 @@ fn number_of(param: Param, raw: &Value) -> Result<f64, FieldProblem> {
             })
         }
     };
-    if param_kind(param) == ParamKind::Integer {
-        if v.fract() != 0.0 {
-            return Err(FieldProblem::NotInteger(v));
-        }
-        // Integers are written as i64 and must survive f64 exactly.
-        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-        if v.abs() > EXACT {
-            return Err(FieldProblem::OutOfRange {
-                value: v,
-                min: -EXACT,
-                max: EXACT,
-            });
-        }
-    }
-    Ok(v)
+    RuntimeOverrides::check_value(param, v)
 }
 
 #[cfg(test)]

@@ -542,7 +542,6 @@ fn parameters_runtime(raw: &RawValue) -> Option<RuntimeState> {
     if doc.quoting.is_some() || doc.impact.is_some() || doc.taker_rescue.is_some() {
         return None;
     }
-    let registry = mmsoak_core::ParamRegistry::default();
     let mut overrides = RuntimeOverrides::new();
     for param in Param::ALL {
         let [section, _] = param.canonical_path();
@@ -550,13 +549,10 @@ fn parameters_runtime(raw: &RawValue) -> Option<RuntimeState> {
             "engine" => doc.engine.0.get(param),
             _ => doc.risk.0.get(param),
         };
-        let integer = registry.spec(param).kind == mmsoak_core::ParamKind::Integer;
         let mut found = None;
         for leaf in [nested, doc.flat(param)] {
             if let Leaf::Number(v) = leaf {
-                if integer && v.fract() != 0.0 {
-                    return None;
-                }
+                RuntimeOverrides::check_value(param, v).ok()?;
                 match found {
                     Some(first) if first != v => return None,
                     Some(_) => {}
@@ -1000,9 +996,11 @@ mod tests {
         };
         assert_eq!(fast, parameters_only(&reference));
         for declined in [
-            // disagreeing places, fractional integer, null, legacy section, whitespace
+            // disagreeing places, fractional integer, an integer past 2^53,
+            // null, legacy section, whitespace
             r#"{"concurrency_limit":8,"engine":{"concurrency_limit":9}}"#,
             r#"{"engine":{"concurrency_limit":8.5}}"#,
+            r#"{"engine":{"concurrency_limit":18446744073709551615}}"#,
             r#"{"engine":{"tail_age_ms":null}}"#,
             r#"{"engine":null}"#,
             r#"{"quoting":{"min_interval_ms":60}}"#,
