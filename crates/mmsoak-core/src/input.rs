@@ -181,6 +181,23 @@ pub struct Fields<'a> {
     obj: &'a Map<String, Value>,
 }
 
+/// A JSON number as a count: a non-negative whole number (`3.0` is
+/// accepted), the rule of [`Fields::opt_count`].
+pub fn count_of(n: &serde_json::Number) -> Result<u64, FieldProblem> {
+    if let Some(u) = n.as_u64() {
+        return Ok(u);
+    }
+    let v = n.as_f64().unwrap_or(f64::NAN);
+    if v < 0.0 {
+        Err(FieldProblem::Negative(v))
+    } else if v.fract() != 0.0 || v > u64::MAX as f64 {
+        Err(FieldProblem::NotInteger(v))
+    } else {
+        // Whole, non-negative and in range: the cast is exact.
+        Ok(v as u64)
+    }
+}
+
 impl<'a> Fields<'a> {
     /// The root object of a document; an error if it is not an object.
     pub fn root(file: &'a Path, value: &'a Value) -> Result<Fields<'a>, InputError> {
@@ -267,20 +284,7 @@ impl<'a> Fields<'a> {
     pub fn opt_count(&self, key: &str) -> Result<Option<u64>, InputError> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Number(n)) => {
-                if let Some(u) = n.as_u64() {
-                    return Ok(Some(u));
-                }
-                let v = n.as_f64().unwrap_or(f64::NAN);
-                if v < 0.0 {
-                    Err(self.error(key, FieldProblem::Negative(v)))
-                } else if v.fract() != 0.0 || v > u64::MAX as f64 {
-                    Err(self.error(key, FieldProblem::NotInteger(v)))
-                } else {
-                    // Whole, non-negative and in range: the cast is exact.
-                    Ok(Some(v as u64))
-                }
-            }
+            Some(Value::Number(n)) => count_of(n).map(Some).map_err(|p| self.error(key, p)),
             Some(other) => Err(self.wrong(key, "a count", other)),
         }
     }

@@ -194,8 +194,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for Skip<'a> {
 pub(crate) struct RuntimeCache {
     /// Raw bytes and state, most recently used first.
     entries: Vec<(Vec<u8>, Arc<RuntimeState>)>,
-    /// Canonical bytes of the document being hashed.
-    scratch: Vec<u8>,
     /// A summary's text with its known runtime document replaced by `{}`.
     spliced: String,
 }
@@ -224,13 +222,6 @@ impl RuntimeCache {
     }
 }
 
-/// [`StateHash::of_value`], reusing a scratch buffer for the canonical bytes.
-pub(crate) fn state_hash(value: &Value, scratch: &mut Vec<u8>) -> StateHash {
-    scratch.clear();
-    mmsoak_core::canonical::write_canonical(value, scratch);
-    StateHash::of_canonical_bytes(scratch)
-}
-
 /// What the fast path read; `runtime` is `None` when the summary carries
 /// none (the caller then supplies the directory's).
 pub(crate) struct FastSummary {
@@ -240,11 +231,7 @@ pub(crate) struct FastSummary {
 
 /// A count as `Fields::opt_count` accepts it: a non-negative whole number.
 fn count(n: &Number) -> Option<u64> {
-    if let Some(u) = n.as_u64() {
-        return Some(u);
-    }
-    let v = n.as_f64()?;
-    (v >= 0.0 && v.fract() == 0.0 && v <= u64::MAX as f64).then_some(v as u64)
+    mmsoak_core::input::count_of(n).ok()
 }
 
 fn ratio(v: Option<f64>) -> Option<Option<f64>> {
@@ -385,10 +372,10 @@ fn runtime_state(
         return Some(state);
     }
     let state = match detail {
-        RuntimeDetail::Full => full_runtime(file, raw, cache)?,
+        RuntimeDetail::Full => full_runtime(file, raw)?,
         RuntimeDetail::Parameters => match parameters_runtime(raw) {
             Some(state) => state,
-            None => parameters_only(&full_runtime(file, raw, cache)?),
+            None => parameters_only(&full_runtime(file, raw)?),
         },
     };
     let state = Arc::new(state);
@@ -398,12 +385,12 @@ fn runtime_state(
 
 /// The reference interpretation (`RuntimeState::from_value`), hashing
 /// without re-serializing when the bytes are already canonical.
-fn full_runtime(file: &Path, raw: &RawValue, cache: &mut RuntimeCache) -> Option<RuntimeState> {
+fn full_runtime(file: &Path, raw: &RawValue) -> Option<RuntimeState> {
     let doc: Value = serde_json::from_str(raw.get()).ok()?;
     let hash = if is_canonical(raw.get().as_bytes()) {
         StateHash::of_canonical_bytes(raw.get().as_bytes())
     } else {
-        state_hash(&doc, &mut cache.scratch)
+        StateHash::of_value(&doc)
     };
     // Errors (with their `runtime_overrides.` prefix) come from the reference path.
     let overrides = RuntimeOverrides::from_document(file, doc).ok()?;
