@@ -4,7 +4,6 @@
 //! `new_hash`); other fields are ignored. Each commit's `old_hash` must equal
 //! the previous commit's `new_hash`, the first one the init line's hash.
 
-use std::borrow::Cow;
 use std::io::BufRead;
 use std::path::Path;
 
@@ -79,38 +78,9 @@ pub fn check_journal(file: &Path) -> Result<JournalCheck, ArtifactError> {
     check_lines(file, reader)
 }
 
-/// A journal line as borrowed text, parsed without allocating; anything it
-/// does not take is parsed again as a [`Record`] to say what is wrong.
-#[derive(Deserialize)]
-struct BorrowedRecord<'a> {
-    kind: RecordKind,
-    #[serde(default)]
-    iteration: Option<u64>,
-    #[serde(default, borrow)]
-    old_hash: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    new_hash: Option<Cow<'a, str>>,
-}
-
 fn parse_record(line: &str) -> Result<Record, serde_json::Error> {
-    let fast = serde_json::from_str::<BorrowedRecord<'_>>(line)
-        .ok()
-        .and_then(|r| {
-            let hash = |h: Option<Cow<'_, str>>| match h {
-                None => Some(None),
-                Some(text) => text.parse::<StateHash>().ok().map(Some),
-            };
-            Some(Record {
-                kind: r.kind,
-                iteration: r.iteration,
-                old_hash: hash(r.old_hash)?,
-                new_hash: hash(r.new_hash)?,
-            })
-        });
-    match fast {
-        Some(record) => Ok(record),
-        None => serde_json::from_str::<Record>(line),
-    }
+    // StateHash parses its hex where it lies: no allocation per line.
+    serde_json::from_str::<Record>(line)
 }
 
 /// Check journal text that came from `file` (named in errors).
