@@ -143,7 +143,7 @@ impl RuntimeOverrides {
     /// Set a parameter. Integer parameters are rounded to the nearest integer.
     pub fn set(&mut self, param: Param, value: f64) -> Result<(), NonFiniteNumber> {
         finite_number(value)?;
-        let v = match param_kind(param) {
+        let v = match param.kind() {
             ParamKind::Integer => value.round(),
             ParamKind::Real => value,
         };
@@ -156,7 +156,7 @@ impl RuntimeOverrides {
     /// written as an i64 and must survive f64 exactly). Every reader of
     /// runtime documents applies this rule.
     pub fn check_value(param: Param, value: f64) -> Result<f64, FieldProblem> {
-        if param_kind(param) == ParamKind::Integer {
+        if param.kind() == ParamKind::Integer {
             if value.fract() != 0.0 {
                 return Err(FieldProblem::NotInteger(value));
             }
@@ -205,7 +205,7 @@ impl RuntimeOverrides {
         let mut doc = self.rest.clone();
         for (param, value) in &self.values {
             let [section, key] = param.canonical_path();
-            let number = match param_kind(*param) {
+            let number = match param.kind() {
                 // Whole by construction (`set` rounds, `apply` quantizes).
                 ParamKind::Integer => Value::from(*value as i64),
                 ParamKind::Real => match finite_number(*value) {
@@ -230,11 +230,6 @@ impl RuntimeOverrides {
     pub fn state_hash(&self) -> StateHash {
         StateHash::of_canonical_bytes(&self.to_canonical_bytes())
     }
-}
-
-fn param_kind(param: Param) -> ParamKind {
-    // Kinds are fixed by the registry table; policy files only change bounds.
-    ParamRegistry::default().spec(param).kind
 }
 
 fn take_at(root: &mut Map<String, Value>, path: &[&str]) -> Option<Value> {

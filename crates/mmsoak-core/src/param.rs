@@ -33,6 +33,15 @@ pub enum Param {
 }
 
 impl Param {
+    /// Whether the parameter holds whole numbers or reals (fixed: a policy
+    /// file changes bounds, never kinds).
+    pub const fn kind(self) -> ParamKind {
+        match self {
+            Param::ConcurrencyLimit | Param::TailAgeMs | Param::MinIntervalMs => ParamKind::Integer,
+            _ => ParamKind::Real,
+        }
+    }
+
     /// Every parameter, in registry order.
     pub const ALL: [Param; 8] = [
         Param::BaseSpreadBps,
@@ -245,23 +254,22 @@ pub struct ParamRegistry {
 
 impl Default for ParamRegistry {
     fn default() -> Self {
-        use ParamKind::{Integer, Real};
-        let s = |param, kind, default, min, max| ParamSpec {
+        let s = |param: Param, default, min, max| ParamSpec {
             param,
-            kind,
+            kind: param.kind(),
             default,
             bounds: Bounds { min, max },
         };
         ParamRegistry {
             specs: [
-                s(Param::BaseSpreadBps, Real, 0.12, 0.05, 0.50),
-                s(Param::BaseSpreadBpsDelta, Real, 0.05, 0.00, 0.25),
-                s(Param::ImpactCapRatio, Real, 0.10, 0.08, 0.12),
-                s(Param::MaxDeltaRatio, Real, 0.15, 0.10, 0.16),
-                s(Param::ReplaceRatePerMin, Real, 300.0, 60.0, 600.0),
-                s(Param::ConcurrencyLimit, Integer, 10.0, 1.0, 64.0),
-                s(Param::TailAgeMs, Integer, 600.0, 300.0, 1200.0),
-                s(Param::MinIntervalMs, Integer, 60.0, 40.0, 100.0),
+                s(Param::BaseSpreadBps, 0.12, 0.05, 0.50),
+                s(Param::BaseSpreadBpsDelta, 0.05, 0.00, 0.25),
+                s(Param::ImpactCapRatio, 0.10, 0.08, 0.12),
+                s(Param::MaxDeltaRatio, 0.15, 0.10, 0.16),
+                s(Param::ReplaceRatePerMin, 300.0, 60.0, 600.0),
+                s(Param::ConcurrencyLimit, 10.0, 1.0, 64.0),
+                s(Param::TailAgeMs, 600.0, 300.0, 1200.0),
+                s(Param::MinIntervalMs, 60.0, 40.0, 100.0),
             ],
         }
     }

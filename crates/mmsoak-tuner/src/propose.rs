@@ -49,8 +49,7 @@ pub struct Operation {
 impl Operation {
     /// The change this operation makes.
     pub fn change(&self) -> Change {
-        // Parameter kinds are fixed by the registry table; only bounds vary.
-        let kind = ParamRegistry::default().spec(self.op.param).kind;
+        let kind = self.op.param.kind();
         let requested = if self.clamped {
             kind.quantize(self.op.delta.target_for(self.from, kind))
         } else {
