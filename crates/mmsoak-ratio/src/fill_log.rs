@@ -392,7 +392,7 @@ pub fn read_csv<R: Read>(reader: R, file: &Path) -> Result<FillStats, FillLogErr
                     raw.is_maker =
                         Some(parse_flag(cell).map_err(|e| bad(format!("`is_maker`: {e}")))?)
                 }
-                Column::Liquidity => raw.liquidity = Some(Cow::Owned(cell.to_owned())),
+                Column::Liquidity => raw.liquidity = Some(Cow::Borrowed(cell)),
                 Column::Price => raw.price = Some(num("price")?),
                 Column::Qty => raw.qty = Some(num("qty")?),
                 Column::QuoteQty => raw.quote_qty = Some(num("quote_qty")?),
