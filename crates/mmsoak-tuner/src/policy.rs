@@ -737,17 +737,6 @@ impl TuningPolicy {
     /// Check the policy: every number finite, factors positive, and the
     /// zones ordered so that at most one risk zone and one latency band apply.
     pub fn validate(&self) -> Result<(), InvalidPolicy> {
-        let tables = [
-            ("risk_aggressive", Rule::RiskAggressive),
-            ("risk_moderate", Rule::RiskModerate),
-            ("risk_normalize", Rule::RiskNormalize),
-            ("maker_boost", Rule::MakerBoost),
-            ("latency_buffer", Rule::LatencyBuffer),
-            ("latency_hard", Rule::LatencyHard),
-            ("driver_adverse", Rule::DriverAdverse),
-            ("driver_slippage", Rule::DriverSlippage),
-            ("fallback_conservative", Rule::FallbackConservative),
-        ];
         let thresholds = [
             (
                 "risk_aggressive.risk_ratio_min",
@@ -808,7 +797,8 @@ impl TuningPolicy {
                 ));
             }
         }
-        for (table, rule) in tables {
+        for rule in Rule::ALL {
+            let table = rule.table();
             for m in self.rule_moves(rule) {
                 let operand = m.delta.operand();
                 let key = format!("{table}.{}", m.key());
