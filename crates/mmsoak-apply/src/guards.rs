@@ -713,10 +713,6 @@ fn freeze_state(ctx: &GuardContext<'_>) -> FreezeState {
     state
 }
 
-fn short(h: &StateHash) -> String {
-    h.to_string().chars().take(12).collect()
-}
-
 fn oscillation(ctx: &GuardContext<'_>, prospect: &Prospect) -> Option<String> {
     if prospect.moves.is_empty() {
         return None;
@@ -726,7 +722,7 @@ fn oscillation(ctx: &GuardContext<'_>, prospect: &Prospect) -> Option<String> {
         if last.old_hash == prospect.hash {
             return Some(format!(
                 "oscillation: state would return to {} (before iter {})",
-                short(&prospect.hash),
+                prospect.hash.short(),
                 last.iteration
             ));
         }

@@ -27,6 +27,18 @@ use crate::canonical::to_canonical_bytes;
 pub struct StateHash([u8; 32]);
 
 impl StateHash {
+    /// The first 12 hex digits, as reports and notes abbreviate a state.
+    ///
+    /// ```
+    /// let h = mmsoak_core::StateHash::of_canonical_bytes(b"{}");
+    /// assert_eq!(h.short(), &h.to_string()[..12]);
+    /// ```
+    pub fn short(&self) -> String {
+        let mut s = self.to_string();
+        s.truncate(12);
+        s
+    }
+
     /// Hash of already canonical bytes.
     pub fn of_canonical_bytes(bytes: &[u8]) -> Self {
         StateHash(*blake3::hash(bytes).as_bytes())

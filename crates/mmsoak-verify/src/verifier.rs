@@ -106,7 +106,7 @@ impl PairProblem {
                 format!("{param}: before {before}, expected {expected}, observed {observed}")
             }
             PairProblem::SignatureStuck { hash } => {
-                format!("applied but state_hash = old_hash = {}", short(hash))
+                format!("applied but state_hash = old_hash = {}", hash.short())
             }
             PairProblem::HashMissing { iteration, field } => {
                 format!("iteration {iteration}: `{field}` is missing")
@@ -116,23 +116,19 @@ impl PairProblem {
                 next_old_hash,
             } => format!(
                 "state_hash {} of p is not old_hash {} of c",
-                short(state_hash),
-                short(next_old_hash)
+                state_hash.short(),
+                next_old_hash.short()
             ),
             PairProblem::RuntimeHashMismatch { declared, actual } => format!(
                 "old_hash {} of c is not the hash {} of its runtime_overrides",
-                short(declared),
-                short(actual)
+                declared.short(),
+                actual.short()
             ),
             PairProblem::NotAppliedWithoutGuard { skip_reason } => {
                 format!("not applied, and no guard flag explains it (skip_reason {skip_reason})")
             }
         }
     }
-}
-
-fn short(h: &StateHash) -> String {
-    h.to_string()[..12].to_owned()
 }
 
 /// The verdict on one pair p → c.
