@@ -19,7 +19,9 @@ const PASS_THROUGH: [&str; 7] = [
 ];
 
 pub(crate) fn run(args: &[String]) -> Result<i32, String> {
-    let mut run_args: Vec<String> = vec!["--iterations".into(), "24".into()];
+    // 24 iterations unless --iterations says otherwise (the last one given).
+    let mut iterations = "24".to_owned();
+    let mut run_args: Vec<String> = Vec::new();
     let mut out = PathBuf::from("artifacts/soak/latest");
     // The policy file also sets the gate's and snapshot's thresholds.
     let mut policy: Vec<String> = Vec::new();
@@ -42,20 +44,16 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
                 .cloned()
                 .ok_or_else(|| format!("`{name}` needs a value"))?,
         };
-        if name == "--out" {
+        match name {
             // Added below, made absolute.
-            out = PathBuf::from(&value);
-            continue;
+            "--out" => out = PathBuf::from(&value),
+            "--iterations" => iterations = value,
+            "--policy" => policy = vec![name.to_owned(), value],
+            _ => run_args.extend([name.to_owned(), value]),
         }
-        if name == "--iterations" {
-            run_args.drain(0..2);
-        }
-        if name == "--policy" {
-            policy = vec![name.to_owned(), value.clone()];
-        }
-        run_args.push(name.to_owned());
-        run_args.push(value);
     }
+    run_args.extend(["--iterations".to_owned(), iterations]);
+    run_args.extend(policy.iter().cloned());
     let out = if out.is_absolute() {
         out
     } else {
