@@ -152,29 +152,51 @@ pub fn simulate_iteration(
     run(scenario, params, iteration, iter_seed, &tape, None, ms)
 }
 
-/// Run an iteration on a recorded market (`.npz` in hftbacktest's event
-/// layout, array `data`) instead of the generator. The efficient mid used to
-/// mark fills is the mid of the recorded book, read from the same file by
-/// replaying it once.
+/// A recorded market (`.npz` in hftbacktest's event layout, array `data`)
+/// opened for a scenario: the file, and the efficient mid used to mark fills,
+/// which is the mid of the recorded book, read by replaying the file once
+/// (not once per iteration).
+#[derive(Debug, Clone)]
+pub struct RecordedMarket {
+    path: PathBuf,
+    mid: MarketTape,
+}
+
+impl RecordedMarket {
+    /// Open `path` for `scenario` (its tick size, price and mid sampling
+    /// step); the same scenario must then be simulated on it.
+    pub fn open(scenario: &Scenario, path: &Path) -> Result<RecordedMarket, SimError> {
+        Ok(RecordedMarket {
+            path: path.to_owned(),
+            mid: recorded_mid_path(scenario, path)?,
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Run an iteration on a recorded market instead of the generator.
 pub fn simulate_recorded(
     scenario: &Scenario,
     params: &SimParams,
     seed: u64,
     iteration: u32,
-    market: &Path,
+    market: &RecordedMarket,
     duration: Duration,
 ) -> Result<SimOutput, SimError> {
     let ms = check_duration(duration)?;
     params.check()?;
     let iter_seed = iteration_seed(seed, iteration);
-    let tape = recorded_mid_path(scenario, market)?;
     run(
         scenario,
         params,
         iteration,
         iter_seed,
-        &tape,
-        Some(market),
+        &market.mid,
+        Some(&market.path),
         ms,
     )
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use mmsoak_core::{EdgeReport, Param, ParamRegistry};
 use mmsoak_sim::{
     generate, iteration_seed, simulate_iteration, simulate_recorded, write_market_npz,
-    OrderPurpose, Scenario, SimOutput, SimParams,
+    OrderPurpose, RecordedMarket, Scenario, SimOutput, SimParams,
 };
 
 const SEEDS: [u64; 6] = [1, 2, 3, 4, 5, 6];
@@ -89,11 +89,11 @@ fn recorded_market_replays_the_same_fills() {
     let path = dir.path().join("market.npz");
     write_market_npz(&tape, &path).expect("write npz");
     let generated = simulate_iteration(&s, &p, 4, 1, d).expect("generated");
-    let replayed = simulate_recorded(&s, &p, 4, 1, &path, d).expect("replayed");
+    let market = RecordedMarket::open(&s, &path).expect("opens");
+    let replayed = simulate_recorded(&s, &p, 4, 1, &market, d).expect("replayed");
     assert!(!generated.fills.is_empty());
     assert_eq!(generated.fills, replayed.fills);
-    let missing =
-        simulate_recorded(&s, &p, 4, 1, &dir.path().join("nope.npz"), d).expect_err("missing file");
+    let missing = RecordedMarket::open(&s, &dir.path().join("nope.npz")).expect_err("missing file");
     assert!(missing.to_string().contains("nope.npz"), "{missing}");
 }
 

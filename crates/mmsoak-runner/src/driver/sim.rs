@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mmsoak_core::ParamRegistry;
-use mmsoak_sim::{simulate_iteration, simulate_recorded, Scenario, SimError, SimParams};
+use mmsoak_sim::{
+    simulate_iteration, simulate_recorded, RecordedMarket, Scenario, SimError, SimParams,
+};
 
 use super::{
     collect_output, write_output, Driver, DriverError, IterationInput, IterationOutput,
@@ -28,6 +30,8 @@ pub struct SimDriver {
     seed: u64,
     duration: Duration,
     market: Option<PathBuf>,
+    /// The recorded market, opened at the first iteration.
+    recorded: Option<RecordedMarket>,
 }
 
 impl SimDriver {
@@ -40,6 +44,7 @@ impl SimDriver {
             seed,
             duration: DEFAULT_SIM_DURATION,
             market: None,
+            recorded: None,
         }
     }
 
@@ -52,6 +57,7 @@ impl SimDriver {
     /// Replay a recorded market (`.npz`) instead of the generator.
     pub fn with_market(mut self, market: Option<PathBuf>) -> SimDriver {
         self.market = market;
+        self.recorded = None;
         self
     }
 }
@@ -78,9 +84,13 @@ impl Driver for SimDriver {
     ) -> Result<IterationOutput, DriverError> {
         let i = input.iteration;
         let params = SimParams::from_overrides(input.overrides, &self.registry);
-        let out = match &self.market {
-            Some(path) => {
-                simulate_recorded(&self.scenario, &params, self.seed, i, path, self.duration)
+        if let (Some(path), None) = (&self.market, &self.recorded) {
+            let market = RecordedMarket::open(&self.scenario, path).map_err(|e| sim_error(i, e))?;
+            self.recorded = Some(market);
+        }
+        let out = match &self.recorded {
+            Some(market) => {
+                simulate_recorded(&self.scenario, &params, self.seed, i, market, self.duration)
             }
             None => simulate_iteration(&self.scenario, &params, self.seed, i, self.duration),
         }
