@@ -98,7 +98,7 @@ impl Generator<'_> {
 
     fn level_factor(&self, tick: i64) -> f64 {
         let mut s = self.level_seed ^ (tick as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let u = (crate::rng::splitmix64(&mut s) >> 11) as f64 / (1u64 << 53) as f64;
+        let u = crate::rng::unit_f64(crate::rng::splitmix64(&mut s));
         0.6 + 0.8 * u
     }
 
@@ -248,7 +248,7 @@ pub fn generate(spec: &MarketSpec, seed: u64, duration_ms: u64) -> MarketTape {
         }
         for _ in 0..n {
             let buy = g.rng.sign() > 0.0;
-            let u = 1.0 - g.rng.uniform();
+            let u = g.rng.uniform_open();
             let size_top = spec.trade_size_top * u.powf(-1.0 / spec.trade_size_tail);
             let qty = ((size_top * top / spec.lot_size).round().max(1.0)) * spec.lot_size;
             let done = g.sweep(buy, qty);

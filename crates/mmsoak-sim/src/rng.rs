@@ -2,6 +2,12 @@
 //! splitmix64), so a run depends on nothing but its seed.
 
 /// One step of splitmix64.
+/// The top 53 bits of `bits` as a uniform number in [0, 1) (exact: the
+/// scaling is by a power of two).
+pub(crate) fn unit_f64(bits: u64) -> f64 {
+    (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
 pub(crate) fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
@@ -51,11 +57,11 @@ impl Rng {
 
     /// Uniform in [0, 1).
     pub(crate) fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        unit_f64(self.next_u64())
     }
 
     /// Uniform in (0, 1].
-    fn uniform_open(&mut self) -> f64 {
+    pub(crate) fn uniform_open(&mut self) -> f64 {
         1.0 - self.uniform()
     }
 
