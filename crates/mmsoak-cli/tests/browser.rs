@@ -35,17 +35,12 @@ fn chromium(profile: &Path, extra: &[&str], url: &str) -> Output {
         .expect("run chromium")
 }
 
+mod common;
+
+#[track_caller]
 fn mmsoak(args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mmsoak"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn mmsoak");
-    assert!(
-        out.status.success(),
-        "mmsoak {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, _, stderr) = common::mmsoak(args);
+    assert_eq!(code, 0, "mmsoak {args:?}: {stderr}");
 }
 
 /// The `<svg data-chart="ID" ...>...</svg>` element of the dumped DOM.

@@ -29,28 +29,13 @@ const REPORT_FILES: [&str; 3] = [
     "POST_SOAK_METRICS.prom",
 ];
 
+mod common;
+use common::s;
+
 /// Runs `mmsoak ARGS` in `cwd` and returns (exit code, stdout, stderr).
 #[track_caller]
 fn mmsoak(cwd: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mmsoak"))
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn mmsoak");
-    let code = out
-        .status
-        .code()
-        .unwrap_or_else(|| panic!("mmsoak {args:?} was killed by a signal: {:?}", out.status));
-    (
-        code,
-        String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    )
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().expect("temp paths are UTF-8")
+    common::mmsoak_in(Some(cwd), args)
 }
 
 fn tempdir() -> tempfile::TempDir {
@@ -60,20 +45,7 @@ fn tempdir() -> tempfile::TempDir {
 /// A fresh 24-iteration mock soak with auto-tune and the fixed clock in `dir`.
 #[track_caller]
 fn mock_soak(dir: &Path) {
-    let (code, stdout, stderr) = mmsoak(
-        dir.parent().expect("a parent"),
-        &[
-            "run",
-            "--iterations",
-            "24",
-            "--auto-tune",
-            "--mock",
-            "--out",
-            s(dir),
-            "--fixed-clock",
-        ],
-    );
-    assert_eq!(code, 0, "mock soak failed:\n{stderr}");
+    let stdout = common::mock_soak(dir);
     assert_eq!(stdout, "", "run logs go to stderr, stdout stays empty");
 }
 

@@ -2,42 +2,15 @@
 //! fixed-clock mock soak.
 
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Stdio};
 
-#[track_caller]
-fn mmsoak(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mmsoak"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn mmsoak");
-    (
-        out.status.code().expect("exit code"),
-        String::from_utf8(out.stdout).expect("utf-8"),
-        String::from_utf8(out.stderr).expect("utf-8"),
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+mod common;
+use common::{mmsoak, s};
 
 /// A fixed-clock 24-iteration mock soak with auto-tune in `<tmp>/latest`.
 fn mock_soak() -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("latest");
-    let (code, _, stderr) = mmsoak(&[
-        "run",
-        "--iterations",
-        "24",
-        "--auto-tune",
-        "--mock",
-        "--fixed-clock",
-        "--out",
-        s(&dir),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    common::mock_soak(&dir);
     (tmp, dir)
 }
 

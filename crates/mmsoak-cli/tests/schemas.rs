@@ -4,23 +4,12 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use mmsoak_gate::schemas::{schema, validate};
 use serde_json::Value;
 
-fn mmsoak(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mmsoak"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn mmsoak");
-    (
-        out.status.code().expect("exit code"),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::mmsoak;
 
 fn json(path: &Path) -> Value {
     serde_json::from_slice(&fs::read(path).expect("read")).expect("json")

@@ -1,0 +1,60 @@
+//! Helpers shared by the CLI's end-to-end tests (each test binary uses a
+//! part of them).
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Runs `mmsoak ARGS` (in `cwd` when given) and returns
+/// (exit code, stdout, stderr).
+#[track_caller]
+pub fn mmsoak_in(cwd: Option<&Path>, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mmsoak"));
+    cmd.args(args).stdin(Stdio::null());
+    if let Some(cwd) = cwd {
+        cmd.current_dir(cwd);
+    }
+    let out = cmd.output().expect("spawn mmsoak");
+    let code = out
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("mmsoak {args:?} was killed by a signal: {:?}", out.status));
+    (
+        code,
+        String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    )
+}
+
+/// [`mmsoak_in`] in the test's own directory.
+#[track_caller]
+pub fn mmsoak(args: &[&str]) -> (i32, String, String) {
+    mmsoak_in(None, args)
+}
+
+/// A path as the `&str` a command line takes.
+pub fn s(path: &Path) -> &str {
+    path.to_str().expect("temp paths are UTF-8")
+}
+
+/// A fresh 24-iteration mock soak with auto-tune and the fixed clock into
+/// `dir`, run from `dir`'s parent; asserts it succeeded and returns its
+/// stdout.
+#[track_caller]
+pub fn mock_soak(dir: &Path) -> String {
+    let (code, stdout, stderr) = mmsoak_in(
+        Some(dir.parent().expect("a parent")),
+        &[
+            "run",
+            "--iterations",
+            "24",
+            "--auto-tune",
+            "--mock",
+            "--out",
+            s(dir),
+            "--fixed-clock",
+        ],
+    );
+    assert_eq!(code, 0, "mock soak failed:\n{stderr}");
+    stdout
+}
