@@ -22,7 +22,7 @@ use crate::Outcome;
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// Artifacts directory of a soak.
-    #[arg(long, default_value = "artifacts/soak/latest")]
+    #[arg(long, default_value = crate::DEFAULT_SOAK_DIR)]
     path: PathBuf,
     /// The iteration (1-based).
     #[arg(long)]

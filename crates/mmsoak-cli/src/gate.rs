@@ -23,7 +23,7 @@ use mmsoak_gate::{
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// Artifacts directory of a soak.
-    #[arg(long, default_value = "artifacts/soak/latest")]
+    #[arg(long, default_value = crate::DEFAULT_SOAK_DIR)]
     path: PathBuf,
     /// Require full_apply_ratio >= 0.95 (else 0.90).
     #[arg(long)]

@@ -90,6 +90,10 @@ fn render_error(err: &anyhow::Error) -> String {
     out
 }
 
+/// Where a soak's artifacts go, and where the other subcommands look, by
+/// default.
+pub(crate) const DEFAULT_SOAK_DIR: &str = "artifacts/soak/latest";
+
 /// Write `bytes` to `path` atomically; the error names the file.
 pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     mmsoak_verify::write_atomically(path, bytes)

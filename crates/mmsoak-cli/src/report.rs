@@ -20,7 +20,7 @@ use mmsoak_gate::{read_report, SOAK_REPORT_HTML, SOAK_REPORT_MD};
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// Artifacts directory of a soak.
-    #[arg(long, default_value = "artifacts/soak/latest")]
+    #[arg(long, default_value = crate::DEFAULT_SOAK_DIR)]
     path: PathBuf,
     /// Open the HTML report (xdg-open), or print its path when that is not available.
     #[arg(long)]

@@ -79,7 +79,7 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Artifacts directory (cleaned at start unless --resume).
-    #[arg(long, default_value = "artifacts/soak/latest")]
+    #[arg(long, default_value = crate::DEFAULT_SOAK_DIR)]
     out: PathBuf,
     /// Soak policy TOML file (see docs/policy.md).
     #[arg(long)]

@@ -14,7 +14,7 @@ use mmsoak_gate::{snapshot_dir, POST_SOAK_SNAPSHOT};
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// Artifacts directory of a soak.
-    #[arg(long, default_value = "artifacts/soak/latest")]
+    #[arg(long, default_value = crate::DEFAULT_SOAK_DIR)]
     path: PathBuf,
     /// Print indented JSON (the file is always compact).
     #[arg(long)]

@@ -18,7 +18,7 @@ use crate::Outcome;
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// Artifacts directory of a soak (mmsoak's or the predecessor's).
-    #[arg(long, default_value = "artifacts/soak/latest")]
+    #[arg(long, default_value = crate::DEFAULT_SOAK_DIR)]
     path: PathBuf,
     /// Print the metrics as JSON on stdout.
     #[arg(long)]
