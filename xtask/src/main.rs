@@ -41,6 +41,7 @@ fn print_help() {
         "cargo xtask <task>\n\n\
          tasks:\n  \
          mini-soak  clean, run 24 iterations with auto-tune, snapshot, verify, gate (exit = gate's)\n             \
+         on the embedded simulator's `default` market unless --driver / --scenario say otherwise\n             \
          flags passed through: --iterations --driver --exec --seed --out --scenario --policy\n  \
          ci         fmt --check, clippy -D warnings, test --workspace (INSTA_UPDATE=no)\n  \
          codegen    write the JSON Schemas into docs/schemas (--check: fail when stale)"

@@ -1,4 +1,5 @@
-//! `cargo xtask mini-soak`: clean → run 24 iterations with auto-tune →
+//! `cargo xtask mini-soak`: clean → run 24 iterations with auto-tune (the
+//! simulator driver unless `--driver` says otherwise) →
 //! snapshot → verify → gate → report, printing the KPI and delta-quality
 //! tables, writing SOAK_REPORT.html/.md (appending the Markdown to
 //! `$GITHUB_STEP_SUMMARY` when set) and exiting with the gate's code.

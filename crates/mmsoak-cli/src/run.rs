@@ -17,10 +17,9 @@ use crate::Outcome;
 /// Which bot runs each iteration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum DriverKind {
-    /// The embedded market simulator: the parameters act on a quoting bot
-    /// (being calibrated; becomes the default when its closed loop passes).
+    /// The embedded market simulator: the parameters act on a quoting bot (default).
     Sim,
-    /// Scripted KPIs that IGNORE the parameters: tests the pipeline, not a bot (default).
+    /// Scripted KPIs that IGNORE the parameters: tests the pipeline, not a bot.
     Mock,
     /// Your bot command (--exec), run once per iteration.
     Exec,
@@ -29,22 +28,22 @@ pub(crate) enum DriverKind {
 /// Run a soak: N iterations of the bot, each summarized, tuned (with
 /// --auto-tune), guarded and applied; artifacts go to --out.
 ///
-/// Drivers: `mock` (default) replays a scripted KPI sequence and ignores the
-/// parameters (it exists to test the pipeline, not the bot); `sim` runs a
-/// quoting bot in the embedded market simulator (--scenario
-/// default|calm|volatile|latency-spike|toxic or a TOML file, --sim-duration
-/// seconds per iteration, --market FILE.npz to replay a recorded market);
-/// `exec` runs your bot: placeholders {overrides} {out} {iteration} in --exec, also in
+/// Drivers: `sim` (default) runs a quoting bot in the embedded market
+/// simulator (--scenario default|calm|volatile|latency-spike|toxic or a TOML
+/// file, --sim-duration seconds per iteration, --market FILE.npz to replay a
+/// recorded market); `mock` replays a scripted KPI sequence and ignores the
+/// parameters (it exists to test the pipeline, not the bot); `exec` runs your bot: placeholders {overrides} {out} {iteration} in --exec, also in
 /// MMSOAK_OVERRIDES, MMSOAK_OUT, MMSOAK_ITERATION, and the overrides JSON
 /// in MM_RUNTIME_OVERRIDES_JSON; the bot writes {out}/EDGE_REPORT.json and
 /// optionally {out}/fills.jsonl.
 ///
 /// Examples:
+///   mmsoak run --iterations 24 --auto-tune
+///   mmsoak run --iterations 24 --auto-tune --scenario toxic --sim-duration 600
 ///   mmsoak run --iterations 24 --auto-tune --mock
-///   mmsoak run --iterations 24 --auto-tune --driver sim --scenario toxic --sim-duration 600
 ///   mmsoak run --iterations 24 --auto-tune --driver exec \
 ///       --exec './bot --overrides {overrides} --report-dir {out}'
-///   mmsoak run --iterations 24 --auto-tune --mock --resume   # continue a killed run
+///   mmsoak run --iterations 24 --auto-tune --resume   # continue a killed run
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
@@ -55,15 +54,15 @@ pub(crate) struct Args {
     #[arg(long)]
     auto_tune: bool,
     /// Which bot runs each iteration.
-    #[arg(long, value_enum, default_value_t = DriverKind::Mock)]
+    #[arg(long, value_enum, default_value_t = DriverKind::Sim)]
     driver: DriverKind,
-    /// Simulator scenario: a built-in name or a TOML file (--driver sim).
+    /// Simulator scenario: a built-in name or a TOML file (sim driver).
     #[arg(long, default_value = "default")]
     scenario: String,
-    /// Simulated seconds per iteration (--driver sim).
+    /// Simulated seconds per iteration (sim driver).
     #[arg(long, default_value_t = 3600.0)]
     sim_duration: f64,
-    /// Replay a recorded market (hftbacktest npz) instead of the generator (--driver sim).
+    /// Replay a recorded market (hftbacktest npz) instead of the generator (sim driver).
     #[arg(long)]
     market: Option<PathBuf>,
     /// Shorthand for --driver mock (the predecessor's flag).
@@ -102,7 +101,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         args.driver
     };
     if driver_kind != DriverKind::Sim && args.market.is_some() {
-        anyhow::bail!("--market needs --driver sim");
+        anyhow::bail!("--market replays a recorded market for the sim driver (the default); it does not go with --driver mock or exec");
     }
     let policy = crate::load_policy(args.policy.as_deref())?;
     let mut driver: Box<dyn Driver> = match driver_kind {

@@ -262,6 +262,51 @@ fn mock_soak_end_to_end() {
     }
 }
 
+/// Without `--driver`, `run` soaks the embedded simulator's bot: the
+/// parameters act on it, so two different starting points give different
+/// KPIs (the mock would print the same script for both).
+#[test]
+fn run_defaults_to_the_simulator() {
+    let tmp = tempdir();
+    let kpis = |name: &str, overrides: &str| -> Value {
+        let file = tmp.path().join(format!("{name}.json"));
+        fs::write(&file, overrides).expect("write overrides");
+        let dir = tmp.path().join(name);
+        let (code, stdout, stderr) = mmsoak(
+            tmp.path(),
+            &[
+                "run",
+                "--iterations",
+                "1",
+                "--sim-duration",
+                "600",
+                "--fixed-clock",
+                "--overrides",
+                s(&file),
+                "--out",
+                s(&dir),
+            ],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(stdout, "");
+        let summary = read_json(&dir.join("ITER_SUMMARY_1.json"));
+        assert_eq!(summary["driver"], "sim");
+        let report = read_json(&dir.join("iter_1").join("EDGE_REPORT.json"));
+        assert!(
+            report.to_string().contains("mmsoak-sim"),
+            "the simulator wrote the report"
+        );
+        summary["summary"].clone()
+    };
+    let tight = kpis("tight", r#"{"base_spread_bps": 0.12}"#);
+    let wide = kpis("wide", r#"{"base_spread_bps": 0.3}"#);
+    let maker_taker = |v: &Value| v["maker_taker_ratio"].as_f64().expect("maker/taker");
+    assert!(
+        maker_taker(&wide) > maker_taker(&tight),
+        "a wider spread gives a higher maker share: {tight} vs {wide}"
+    );
+}
+
 #[test]
 fn fixed_clock_runs_are_byte_identical() {
     let tmp = tempdir();
@@ -522,6 +567,11 @@ fn usage_errors_exit_2_before_touching_anything() {
                 s(&out),
             ],
             "--mock",
+        ),
+        (&["run", "--exec", &exec, "--out", s(&out)], "--exec"),
+        (
+            &["run", "--mock", "--market", "m.npz", "--out", s(&out)],
+            "--market",
         ),
         (
             &["run", "--iterations", "0", "--out", s(&out)],
