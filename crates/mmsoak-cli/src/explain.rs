@@ -51,8 +51,10 @@ fn kpi(e: &Explanation, key: &str) -> Option<f64> {
     e.kpis.get(key).and_then(Value::as_f64)
 }
 
-/// Every rule's condition (the tuner's own, `TuningPolicy::condition_holds`)
-/// against the iteration's KPIs.
+/// Every rule's condition (the tuner's own clauses, `TuningPolicy::condition`)
+/// against the iteration's KPIs. In a condition of several clauses that does
+/// not hold, the failing ones are marked `(no)`: why MAKER_BOOST stayed
+/// silent is then on the line.
 fn rule_checks(e: &Explanation, p: &TuningPolicy) -> Vec<RuleCheck> {
     let inputs = RuleInputs {
         risk_ratio: kpi(e, "risk_ratio"),
@@ -62,59 +64,26 @@ fn rule_checks(e: &Explanation, p: &TuningPolicy) -> Vec<RuleCheck> {
         adverse_bps_p95: kpi(e, "adverse_bps_p95"),
         slippage_bps_p95: kpi(e, "slippage_bps_p95"),
     };
-    let show = |v: Option<f64>| v.map_or_else(|| "absent".to_owned(), |v| v.to_string());
-    let (risk, mt, net, p95) = (
-        show(inputs.risk_ratio),
-        show(inputs.maker_taker_ratio),
-        show(inputs.net_bps),
-        show(inputs.p95_latency_ms),
-    );
-    let (ra, rm, rn) = (&p.risk_aggressive, &p.risk_moderate, &p.risk_normalize);
-    let (mb, lb, lh) = (&p.maker_boost, &p.latency_buffer, &p.latency_hard);
-    let (da, ds, fc) = (
-        &p.driver_adverse,
-        &p.driver_slippage,
-        &p.fallback_conservative,
-    );
+    let fc = &p.fallback_conservative;
     Rule::ALL
         .into_iter()
         .map(|rule| {
-            let condition = match rule {
-                Rule::RiskAggressive => format!("risk_ratio={risk} >= {}", ra.risk_ratio_min),
-                Rule::RiskModerate => format!(
-                    "{} <= risk_ratio={risk} < {}",
-                    rm.risk_ratio_min, ra.risk_ratio_min
-                ),
-                Rule::RiskNormalize => format!(
-                    "risk_ratio={risk} < {} and net_bps={net} >= {}",
-                    rn.risk_ratio_below, rn.net_bps_min
-                ),
-                Rule::MakerBoost => format!(
-                    "risk_ratio={risk} <= {}, maker_taker_ratio={mt} < {}, net_bps={net} >= {}",
-                    mb.risk_ratio_max, mb.maker_taker_below, mb.net_bps_min
-                ),
-                Rule::LatencyBuffer => format!(
-                    "{} <= p95_latency_ms={p95} <= {}",
-                    lb.p95_latency_ms_min, lb.p95_latency_ms_max
-                ),
-                Rule::LatencyHard => {
-                    format!("p95_latency_ms={p95} > {}", lh.p95_latency_ms_above)
-                }
-                Rule::DriverAdverse => format!(
-                    "adverse_bps_p95={} > {}",
-                    show(inputs.adverse_bps_p95),
-                    da.adverse_bps_p95_above
-                ),
-                Rule::DriverSlippage => format!(
-                    "slippage_bps_p95={} > {}",
-                    show(inputs.slippage_bps_p95),
-                    ds.slippage_bps_p95_above
-                ),
-                Rule::FallbackConservative => format!(
-                    "net_bps={net} < {} (fires after {} consecutive such iterations, at most once per {})",
-                    fc.net_bps_below, fc.consecutive_iterations, fc.cooldown_iterations
-                ),
-            };
+            let clauses = p.condition(rule, &inputs);
+            let mark = clauses.len() > 1;
+            let mut condition = clauses
+                .iter()
+                .map(|c| match c.holds() {
+                    Some(false) if mark => format!("{c} (no)"),
+                    _ => c.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            if rule == Rule::FallbackConservative {
+                condition.push_str(&format!(
+                    " (fires after {} consecutive such iterations, at most once per {})",
+                    fc.consecutive_iterations, fc.cooldown_iterations
+                ));
+            }
             let enabled = p.enabled(rule);
             RuleCheck {
                 rule: rule.name().to_owned(),

@@ -79,6 +79,15 @@ fn explain_text_and_json() {
     assert!(text.contains("RISK_NORMALIZE         FIRED"), "{text}");
     assert!(text.contains("MAKER_BOOST            FIRED"), "{text}");
     assert!(text.contains("RISK_AGGRESSIVE        no "), "{text}");
+    // A condition of several clauses marks the one that fails.
+    assert!(
+        text.contains("LATENCY_BUFFER         no                p95_latency_ms=290 >= 330 (no), p95_latency_ms=290 <= 360\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("MAKER_BOOST            FIRED             risk_ratio=0.322717 <= 0.4, maker_taker_ratio=0.8 < 0.85, net_bps=3.4 >= 2.7\n"),
+        "{text}"
+    );
     assert!(text.contains("outcome: skipped (velocity)"), "{text}");
     assert!(
         text.contains("this step landed?     7 → 8: partial_ok"),

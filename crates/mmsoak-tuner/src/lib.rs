@@ -47,9 +47,9 @@ mod propose;
 mod rule;
 
 pub use policy::{
-    ConflictGuard, DriverAdverse, DriverSlippage, FallbackConservative, InvalidPolicy,
-    LatencyBuffer, LatencyHard, MakerBoost, PolicyError, RiskAggressive, RiskModerate,
-    RiskNormalize, RuleInputs, RuleMove, TuningPolicy, POLICY_TABLES,
+    Clause, ClauseOp, ConflictGuard, DriverAdverse, DriverSlippage, FallbackConservative,
+    InvalidPolicy, LatencyBuffer, LatencyHard, MakerBoost, PolicyError, RiskAggressive,
+    RiskModerate, RiskNormalize, RuleInputs, RuleMove, TuningPolicy, POLICY_TABLES,
 };
 pub use propose::{propose, Conditions, Operation, Proposal, TunerError, TunerMemory};
 pub use rule::{Marker, Rule, UnknownMarker};

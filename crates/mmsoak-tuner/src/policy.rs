@@ -446,13 +446,154 @@ pub struct RuleInputs {
     pub slippage_bps_p95: Option<f64>,
 }
 
+/// How a [`Clause`] compares a KPI with its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClauseOp {
+    /// value < threshold.
+    Below,
+    /// value <= threshold.
+    AtMost,
+    /// value > threshold.
+    Above,
+    /// value >= threshold.
+    AtLeast,
+}
+
+impl ClauseOp {
+    /// The operator as written in a condition: `<`, `<=`, `>`, `>=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClauseOp::Below => "<",
+            ClauseOp::AtMost => "<=",
+            ClauseOp::Above => ">",
+            ClauseOp::AtLeast => ">=",
+        }
+    }
+}
+
+/// One comparison of a rule's condition, `kpi op threshold`, with the
+/// iteration's value of the KPI. A condition holds when all its clauses do.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Clause {
+    /// The KPI's name in the iteration summary, e.g. `net_bps`.
+    pub kpi: &'static str,
+    /// The comparison.
+    pub op: ClauseOp,
+    /// The policy's threshold.
+    pub threshold: f64,
+    /// The iteration's value; `None` when it has none.
+    pub value: Option<f64>,
+}
+
+impl Clause {
+    fn new(kpi: &'static str, value: Option<f64>, op: ClauseOp, threshold: f64) -> Clause {
+        Clause {
+            kpi,
+            op,
+            threshold,
+            value,
+        }
+    }
+
+    /// Whether the clause holds; `None` when the value is absent.
+    pub fn holds(&self) -> Option<bool> {
+        let (v, t) = (self.value?, self.threshold);
+        Some(match self.op {
+            ClauseOp::Below => v < t,
+            ClauseOp::AtMost => v <= t,
+            ClauseOp::Above => v > t,
+            ClauseOp::AtLeast => v >= t,
+        })
+    }
+}
+
+/// `net_bps=1.3 >= 2.7`, or `net_bps=absent >= 2.7`.
+impl fmt::Display for Clause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.value {
+            Some(v) => write!(f, "{}={v}", self.kpi)?,
+            None => write!(f, "{}=absent", self.kpi)?,
+        }
+        write!(f, " {} {}", self.op.as_str(), self.threshold)
+    }
+}
+
 impl TuningPolicy {
-    /// Whether `rule`'s condition holds for `k`, whatever its `enabled`:
-    /// `None` when a KPI the condition reads is absent. The risk zones and
-    /// latency bands are exclusive as the tuner evaluates them (a moderate
-    /// risk is below the aggressive threshold; a normal one below the
-    /// moderate). For `FALLBACK_CONSERVATIVE` this is "this iteration is
-    /// negative"; the streak and cooldown are the tuner's memory.
+    /// `rule`'s condition on `k`, as the clauses that must all hold,
+    /// whatever the rule's `enabled`. The risk zones and latency bands are
+    /// exclusive as the tuner evaluates them (a moderate risk is below the
+    /// aggressive threshold; a normal one below the moderate). For
+    /// `FALLBACK_CONSERVATIVE` this is "this iteration is negative"; the
+    /// streak and cooldown are the tuner's memory.
+    ///
+    /// ```
+    /// use mmsoak_tuner::{Rule, RuleInputs, TuningPolicy};
+    /// let p = TuningPolicy::default();
+    /// let k = RuleInputs { risk_ratio: Some(0.2), maker_taker_ratio: Some(0.8), net_bps: Some(1.3),
+    ///                      ..RuleInputs::default() };
+    /// let failing: Vec<String> = p.condition(Rule::MakerBoost, &k).iter()
+    ///     .filter(|c| c.holds() == Some(false)).map(|c| c.to_string()).collect();
+    /// assert_eq!(failing, ["net_bps=1.3 >= 2.7"]);
+    /// ```
+    pub fn condition(&self, rule: Rule, k: &RuleInputs) -> Vec<Clause> {
+        use ClauseOp::*;
+        let risk = |op, t| Clause::new("risk_ratio", k.risk_ratio, op, t);
+        let net = |op, t| Clause::new("net_bps", k.net_bps, op, t);
+        let p95 = |op, t| Clause::new("p95_latency_ms", k.p95_latency_ms, op, t);
+        let (ra, rm, rn) = (
+            &self.risk_aggressive,
+            &self.risk_moderate,
+            &self.risk_normalize,
+        );
+        match rule {
+            Rule::RiskAggressive => vec![risk(AtLeast, ra.risk_ratio_min)],
+            Rule::RiskModerate => vec![
+                risk(AtLeast, rm.risk_ratio_min),
+                risk(Below, ra.risk_ratio_min),
+            ],
+            Rule::RiskNormalize => vec![
+                risk(Below, rn.risk_ratio_below.min(rm.risk_ratio_min)),
+                net(AtLeast, rn.net_bps_min),
+            ],
+            Rule::MakerBoost => {
+                let mb = &self.maker_boost;
+                vec![
+                    risk(AtMost, mb.risk_ratio_max),
+                    Clause::new(
+                        "maker_taker_ratio",
+                        k.maker_taker_ratio,
+                        Below,
+                        mb.maker_taker_below,
+                    ),
+                    net(AtLeast, mb.net_bps_min),
+                ]
+            }
+            Rule::LatencyBuffer => vec![
+                p95(AtLeast, self.latency_buffer.p95_latency_ms_min),
+                p95(AtMost, self.latency_buffer.p95_latency_ms_max),
+            ],
+            Rule::LatencyHard => vec![p95(Above, self.latency_hard.p95_latency_ms_above)],
+            Rule::DriverAdverse => vec![Clause::new(
+                "adverse_bps_p95",
+                k.adverse_bps_p95,
+                Above,
+                self.driver_adverse.adverse_bps_p95_above,
+            )],
+            Rule::DriverSlippage => vec![Clause::new(
+                "slippage_bps_p95",
+                k.slippage_bps_p95,
+                Above,
+                self.driver_slippage.slippage_bps_p95_above,
+            )],
+            Rule::FallbackConservative => {
+                vec![net(Below, self.fallback_conservative.net_bps_below)]
+            }
+        }
+    }
+
+    /// Whether `rule`'s [`condition`](Self::condition) holds for `k`,
+    /// whatever its `enabled`: `Some(false)` when a clause fails, else
+    /// `None` when a KPI the condition reads is absent.
     ///
     /// ```
     /// use mmsoak_tuner::{Rule, RuleInputs, TuningPolicy};
@@ -463,49 +604,11 @@ impl TuningPolicy {
     /// assert_eq!(p.condition_holds(Rule::RiskModerate, &k), None);
     /// ```
     pub fn condition_holds(&self, rule: Rule, k: &RuleInputs) -> Option<bool> {
-        let (ra, rm, rn) = (
-            &self.risk_aggressive,
-            &self.risk_moderate,
-            &self.risk_normalize,
-        );
-        match rule {
-            Rule::RiskAggressive => k.risk_ratio.map(|r| r >= ra.risk_ratio_min),
-            Rule::RiskModerate => k
-                .risk_ratio
-                .map(|r| r >= rm.risk_ratio_min && r < ra.risk_ratio_min),
-            Rule::RiskNormalize => Some(
-                k.risk_ratio? < rn.risk_ratio_below.min(rm.risk_ratio_min)
-                    && k.net_bps? >= rn.net_bps_min,
-            ),
-            Rule::MakerBoost => {
-                let mb = &self.maker_boost;
-                Some(
-                    k.risk_ratio? <= mb.risk_ratio_max
-                        && k.maker_taker_ratio? < mb.maker_taker_below
-                        && k.net_bps? >= mb.net_bps_min,
-                )
-            }
-            Rule::LatencyBuffer => {
-                let lb = &self.latency_buffer;
-                k.p95_latency_ms
-                    .map(|l| l >= lb.p95_latency_ms_min && l <= lb.p95_latency_ms_max)
-            }
-            Rule::LatencyHard => {
-                let lh = &self.latency_hard;
-                k.p95_latency_ms.map(|l| l > lh.p95_latency_ms_above)
-            }
-            Rule::DriverAdverse => {
-                let da = &self.driver_adverse;
-                k.adverse_bps_p95.map(|a| a > da.adverse_bps_p95_above)
-            }
-            Rule::DriverSlippage => {
-                let ds = &self.driver_slippage;
-                k.slippage_bps_p95.map(|s| s > ds.slippage_bps_p95_above)
-            }
-            Rule::FallbackConservative => {
-                let fc = &self.fallback_conservative;
-                k.net_bps.map(|n| n < fc.net_bps_below)
-            }
+        let clauses = self.condition(rule, k);
+        if clauses.iter().any(|c| c.holds() == Some(false)) {
+            Some(false)
+        } else {
+            clauses.iter().all(|c| c.holds().is_some()).then_some(true)
         }
     }
 
@@ -1150,6 +1253,56 @@ mod tests {
                 "replace_rate_per_min_scale",
                 "min_interval_ms_add"
             ]
+        );
+    }
+
+    #[test]
+    fn a_condition_is_its_clauses() {
+        let p = TuningPolicy::default();
+        let k = RuleInputs {
+            risk_ratio: Some(0.5),
+            net_bps: None,
+            ..RuleInputs::default()
+        };
+        // RISK_NORMALIZE: risk < 0.35 fails, net is absent: the condition
+        // cannot hold whatever net is.
+        let c = p.condition(Rule::RiskNormalize, &k);
+        assert_eq!(
+            c.iter().map(Clause::holds).collect::<Vec<_>>(),
+            [Some(false), None]
+        );
+        assert_eq!(p.condition_holds(Rule::RiskNormalize, &k), Some(false));
+        // Only an absent KPI: unknown.
+        let k = RuleInputs {
+            risk_ratio: Some(0.2),
+            ..k
+        };
+        assert_eq!(p.condition_holds(Rule::RiskNormalize, &k), None);
+        // The risk zones are exclusive: moderate stops where aggressive starts.
+        let at = |r: f64| RuleInputs {
+            risk_ratio: Some(r),
+            ..RuleInputs::default()
+        };
+        for (r, aggressive, moderate) in
+            [(0.6, true, false), (0.59, false, true), (0.4, false, true)]
+        {
+            assert_eq!(
+                p.condition_holds(Rule::RiskAggressive, &at(r)),
+                Some(aggressive),
+                "{r}"
+            );
+            assert_eq!(
+                p.condition_holds(Rule::RiskModerate, &at(r)),
+                Some(moderate),
+                "{r}"
+            );
+        }
+        assert_eq!(
+            p.condition(Rule::RiskModerate, &at(0.45))
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["risk_ratio=0.45 >= 0.4", "risk_ratio=0.45 < 0.6"]
         );
     }
 }
