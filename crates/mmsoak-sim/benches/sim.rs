@@ -13,9 +13,9 @@
 //!
 //! Memory is measured first, in a fresh process, so the timings' extra tapes
 //! do not inflate the one-hour peak. The peak after 24 iterations varies
-//! between runs (47–104 MB seen): glibc's dynamic mmap threshold lets the
-//! ~17 MB per-iteration tapes fragment this process's heap; with
-//! `MALLOC_MMAP_THRESHOLD_=1048576` it stays at 47 MB (docs/sim.md).
+//! between runs (42–104 MB seen): glibc's dynamic mmap threshold lets the
+//! 13–18 MB per-iteration buffers fragment this process's heap
+//! (docs/sim.md, "Performance").
 
 use std::error::Error;
 use std::time::{Duration, Instant};
@@ -135,12 +135,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         let tape = generate(&scenario.market, iteration_seed(SEED, i), hour_ms);
         let t_gen = t.elapsed().as_secs_f64();
 
+        let events = tape.events.clone();
         let t = Instant::now();
-        let replayed = replay_idle(&scenario, &tape, None)?;
+        let replayed = replay_idle(&scenario, events, None)?;
         let t_idle = t.elapsed().as_secs_f64();
 
+        let events = tape.events.clone();
         let t = Instant::now();
-        let stepped = replay_idle(&scenario, &tape, Some(decision))?;
+        let stepped = replay_idle(&scenario, events, Some(decision))?;
         let t_step = t.elapsed().as_secs_f64();
         if stepped != replayed {
             return Err(format!("stepping replay saw {stepped} events, idle {replayed}").into());

@@ -93,8 +93,10 @@ impl LatencyModel for SharedLatency {
 
 /// Where the market comes from.
 pub(crate) enum MarketSource<'a> {
-    /// Generated in memory.
-    Events(&'a [MarketEvent]),
+    /// Generated in memory; taken, so the tape is freed while it is
+    /// converted, before hftbacktest's copy is made (the three copies of a
+    /// tape never coexist).
+    Events(Vec<MarketEvent>),
     /// A recorded npz file (hftbacktest's event layout, array `data`).
     Npz(&'a Path),
 }
@@ -138,9 +140,9 @@ impl Engine {
         let (tick_size, lot_size) = (scenario.market.tick_size, scenario.market.lot_size);
         let (latency, fees) = (&scenario.latency, &scenario.fees);
         let data = match source {
-            MarketSource::Events([]) => DataSource::Data(Data::empty()),
+            MarketSource::Events(events) if events.is_empty() => DataSource::Data(Data::empty()),
             MarketSource::Events(events) => {
-                let evs: Vec<Event> = events.iter().map(to_event).collect();
+                let evs: Vec<Event> = events.into_iter().map(|e| to_event(&e)).collect();
                 DataSource::Data(Data::from_data(&evs))
             }
             MarketSource::Npz(path) => {

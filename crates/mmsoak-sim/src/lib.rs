@@ -101,7 +101,8 @@ pub struct SimOutput {
     pub counters: BotCounters,
     /// The scenario's name.
     pub scenario: String,
-    /// Market events the engine processed.
+    /// Market events the engine processed (0 for a recorded market: its
+    /// file is read by the engine, not counted here).
     pub market_events: usize,
 }
 
@@ -148,8 +149,9 @@ pub fn simulate_iteration(
     let ms = check_duration(duration)?;
     params.check()?;
     let iter_seed = iteration_seed(seed, iteration);
-    let tape = generate(&scenario.market, iter_seed, ms);
-    run(scenario, params, iteration, iter_seed, &tape, None, ms)
+    let mut tape = generate(&scenario.market, iter_seed, ms);
+    let events = engine::MarketSource::Events(std::mem::take(&mut tape.events));
+    run(scenario, params, iteration, iter_seed, events, &tape, ms)
 }
 
 /// A recorded market (`.npz` in hftbacktest's event layout, array `data`)
@@ -195,8 +197,8 @@ pub fn simulate_recorded(
         params,
         iteration,
         iter_seed,
+        engine::MarketSource::Npz(&market.path),
         &market.mid,
-        Some(&market.path),
         ms,
     )
 }
@@ -231,16 +233,16 @@ fn run(
     params: &SimParams,
     iteration: u32,
     iter_seed: u64,
-    tape: &MarketTape,
-    recorded: Option<&Path>,
+    source: engine::MarketSource<'_>,
+    mid: &MarketTape,
     duration_ms: u64,
 ) -> Result<SimOutput, SimError> {
     let lat = &scenario.latency;
     let spiking = lat.spike_from_iteration > 0 && iteration >= lat.spike_from_iteration;
     let extra = if spiking { lat.spike_extra_ms } else { 0.0 };
-    let source = match recorded {
-        Some(path) => engine::MarketSource::Npz(path),
-        None => engine::MarketSource::Events(&tape.events),
+    let market_events = match &source {
+        engine::MarketSource::Events(events) => events.len(),
+        engine::MarketSource::Npz(_) => 0,
     };
     let mut engine = engine::Engine::new(source, scenario, extra, iter_seed)?;
     let end_ns = i64::try_from(duration_ms)
@@ -258,7 +260,7 @@ fn run(
     let report = report::build_report(report::ReportInputs {
         fills: &run.fills,
         counters: &run.counters,
-        tape,
+        tape: mid,
         order_ages_ms: &mut run.order_ages_ms,
         round_trips_ms: &mut round_trips,
         final_inventory: run.final_inventory,
@@ -271,22 +273,22 @@ fn run(
         fills: run.fills,
         counters: run.counters,
         scenario: scenario.name.clone(),
-        market_events: tape.events.len(),
+        market_events,
     })
 }
 
-/// Replay a generated tape through the engine with a do-nothing strategy
+/// Replay generated `events` (a tape's, taken) through the engine with a do-nothing strategy
 /// (the benchmark's baselines). With `wake_every`, the strategy wakes at that
 /// cadence and reads the best bid and ask (what the bot does every
 /// `decision_ms`, without orders); without, the engine runs straight to the
 /// end. Returns the events processed.
 pub fn replay_idle(
     scenario: &Scenario,
-    tape: &MarketTape,
+    events: Vec<MarketEvent>,
     wake_every: Option<Duration>,
 ) -> Result<usize, SimError> {
-    let mut engine =
-        engine::Engine::new(engine::MarketSource::Events(&tape.events), scenario, 0.0, 0)?;
+    let n = events.len();
+    let mut engine = engine::Engine::new(engine::MarketSource::Events(events), scenario, 0.0, 0)?;
     match wake_every {
         None => engine.run_idle()?,
         Some(step) => {
@@ -298,5 +300,5 @@ pub fn replay_idle(
             std::hint::black_box(touches);
         }
     }
-    Ok(tape.events.len())
+    Ok(n)
 }
