@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use mmsoak_core::RuntimeOverrides;
-use mmsoak_runner::Scenario;
 use mmsoak_runner::{
     run_soak, Clock, Driver, ExecDriver, IterationDone, MockDriver, SimDriver, SoakConfig,
     SoakError, SoakObserver,
 };
+use mmsoak_runner::{RecordedMarket, Scenario};
 
 use crate::Outcome;
 
@@ -113,10 +113,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
                 anyhow::bail!("--sim-duration must be at least 1 second");
             }
             let scenario = Scenario::load(&args.scenario)?;
+            // Opened (read once, checked) before the soak writes anything.
+            let market = match &args.market {
+                Some(path) => Some(RecordedMarket::open(&scenario, path)?),
+                None => None,
+            };
             Box::new(
                 SimDriver::new(scenario, policy.registry.clone(), args.seed)
                     .with_duration(Duration::from_secs_f64(args.sim_duration))
-                    .with_market(args.market.clone()),
+                    .with_market(market),
             )
         }
         DriverKind::Mock => {

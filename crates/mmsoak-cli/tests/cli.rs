@@ -307,6 +307,35 @@ fn run_defaults_to_the_simulator() {
     );
 }
 
+/// A recorded market that is missing or not an npz file stops `run` before
+/// it writes anything, naming the file.
+#[test]
+fn bad_recorded_market_exits_2_before_writing() {
+    let tmp = tempdir();
+    fs::write(tmp.path().join("garbage.npz"), "not a zip").expect("write");
+    for market in ["garbage.npz", "missing.npz"] {
+        let out = tmp.path().join("out");
+        let (code, stdout, stderr) = mmsoak(
+            tmp.path(),
+            &[
+                "run",
+                "--market",
+                market,
+                "--iterations",
+                "2",
+                "--out",
+                s(&out),
+            ],
+        );
+        assert_eq!(code, 2, "{market}: {stdout}{stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(market),
+            "{market}: {stderr}"
+        );
+        assert!(!out.exists(), "{market}: {} was created", out.display());
+    }
+}
+
 #[test]
 fn fixed_clock_runs_are_byte_identical() {
     let tmp = tempdir();

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use hftbacktest::backtest::assettype::LinearAsset;
-use hftbacktest::backtest::data::{Data, DataSource};
+use hftbacktest::backtest::data::{read_npz_file, Data, DataSource};
 use hftbacktest::backtest::models::{
     CommonFees, LatencyModel, PowerProbQueueFunc3, ProbQueueModel, TradingValueFeeModel,
 };
@@ -304,6 +304,16 @@ impl Engine {
             .map(|_| ())
             .map_err(|e| SimError::Engine(format!("backtest replay failed: {e}")))
     }
+}
+
+/// How many events a recorded npz market (array `data`) holds.
+pub(crate) fn npz_event_count(path: &Path) -> Result<usize, SimError> {
+    read_npz_file::<Event>(&path.to_string_lossy(), "data")
+        .map(|data| data.len())
+        .map_err(|source| SimError::Io {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 /// Write `events` as an npz file hftbacktest can replay (array `data`).

@@ -101,8 +101,7 @@ pub struct SimOutput {
     pub counters: BotCounters,
     /// The scenario's name.
     pub scenario: String,
-    /// Market events the engine processed (0 for a recorded market: its
-    /// file is read by the engine, not counted here).
+    /// Market events the engine processed.
     pub market_events: usize,
 }
 
@@ -150,8 +149,10 @@ pub fn simulate_iteration(
     params.check()?;
     let iter_seed = iteration_seed(seed, iteration);
     let mut tape = generate(&scenario.market, iter_seed, ms);
-    let events = engine::MarketSource::Events(std::mem::take(&mut tape.events));
-    run(scenario, params, iteration, iter_seed, events, &tape, ms)
+    let events = std::mem::take(&mut tape.events);
+    let n = events.len();
+    let source = (engine::MarketSource::Events(events), n);
+    run(scenario, params, iteration, iter_seed, source, &tape, ms)
 }
 
 /// A recorded market (`.npz` in hftbacktest's event layout, array `data`)
@@ -162,15 +163,19 @@ pub fn simulate_iteration(
 pub struct RecordedMarket {
     path: PathBuf,
     mid: MarketTape,
+    events: usize,
 }
 
 impl RecordedMarket {
     /// Open `path` for `scenario` (its tick size, price and mid sampling
     /// step); the same scenario must then be simulated on it.
     pub fn open(scenario: &Scenario, path: &Path) -> Result<RecordedMarket, SimError> {
+        // Reading the events first checks the file, with a plain error.
+        let events = engine::npz_event_count(path)?;
         Ok(RecordedMarket {
             path: path.to_owned(),
             mid: recorded_mid_path(scenario, path)?,
+            events,
         })
     }
 
@@ -197,7 +202,7 @@ pub fn simulate_recorded(
         params,
         iteration,
         iter_seed,
-        engine::MarketSource::Npz(&market.path),
+        (engine::MarketSource::Npz(&market.path), market.events),
         &market.mid,
         ms,
     )
@@ -233,17 +238,13 @@ fn run(
     params: &SimParams,
     iteration: u32,
     iter_seed: u64,
-    source: engine::MarketSource<'_>,
+    (source, market_events): (engine::MarketSource<'_>, usize),
     mid: &MarketTape,
     duration_ms: u64,
 ) -> Result<SimOutput, SimError> {
     let lat = &scenario.latency;
     let spiking = lat.spike_from_iteration > 0 && iteration >= lat.spike_from_iteration;
     let extra = if spiking { lat.spike_extra_ms } else { 0.0 };
-    let market_events = match &source {
-        engine::MarketSource::Events(events) => events.len(),
-        engine::MarketSource::Npz(_) => 0,
-    };
     let mut engine = engine::Engine::new(source, scenario, extra, iter_seed)?;
     let end_ns = i64::try_from(duration_ms)
         .unwrap_or(i64::MAX / 2_000_000)

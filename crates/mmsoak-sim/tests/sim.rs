@@ -93,8 +93,37 @@ fn recorded_market_replays_the_same_fills() {
     let replayed = simulate_recorded(&s, &p, 4, 1, &market, d).expect("replayed");
     assert!(!generated.fills.is_empty());
     assert_eq!(generated.fills, replayed.fills);
+    assert_eq!(generated.market_events, tape.events.len());
+    assert_eq!(replayed.market_events, tape.events.len());
     let missing = RecordedMarket::open(&s, &dir.path().join("nope.npz")).expect_err("missing file");
     assert!(missing.to_string().contains("nope.npz"), "{missing}");
+}
+
+/// A recorded market that is not one (truncated, not a zip, no `data`
+/// array) is an error naming the file, never a panic.
+#[test]
+fn a_bad_recorded_market_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Scenario::builtin("default").expect("default");
+    let tape = generate(&s.market, iteration_seed(4, 1), 60_000);
+    let good = dir.path().join("market.npz");
+    write_market_npz(&tape, &good).expect("write npz");
+    let bytes = std::fs::read(&good).expect("read npz");
+    let cases: [(&str, Vec<u8>); 4] = [
+        ("truncated.npz", bytes[..bytes.len() / 2].to_vec()),
+        ("tail_cut.npz", bytes[..bytes.len() - 30].to_vec()),
+        ("not_a_zip.npz", b"{\"not\": \"npz\"}".to_vec()),
+        ("empty.npz", Vec::new()),
+    ];
+    for (name, content) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).expect("write case");
+        let opened = std::panic::catch_unwind(|| RecordedMarket::open(&s, &path));
+        let err = opened
+            .unwrap_or_else(|_| panic!("{name}: opening panicked"))
+            .expect_err(name);
+        assert!(err.to_string().contains(name), "{name}: {err}");
+    }
 }
 
 fn taker_share(o: &SimOutput) -> f64 {
