@@ -7,7 +7,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use hftbacktest::backtest::assettype::LinearAsset;
-use hftbacktest::backtest::data::{read_npz_file, Data, DataSource};
+use hftbacktest::backtest::data::{Data, DataSource};
 use hftbacktest::backtest::models::{
     CommonFees, LatencyModel, PowerProbQueueFunc3, ProbQueueModel, TradingValueFeeModel,
 };
@@ -22,6 +22,9 @@ use crate::market::{MarketEvent, MarketEventKind};
 use crate::rng::Rng;
 use crate::scenario::Scenario;
 use crate::SimError;
+
+mod recorded;
+pub(crate) use recorded::RecordedEvents;
 
 /// How an order ended, as seen by the bot.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,8 +100,8 @@ pub(crate) enum MarketSource<'a> {
     /// converted, before hftbacktest's copy is made (the three copies of a
     /// tape never coexist).
     Events(Vec<MarketEvent>),
-    /// A recorded npz file (hftbacktest's event layout, array `data`).
-    Npz(&'a Path),
+    /// A recorded market, read and checked once per run.
+    Recorded(&'a RecordedEvents),
 }
 
 /// One backtest: the market, our orders, matching and latency.
@@ -145,17 +148,11 @@ impl Engine {
                 let evs: Vec<Event> = events.into_iter().map(|e| to_event(&e)).collect();
                 DataSource::Data(Data::from_data(&evs))
             }
-            MarketSource::Npz(path) => {
-                if !path.is_file() {
-                    return Err(SimError::Io {
-                        path: path.to_owned(),
-                        source: std::io::Error::new(
-                            std::io::ErrorKind::NotFound,
-                            "market file not found",
-                        ),
-                    });
-                }
-                DataSource::File(path.to_string_lossy().into_owned())
+            MarketSource::Recorded(RecordedEvents(events)) if events.is_empty() => {
+                DataSource::Data(Data::empty())
+            }
+            MarketSource::Recorded(RecordedEvents(events)) => {
+                DataSource::Data(Data::from_data(events))
             }
         };
         let state = Rc::new(RefCell::new(LatencyState {
@@ -304,16 +301,6 @@ impl Engine {
             .map(|_| ())
             .map_err(|e| SimError::Engine(format!("backtest replay failed: {e}")))
     }
-}
-
-/// How many events a recorded npz market (array `data`) holds.
-pub(crate) fn npz_event_count(path: &Path) -> Result<usize, SimError> {
-    read_npz_file::<Event>(&path.to_string_lossy(), "data")
-        .map(|data| data.len())
-        .map_err(|source| SimError::Io {
-            path: path.to_owned(),
-            source,
-        })
 }
 
 /// Write `events` as an npz file hftbacktest can replay (array `data`).

@@ -65,6 +65,14 @@ pub enum SimError {
         /// What is wrong, naming the key.
         problem: String,
     },
+    /// A recorded market file that cannot be replayed.
+    #[error("{}: {problem}", file.display())]
+    Market {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong, e.g. `data.npy: record 17: qty is negative (-1)`.
+        problem: String,
+    },
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -163,18 +171,17 @@ pub fn simulate_iteration(
 pub struct RecordedMarket {
     path: PathBuf,
     mid: MarketTape,
-    events: usize,
+    events: engine::RecordedEvents,
 }
 
 impl RecordedMarket {
     /// Open `path` for `scenario` (its tick size, price and mid sampling
     /// step); the same scenario must then be simulated on it.
     pub fn open(scenario: &Scenario, path: &Path) -> Result<RecordedMarket, SimError> {
-        // Reading the events first checks the file, with a plain error.
-        let events = engine::npz_event_count(path)?;
+        let events = engine::RecordedEvents::read(path)?;
         Ok(RecordedMarket {
             path: path.to_owned(),
-            mid: recorded_mid_path(scenario, path)?,
+            mid: recorded_mid_path(scenario, &events)?,
             events,
         })
     }
@@ -202,16 +209,22 @@ pub fn simulate_recorded(
         params,
         iteration,
         iter_seed,
-        (engine::MarketSource::Npz(&market.path), market.events),
+        (
+            engine::MarketSource::Recorded(&market.events),
+            market.events.len(),
+        ),
         &market.mid,
         ms,
     )
 }
 
-fn recorded_mid_path(scenario: &Scenario, market: &Path) -> Result<MarketTape, SimError> {
+fn recorded_mid_path(
+    scenario: &Scenario,
+    market: &engine::RecordedEvents,
+) -> Result<MarketTape, SimError> {
     // Replay the book with the engine's own view: step through it and sample the mid.
     let step_ns = i64::from(scenario.market.step_ms) * 1_000_000;
-    let mut engine = engine::Engine::new(engine::MarketSource::Npz(market), scenario, 0.0, 0)?;
+    let mut engine = engine::Engine::new(engine::MarketSource::Recorded(market), scenario, 0.0, 0)?;
     let mut mid_path = Vec::new();
     let tick = scenario.market.tick_size;
     let mut last = scenario.market.price;
