@@ -1814,6 +1814,13 @@ const SOAK_RUN: &str = r#"{
             "null"
           ]
         },
+        "driver_settings": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          },
+          "description": "The driver's other settings; --resume requires the same. sim: scenario_hash, sim_duration_s, and for a recorded market market and market_hash. Absent when empty."
+        },
         "seed": {
           "type": "integer",
           "minimum": 0

@@ -55,6 +55,11 @@ pub struct RunConfig {
     pub scenario: Option<String>,
     /// The bot command of the exec driver.
     pub exec_command: Option<String>,
+    /// The driver's other settings (`Driver::settings`): for `sim`,
+    /// `scenario_hash`, `sim_duration_s` and, replaying a recorded market,
+    /// `market` and `market_hash`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_settings: BTreeMap<String, String>,
     /// Seed (recorded for every driver; the mock ignores it).
     pub seed: u64,
     /// Iterations in the run.

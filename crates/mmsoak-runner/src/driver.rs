@@ -5,6 +5,7 @@
 //! directory; it returns the bot's [`EdgeReport`] and, when the bot wrote
 //! one, the totals of its fill log.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mmsoak_core::{EdgeReport, InputError, RuntimeOverrides};
@@ -61,6 +62,14 @@ pub trait Driver {
     /// The market scenario, for drivers that have one (recorded in `SOAK_RUN.json`).
     fn scenario(&self) -> Option<&str> {
         None
+    }
+
+    /// Settings that change what the bot does, by name, beyond the name,
+    /// scenario, command and seed (recorded in `SOAK_RUN.json` as
+    /// `config.driver_settings`; `--resume` requires the same), e.g. the
+    /// simulated duration of an iteration.
+    fn settings(&self) -> BTreeMap<String, String> {
+        BTreeMap::new()
     }
 
     /// Run iteration `input.iteration`.

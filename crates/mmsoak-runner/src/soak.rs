@@ -144,12 +144,60 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SoakError + '_ {
     }
 }
 
+/// The first setting in which `wanted` differs from the killed run's
+/// `stored` one: (what, stored value, wanted value).
+fn config_difference(stored: &RunConfig, wanted: &RunConfig) -> Option<(String, String, String)> {
+    fn show<T: std::fmt::Debug>(v: &Option<T>) -> String {
+        v.as_ref()
+            .map_or_else(|| "none".to_owned(), |v| format!("{v:?}"))
+    }
+    let fields = [
+        ("driver", stored.driver.clone(), wanted.driver.clone()),
+        ("scenario", show(&stored.scenario), show(&wanted.scenario)),
+        (
+            "exec command",
+            show(&stored.exec_command),
+            show(&wanted.exec_command),
+        ),
+        ("seed", stored.seed.to_string(), wanted.seed.to_string()),
+        (
+            "iterations",
+            stored.iterations.to_string(),
+            wanted.iterations.to_string(),
+        ),
+        (
+            "auto-tune",
+            stored.auto_tune.to_string(),
+            wanted.auto_tune.to_string(),
+        ),
+        (
+            "policy",
+            stored.policy_hash.short(),
+            wanted.policy_hash.short(),
+        ),
+    ];
+    let settings = stored
+        .driver_settings
+        .keys()
+        .chain(wanted.driver_settings.keys())
+        .map(|k| {
+            let get = |c: &RunConfig| show(&c.driver_settings.get(k));
+            (format!("driver setting {k}"), get(stored), get(wanted))
+        });
+    fields
+        .into_iter()
+        .map(|(what, was, now)| (what.to_owned(), was, now))
+        .chain(settings)
+        .find(|(_, was, now)| was != now)
+}
+
 /// The run's configuration as recorded in `SOAK_RUN.json`.
 fn run_config(config: &SoakConfig, driver: &dyn Driver) -> RunConfig {
     RunConfig {
         driver: driver.name().to_owned(),
         scenario: driver.scenario().map(str::to_owned),
         exec_command: config.exec_command.clone(),
+        driver_settings: driver.settings(),
         seed: config.seed,
         iterations: config.iterations,
         auto_tune: config.auto_tune,
@@ -291,20 +339,10 @@ fn resume_state(
     let run: SoakRun = serde_json::from_value(read_document(&run_path)?)
         .map_err(|e| resume_err(format!("{}: {e}", run_path.display())))?;
     let stored = &run.config;
-    for (what, same) in [
-        ("driver", stored.driver == wanted.driver),
-        ("scenario", stored.scenario == wanted.scenario),
-        ("exec command", stored.exec_command == wanted.exec_command),
-        ("seed", stored.seed == wanted.seed),
-        ("iterations", stored.iterations == wanted.iterations),
-        ("auto-tune", stored.auto_tune == wanted.auto_tune),
-        ("policy", stored.policy_hash == wanted.policy_hash),
-    ] {
-        if !same {
-            return Err(resume_err(format!(
-                "the {what} differs from the killed run's ({SOAK_RUN_FILE}); resume with the same command line"
-            )));
-        }
+    if let Some((what, was, now)) = config_difference(stored, wanted) {
+        return Err(resume_err(format!(
+            "the {what} differs from the killed run's ({SOAK_RUN_FILE}): it was {was}, now {now}; resume with the same command line"
+        )));
     }
     let recovery = recover(lock)?;
     let chain = verify_chain(lock)?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use mmsoak_core::{RuntimeOverrides, StateHash};
 use mmsoak_runner::{
     run_soak, Clock, Driver, DriverError, ExecDriver, IterationInput, IterationOutput, MockDriver,
-    Quiet, SoakConfig, SoakError, SoakPolicy,
+    Quiet, Scenario, SimDriver, SoakConfig, SoakError, SoakPolicy,
 };
 use serde_json::Value;
 
@@ -370,4 +370,36 @@ fn resume_refuses_a_different_run_or_an_empty_directory() {
     c.seed = 7;
     let err = run_soak(&c, &mut MockDriver, &mut Quiet).expect_err("other seed");
     assert!(err.to_string().contains("seed differs"), "{err}");
+}
+
+/// The simulator's settings are part of the run: resuming with another
+/// simulated duration (or scenario contents, or recorded market) would mix
+/// two markets in one soak, so it is refused, naming the setting and both
+/// values.
+#[test]
+fn resume_refuses_other_sim_settings() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("latest");
+    let sim = |seconds: u64| {
+        let scenario = Scenario::builtin("calm").expect("calm");
+        SimDriver::new(scenario, SoakPolicy::default().registry, 42)
+            .with_duration(Duration::from_secs(seconds))
+    };
+    let mut c = config(&out, 2, true);
+    run_soak(&c, &mut sim(60), &mut Quiet).expect("a sim run");
+    let settings = &read_json(&out.join("SOAK_RUN.json"))["config"]["driver_settings"];
+    assert_eq!(settings["sim_duration_s"], "60");
+    assert_eq!(settings["scenario_hash"].as_str().map(str::len), Some(64));
+
+    c.resume = true;
+    let before = tree(&out);
+    let err = run_soak(&c, &mut sim(120), &mut Quiet).expect_err("other duration");
+    assert!(
+        err.to_string()
+            .contains("driver setting sim_duration_s differs from the killed run's (SOAK_RUN.json): it was \"60\", now \"120\""),
+        "{err}"
+    );
+    let err = run_soak(&c, &mut MockDriver, &mut Quiet).expect_err("other driver");
+    assert!(err.to_string().contains("it was sim, now mock"), "{err}");
+    assert_eq!(tree(&out), before, "a refused resume changes nothing");
 }

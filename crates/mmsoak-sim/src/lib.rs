@@ -109,7 +109,8 @@ pub struct SimOutput {
     pub counters: BotCounters,
     /// The scenario's name.
     pub scenario: String,
-    /// Market events the engine processed.
+    /// Events in the market source (the generated tape, or the recorded
+    /// file whatever the simulated duration).
     pub market_events: usize,
 }
 
@@ -172,23 +173,65 @@ pub struct RecordedMarket {
     path: PathBuf,
     mid: MarketTape,
     events: engine::RecordedEvents,
+    hash: String,
+    /// The scenario's instrument it was opened with: price, tick, lot, step.
+    instrument: [f64; 4],
+}
+
+/// What of a scenario a recorded market's reading depends on.
+fn instrument(scenario: &Scenario) -> [f64; 4] {
+    let m = &scenario.market;
+    [m.price, m.tick_size, m.lot_size, f64::from(m.step_ms)]
 }
 
 impl RecordedMarket {
-    /// Open `path` for `scenario` (its tick size, price and mid sampling
-    /// step); the same scenario must then be simulated on it.
+    /// Open, read and check `path` for `scenario` (its price, tick and lot
+    /// size and mid sampling step, which [`simulate_recorded`] checks).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mmsoak_core::ParamRegistry;
+    /// use mmsoak_sim::{generate, iteration_seed, simulate_recorded, write_market_npz};
+    /// use mmsoak_sim::{RecordedMarket, Scenario, SimParams};
+    ///
+    /// let scenario = Scenario::builtin("calm")?;
+    /// let tape = generate(&scenario.market, iteration_seed(1, 1), 60_000);
+    /// let path = std::env::temp_dir().join(format!("mmsoak-doc-{}.npz", std::process::id()));
+    /// write_market_npz(&tape, &path)?;
+    /// let market = RecordedMarket::open(&scenario, &path)?;
+    /// std::fs::remove_file(&path)?;
+    ///
+    /// let params = SimParams::defaults(&ParamRegistry::default());
+    /// let out = simulate_recorded(&scenario, &params, 1, 1, &market, Duration::from_secs(60))?;
+    /// assert_eq!(out.market_events, tape.events.len());
+    /// assert_eq!(market.content_hash().len(), 64);
+    ///
+    /// // Another instrument cannot be simulated on it.
+    /// let mut other = scenario.clone();
+    /// other.market.tick_size *= 2.0;
+    /// assert!(simulate_recorded(&other, &params, 1, 1, &market, Duration::from_secs(60)).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(scenario: &Scenario, path: &Path) -> Result<RecordedMarket, SimError> {
         let events = engine::RecordedEvents::read(path)?;
         Ok(RecordedMarket {
             path: path.to_owned(),
             mid: recorded_mid_path(scenario, &events)?,
+            hash: events.content_hash(),
             events,
+            instrument: instrument(scenario),
         })
     }
 
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// blake3 of its events (64 hex digits): the same market, whatever the
+    /// file's name or compression, has the same hash.
+    pub fn content_hash(&self) -> &str {
+        &self.hash
     }
 }
 
@@ -203,6 +246,16 @@ pub fn simulate_recorded(
 ) -> Result<SimOutput, SimError> {
     let ms = check_duration(duration)?;
     params.check()?;
+    if instrument(scenario) != market.instrument {
+        let [price, tick, lot, step] = market.instrument;
+        return Err(SimError::Market {
+            file: market.path.clone(),
+            problem: format!(
+                "opened for an instrument with price {price}, tick_size {tick}, lot_size {lot}, step_ms {step}; scenario `{}` has another",
+                scenario.name
+            ),
+        });
+    }
     let iter_seed = iteration_seed(seed, iteration);
     run(
         scenario,

@@ -1,9 +1,10 @@
 //! The embedded simulator driver: the parameters in force act on a quoting
 //! bot in a simulated market (`mmsoak-sim`).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use mmsoak_core::ParamRegistry;
+use mmsoak_core::{ParamRegistry, StateHash};
 use mmsoak_sim::{
     simulate_iteration, simulate_recorded, RecordedMarket, Scenario, SimError, SimParams,
 };
@@ -74,6 +75,26 @@ impl Driver for SimDriver {
 
     fn scenario(&self) -> Option<&str> {
         Some(&self.scenario.name)
+    }
+
+    /// The scenario's contents (a file may change under its name), the
+    /// simulated duration and the recorded market with its contents.
+    fn settings(&self) -> BTreeMap<String, String> {
+        let mut s = BTreeMap::new();
+        let scenario = serde_json::to_value(&self.scenario).map_or_else(
+            |e| format!("unhashable: {e}"),
+            |v| StateHash::of_value(&v).to_string(),
+        );
+        s.insert("scenario_hash".to_owned(), scenario);
+        s.insert(
+            "sim_duration_s".to_owned(),
+            self.duration.as_secs_f64().to_string(),
+        );
+        if let Some(market) = &self.recorded {
+            s.insert("market".to_owned(), market.path().display().to_string());
+            s.insert("market_hash".to_owned(), market.content_hash().to_owned());
+        }
+        s
     }
 
     fn run_iteration(

@@ -31,6 +31,28 @@ impl RecordedEvents {
         self.0.len()
     }
 
+    /// blake3 of the event records (the array's data bytes, without its
+    /// header), 64 hex digits: the market's identity, whatever the
+    /// archive's compression.
+    pub(crate) fn content_hash(&self) -> String {
+        let mut hasher = blake3::Hasher::new();
+        for e in &self.0 {
+            for word in [
+                e.ev.to_le_bytes(),
+                e.exch_ts.to_le_bytes(),
+                e.local_ts.to_le_bytes(),
+                e.px.to_le_bytes(),
+                e.qty.to_le_bytes(),
+                e.order_id.to_le_bytes(),
+                e.ival.to_le_bytes(),
+                e.fval.to_le_bytes(),
+            ] {
+                hasher.update(&word);
+            }
+        }
+        hasher.finalize().to_hex().to_string()
+    }
+
     /// Read and check the recorded market in `path`; errors name the file
     /// and, for a bad event, its record number and field.
     pub(crate) fn read(path: &Path) -> Result<RecordedEvents, SimError> {
