@@ -17,10 +17,15 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&args[1..]),
         Some("codegen") => codegen::run(&args[1..]),
-        Some("mini-soak") => match mini_soak::run(&args[1..]) {
-            Ok(code) => return ExitCode::from(u8::try_from(code).unwrap_or(2)),
-            Err(e) => Err(e),
-        },
+        // Its exit code is the gate's (0 PASS/WARN, 1 FAIL); anything else
+        // that stops it (a bad flag, a failed build) is 2, never a FAIL.
+        Some("mini-soak") => {
+            let code = mini_soak::run(&args[1..]).unwrap_or_else(|e| {
+                eprintln!("xtask: {e}");
+                2
+            });
+            return ExitCode::from(u8::try_from(code).unwrap_or(2));
+        }
         Some("help") | Some("--help") | Some("-h") | None => {
             print_help();
             return ExitCode::SUCCESS;
@@ -40,9 +45,10 @@ fn print_help() {
     println!(
         "cargo xtask <task>\n\n\
          tasks:\n  \
-         mini-soak  clean, run 24 iterations with auto-tune, snapshot, verify, gate (exit = gate's)\n             \
+         mini-soak  clean, run 24 iterations with auto-tune, snapshot, verify, gate, report\n             \
+         exit: the gate's (0 PASS/WARN, 1 FAIL), 2 for anything else (bad flag, failed build, bad input)\n             \
          on the embedded simulator's `default` market unless --driver / --scenario say otherwise\n             \
-         flags passed through: --iterations --driver --exec --seed --out --scenario --policy\n  \
+         flags passed through: --iterations --driver --exec --seed --out --scenario --sim-duration --market --policy\n  \
          ci         fmt --check, clippy -D warnings, test --workspace (INSTA_UPDATE=no)\n  \
          codegen    write the JSON Schemas into docs/schemas (--check: fail when stale)"
     );

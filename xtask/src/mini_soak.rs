@@ -9,13 +9,15 @@ use std::process::Command;
 
 use crate::{cargo, project_root, run_status, sh};
 
-const PASS_THROUGH: [&str; 7] = [
+const PASS_THROUGH: [&str; 9] = [
     "--iterations",
     "--driver",
     "--exec",
     "--seed",
     "--out",
     "--scenario",
+    "--sim-duration",
+    "--market",
     "--policy",
 ];
 

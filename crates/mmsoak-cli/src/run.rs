@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mmsoak_core::RuntimeOverrides;
 use mmsoak_runner::{
     run_soak, Clock, Driver, ExecDriver, IterationDone, MockDriver, SimDriver, SoakConfig,
-    SoakError, SoakObserver,
+    SoakError, SoakObserver, DEFAULT_ITERATION_TIMEOUT, DEFAULT_SIM_DURATION,
 };
 use mmsoak_runner::{RecordedMarket, Scenario};
 
@@ -25,6 +25,17 @@ pub(crate) enum DriverKind {
     Exec,
 }
 
+impl DriverKind {
+    /// The name `--driver` takes.
+    fn name(self) -> &'static str {
+        match self {
+            DriverKind::Sim => "sim",
+            DriverKind::Mock => "mock",
+            DriverKind::Exec => "exec",
+        }
+    }
+}
+
 /// Run a soak: N iterations of the bot, each summarized, tuned (with
 /// --auto-tune), guarded and applied; artifacts go to --out.
 ///
@@ -32,10 +43,12 @@ pub(crate) enum DriverKind {
 /// simulator (--scenario default|calm|volatile|latency-spike|toxic or a TOML
 /// file, --sim-duration seconds per iteration, --market FILE.npz to replay a
 /// recorded market); `mock` replays a scripted KPI sequence and ignores the
-/// parameters (it exists to test the pipeline, not the bot); `exec` runs your bot: placeholders {overrides} {out} {iteration} in --exec, also in
+/// parameters (it exists to test the pipeline, not the bot); `exec` runs
+/// your bot: placeholders {overrides} {out} {iteration} in --exec, also in
 /// MMSOAK_OVERRIDES, MMSOAK_OUT, MMSOAK_ITERATION, and the overrides JSON
 /// in MM_RUNTIME_OVERRIDES_JSON; the bot writes {out}/EDGE_REPORT.json and
-/// optionally {out}/fills.jsonl.
+/// optionally {out}/fills.jsonl. A flag of another driver than the one
+/// running is an error.
 ///
 /// Examples:
 ///   mmsoak run --iterations 24 --auto-tune
@@ -56,12 +69,12 @@ pub(crate) struct Args {
     /// Which bot runs each iteration.
     #[arg(long, value_enum, default_value_t = DriverKind::Sim)]
     driver: DriverKind,
-    /// Simulator scenario: a built-in name or a TOML file (sim driver).
-    #[arg(long, default_value = "default")]
-    scenario: String,
-    /// Simulated seconds per iteration (sim driver).
-    #[arg(long, default_value_t = 3600.0)]
-    sim_duration: f64,
+    /// Simulator scenario: a built-in name or a TOML file (sim driver; default: default).
+    #[arg(long)]
+    scenario: Option<String>,
+    /// Simulated seconds per iteration (sim driver; default: 3600).
+    #[arg(long)]
+    sim_duration: Option<f64>,
     /// Replay a recorded market (hftbacktest npz) instead of the generator (sim driver).
     #[arg(long)]
     market: Option<PathBuf>,
@@ -71,9 +84,10 @@ pub(crate) struct Args {
     /// The bot command for --driver exec (run with sh -c).
     #[arg(long)]
     exec: Option<String>,
-    /// Per-iteration timeout of the exec driver, in seconds; the bot's whole process group is killed.
-    #[arg(long, default_value_t = 600.0)]
-    iteration_timeout: f64,
+    /// Per-iteration timeout of the exec driver, in seconds; the bot's whole
+    /// process group is killed (default: 600).
+    #[arg(long)]
+    iteration_timeout: Option<f64>,
     /// Seed (recorded in the artifacts).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -100,19 +114,47 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     } else {
         args.driver
     };
-    if driver_kind != DriverKind::Sim && args.market.is_some() {
-        anyhow::bail!("--market replays a recorded market for the sim driver (the default); it does not go with --driver mock or exec");
-    }
+    // A flag of another driver would be silently ignored: refuse it.
+    let flag_of = |flag: &str, given: bool, driver: DriverKind, driver_name: &str| {
+        if given && driver_kind != driver {
+            anyhow::bail!(
+                "{flag} goes with {driver_name}, not --driver {}",
+                driver_kind.name()
+            );
+        }
+        Ok(())
+    };
+    let sim = "the sim driver (the default)";
+    flag_of("--scenario", args.scenario.is_some(), DriverKind::Sim, sim)?;
+    flag_of(
+        "--sim-duration",
+        args.sim_duration.is_some(),
+        DriverKind::Sim,
+        sim,
+    )?;
+    flag_of("--market", args.market.is_some(), DriverKind::Sim, sim)?;
+    flag_of(
+        "--exec",
+        args.exec.is_some(),
+        DriverKind::Exec,
+        "--driver exec",
+    )?;
+    let timeout = args.iteration_timeout.is_some();
+    flag_of(
+        "--iteration-timeout",
+        timeout,
+        DriverKind::Exec,
+        "--driver exec",
+    )?;
     let policy = crate::load_policy(args.policy.as_deref())?;
     let mut driver: Box<dyn Driver> = match driver_kind {
         DriverKind::Sim => {
-            if args.exec.is_some() {
-                anyhow::bail!("--exec needs --driver exec");
-            }
-            if !(args.sim_duration.is_finite() && args.sim_duration >= 1.0) {
-                anyhow::bail!("--sim-duration must be at least 1 second");
-            }
-            let scenario = Scenario::load(&args.scenario)?;
+            let duration = match args.sim_duration {
+                None => DEFAULT_SIM_DURATION,
+                Some(s) if s.is_finite() && s >= 1.0 => Duration::from_secs_f64(s),
+                Some(_) => anyhow::bail!("--sim-duration must be at least 1 second"),
+            };
+            let scenario = Scenario::load(args.scenario.as_deref().unwrap_or("default"))?;
             // Opened (read once, checked) before the soak writes anything.
             let market = match &args.market {
                 Some(path) => Some(RecordedMarket::open(&scenario, path)?),
@@ -120,27 +162,23 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             };
             Box::new(
                 SimDriver::new(scenario, policy.registry.clone(), args.seed)
-                    .with_duration(Duration::from_secs_f64(args.sim_duration))
+                    .with_duration(duration)
                     .with_market(market),
             )
         }
-        DriverKind::Mock => {
-            if args.exec.is_some() {
-                anyhow::bail!("--exec needs --driver exec");
-            }
-            Box::new(MockDriver)
-        }
+        DriverKind::Mock => Box::new(MockDriver),
         DriverKind::Exec => {
             let Some(cmd) = args.exec.clone() else {
                 anyhow::bail!("--driver exec needs --exec 'COMMAND'");
             };
-            if !(args.iteration_timeout.is_finite() && args.iteration_timeout > 0.0) {
-                anyhow::bail!("--iteration-timeout must be a positive number of seconds");
-            }
-            Box::new(ExecDriver::new(
-                cmd,
-                Duration::from_secs_f64(args.iteration_timeout),
-            ))
+            let timeout = match args.iteration_timeout {
+                None => DEFAULT_ITERATION_TIMEOUT,
+                Some(s) if s.is_finite() && s > 0.0 => Duration::from_secs_f64(s),
+                Some(_) => {
+                    anyhow::bail!("--iteration-timeout must be a positive number of seconds")
+                }
+            };
+            Box::new(ExecDriver::new(cmd, timeout))
         }
     };
     let initial_overrides = match &args.overrides {

@@ -599,6 +599,22 @@ fn usage_errors_exit_2_before_touching_anything() {
         ),
         (&["run", "--exec", &exec, "--out", s(&out)], "--exec"),
         (
+            &["run", "--mock", "--scenario", "toxic", "--out", s(&out)],
+            "--scenario goes with the sim driver (the default), not --driver mock",
+        ),
+        (
+            &["run", "--mock", "--sim-duration", "60", "--out", s(&out)],
+            "--sim-duration",
+        ),
+        (
+            &["run", "--iteration-timeout", "5", "--out", s(&out)],
+            "--iteration-timeout goes with --driver exec, not --driver sim",
+        ),
+        (
+            &["run", "--sim-duration", "0.5", "--out", s(&out)],
+            "--sim-duration must be at least 1 second",
+        ),
+        (
             &["run", "--mock", "--market", "m.npz", "--out", s(&out)],
             "--market",
         ),

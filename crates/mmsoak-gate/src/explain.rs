@@ -44,7 +44,8 @@ pub struct RuleCheck {
     pub rule: String,
     /// The condition with the values filled in, e.g. `risk_ratio=0.68 >= 0.6`.
     pub condition: String,
-    /// Whether the condition holds on these KPIs (`None`: a KPI is absent or the rule is disabled).
+    /// Whether the condition holds on these KPIs (`None`: the rule is
+    /// disabled, or a KPI is absent and no other clause already fails).
     pub holds: Option<bool>,
     /// Whether the rule is in the iteration's `rules_fired`.
     pub fired: bool,

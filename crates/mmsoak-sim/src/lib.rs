@@ -348,7 +348,7 @@ fn run(
 /// (the benchmark's baselines). With `wake_every`, the strategy wakes at that
 /// cadence and reads the best bid and ask (what the bot does every
 /// `decision_ms`, without orders); without, the engine runs straight to the
-/// end. Returns the events processed.
+/// end. Returns how many events were replayed (all of `events`).
 pub fn replay_idle(
     scenario: &Scenario,
     events: Vec<MarketEvent>,
