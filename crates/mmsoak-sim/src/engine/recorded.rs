@@ -234,6 +234,21 @@ mod tests {
     }
 
     #[test]
+    fn an_archive_without_the_data_array_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("other.npz");
+        let (npy, _) = npy(3);
+        std::fs::write(&path, crate::npz::stored_zip("other.npy", &npy)).expect("write");
+        let err = RecordedEvents::read(&path).expect_err("no data array");
+        assert_eq!(
+            err.to_string(),
+            format!("{}: no array `data` (data.npy) in the archive", path.display())
+        );
+        std::fs::write(&path, crate::npz::stored_zip(ARRAY, &npy)).expect("write");
+        assert_eq!(RecordedEvents::read(&path).expect("valid").len(), 3);
+    }
+
+    #[test]
     fn a_valid_array_reads_back_every_event() {
         let (bytes, _) = npy(5);
         let events = parse_npy(&bytes).expect("valid");
