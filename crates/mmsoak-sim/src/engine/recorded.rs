@@ -242,7 +242,10 @@ mod tests {
         let err = RecordedEvents::read(&path).expect_err("no data array");
         assert_eq!(
             err.to_string(),
-            format!("{}: no array `data` (data.npy) in the archive", path.display())
+            format!(
+                "{}: no array `data` (data.npy) in the archive",
+                path.display()
+            )
         );
         std::fs::write(&path, crate::npz::stored_zip(ARRAY, &npy)).expect("write");
         assert_eq!(RecordedEvents::read(&path).expect("valid").len(), 3);
