@@ -1,8 +1,9 @@
 //! `mmsoak explain`: one iteration, from KPIs to the verifier's conclusion.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use mmsoak_gate::{explain_iteration, Explanation, RuleCheck};
+use mmsoak_gate::{explain_iteration, Explanation, RuleCheck, RuleWindowRow, SoakReport};
 use mmsoak_tuner::{Rule, RuleInputs, TuningPolicy};
 use serde_json::Value;
 
@@ -49,6 +50,52 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
 
 fn kpi(e: &Explanation, key: &str) -> Option<f64> {
     e.kpis.get(key).and_then(Value::as_f64)
+}
+
+/// Every rule over the gate's window of `report`: iterations fired (from
+/// `rules_fired`), iterations its condition held, and its failing clauses
+/// with how many iterations each failed in (most first, then by name).
+pub(crate) fn rule_window(report: &SoakReport, p: &TuningPolicy) -> Vec<RuleWindowRow> {
+    let from = report.window_from();
+    let window: Vec<_> = report
+        .iterations
+        .iter()
+        .filter(|r| r.iteration >= from)
+        .collect();
+    Rule::ALL
+        .into_iter()
+        .map(|rule| {
+            let (mut fired, mut held) = (0, 0);
+            let mut failing: BTreeMap<String, usize> = BTreeMap::new();
+            for row in &window {
+                let inputs = RuleInputs {
+                    risk_ratio: row.risk_ratio,
+                    maker_taker_ratio: row.maker_taker_ratio,
+                    net_bps: row.net_bps,
+                    p95_latency_ms: row.p95_latency_ms,
+                    adverse_bps_p95: row.adverse_bps_p95,
+                    slippage_bps_p95: row.slippage_bps_p95,
+                };
+                fired += usize::from(row.rules_fired.iter().any(|r| r == rule.name()));
+                held += usize::from(p.condition_holds(rule, &inputs) == Some(true));
+                for c in p.condition(rule, &inputs) {
+                    if c.holds() == Some(false) {
+                        *failing.entry(c.requirement()).or_default() += 1;
+                    }
+                }
+            }
+            let mut failing: Vec<(String, usize)> = failing.into_iter().collect();
+            failing.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            RuleWindowRow {
+                rule: rule.name().to_owned(),
+                enabled: p.enabled(rule),
+                fired,
+                held,
+                iterations: window.len(),
+                failing,
+            }
+        })
+        .collect()
 }
 
 /// Every rule's condition (the tuner's own clauses, `TuningPolicy::condition`)

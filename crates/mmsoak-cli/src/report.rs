@@ -9,7 +9,8 @@ use mmsoak_gate::{read_report, SOAK_REPORT_HTML, SOAK_REPORT_MD};
 ///
 /// SOAK_REPORT.html (one self-contained page: verdict banner, KPI charts
 /// with targets and the gate's window, parameter trajectories, the
-/// rules/guards timeline, delta quality and per-pair verification) and
+/// rules/guards timeline, the tuner's rules over the gate's window (fired,
+/// held, which clauses failed), delta quality and per-pair verification) and
 /// SOAK_REPORT.md (verdict, KPI and delta-quality tables) are written
 /// atomically into the artifacts directory, whatever the verdict. Exit 0
 /// when written, 2 for unreadable input (nothing is written then).
@@ -36,7 +37,8 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let policy = crate::load_policy(args.policy.as_deref())?;
     // Everything is read and rendered before anything is written.
-    let report = read_report(&args.path, &policy.gate, args.strict, &policy.registry)?;
+    let mut report = read_report(&args.path, &policy.gate, args.strict, &policy.registry)?;
+    report.rule_window = crate::explain::rule_window(&report, &policy.tuner);
     let html = report.to_html();
     let md = report.to_markdown();
     for (name, text) in [(SOAK_REPORT_HTML, &html), (SOAK_REPORT_MD, &md)] {

@@ -114,6 +114,7 @@ impl SoakReport {
         self.kpi_charts(&mut s);
         self.param_charts(&mut s);
         self.timeline(&mut s);
+        self.rule_section(&mut s);
         self.delta_section(&mut s);
         self.details(&mut s);
         s.push_str("</body>\n</html>\n");
@@ -427,6 +428,31 @@ impl SoakReport {
             });
         }
         s.push_str("</tbody></table></div>\n");
+    }
+
+    /// The tuner's rules over the gate's window, when evaluated.
+    fn rule_section(&self, s: &mut String) {
+        if self.rule_window.is_empty() {
+            return;
+        }
+        let _ = write!(
+            s,
+            "<h2 id=\"rules\">Tuner rules over the window (iterations {}–{})</h2>\n<p class=\"muted\">How often each rule fired and its condition held in the gate's window, and which of its clauses failed in how many iterations.</p>\n<table><thead><tr><th>rule</th><th>fired</th><th>condition held</th><th>failing clauses (iterations)</th></tr></thead><tbody>",
+            self.window_from(),
+            self.iteration_count()
+        );
+        for r in &self.rule_window {
+            let _ = write!(
+                s,
+                "<tr><td><code>{}</code></td><td class=\"num\">{}/{n}</td><td class=\"num\">{}/{n}</td><td>{}</td></tr>",
+                esc(&r.rule),
+                r.fired,
+                r.held,
+                esc(&r.failing_text()),
+                n = r.iterations
+            );
+        }
+        s.push_str("</tbody></table>\n");
     }
 
     fn delta_section(&self, s: &mut String) {

@@ -47,8 +47,8 @@ pub use gate::{
 pub use policy::{GatePolicy, SnapshotPolicy};
 pub use prometheus::{render_prometheus, POST_SOAK_METRICS};
 pub use report::{
-    read_report, IterationRow, ReportOperation, RunMeta, SkipKind, SoakReport, SOAK_REPORT_HTML,
-    SOAK_REPORT_MD, SOAK_RUN,
+    read_report, IterationRow, ReportOperation, RuleWindowRow, RunMeta, SkipKind, SoakReport,
+    SOAK_REPORT_HTML, SOAK_REPORT_MD, SOAK_RUN,
 };
 pub use snapshot::{
     kpi_gate_passed, snapshot, snapshot_dir, GuardsLast8, KpiLast8, MeanMedian, PostSoakSnapshot,

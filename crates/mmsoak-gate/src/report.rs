@@ -177,6 +177,10 @@ pub struct IterationRow {
     pub net_bps: Option<f64>,
     /// `summary.p95_latency_ms`.
     pub p95_latency_ms: Option<f64>,
+    /// `summary.adverse_bps_p95` (read by the edge-driver rules).
+    pub adverse_bps_p95: Option<f64>,
+    /// `summary.slippage_bps_p95` (read by the edge-driver rules).
+    pub slippage_bps_p95: Option<f64>,
     /// Parameter values in force during the iteration (`None`: no runtime recorded).
     pub params: Option<BTreeMap<Param, f64>>,
     /// `tuning.rules_fired`.
@@ -285,6 +289,55 @@ pub struct SoakReport {
     pub policy: GatePolicy,
     /// The registry (parameter bounds).
     pub registry: ParamRegistry,
+    /// The tuner's rules over the gate's window, when the caller evaluated
+    /// them (the gate knows no rules; `mmsoak report` fills this).
+    pub rule_window: Vec<RuleWindowRow>,
+}
+
+/// One tuner rule over the gate's window: how often it fired, how often its
+/// condition held, and which of its clauses kept it from holding.
+///
+/// ```
+/// use mmsoak_gate::RuleWindowRow;
+/// let row = RuleWindowRow {
+///     rule: "MAKER_BOOST".to_owned(), enabled: true, fired: 0, held: 0, iterations: 8,
+///     failing: vec![("net_bps >= 2.7".to_owned(), 8), ("maker_taker_ratio < 0.85".to_owned(), 1)],
+/// };
+/// assert_eq!(row.failing_text(), "net_bps >= 2.7 (8), maker_taker_ratio < 0.85 (1)");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleWindowRow {
+    /// Rule name, e.g. `MAKER_BOOST`.
+    pub rule: String,
+    /// Whether the policy enables it.
+    pub enabled: bool,
+    /// Window iterations whose `rules_fired` name it.
+    pub fired: usize,
+    /// Window iterations in which its condition held.
+    pub held: usize,
+    /// Iterations in the window.
+    pub iterations: usize,
+    /// Each clause that failed (`net_bps >= 2.7`) with the number of window
+    /// iterations it failed in, most often first.
+    pub failing: Vec<(String, usize)>,
+}
+
+impl RuleWindowRow {
+    /// The failing clauses with their counts, or why there are none:
+    /// `disabled by the policy`, `—` (it held throughout).
+    pub fn failing_text(&self) -> String {
+        if !self.enabled {
+            return "disabled by the policy".to_owned();
+        }
+        if self.failing.is_empty() {
+            return "—".to_owned();
+        }
+        self.failing
+            .iter()
+            .map(|(clause, n)| format!("{clause} ({n})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Read an artifacts directory into a [`SoakReport`]: gate and verifier in
@@ -343,6 +396,8 @@ pub fn read_report(
             risk_ratio: summary.kpis.risk_ratio,
             net_bps: summary.kpis.net_bps,
             p95_latency_ms: summary.kpis.p95_latency_ms,
+            adverse_bps_p95: extras.adverse_bps_p95,
+            slippage_bps_p95: extras.slippage_bps_p95,
             params,
             rules_fired: extras.rules_fired,
             operations,
@@ -361,11 +416,14 @@ pub fn read_report(
         pairs: run.verify.pairs,
         policy: policy.clone(),
         registry: registry.clone(),
+        rule_window: Vec::new(),
     })
 }
 
 /// The fields of an ITER_SUMMARY only the report reads.
 pub(crate) struct Extras {
+    pub adverse_bps_p95: Option<f64>,
+    pub slippage_bps_p95: Option<f64>,
     pub rules_fired: Vec<String>,
     pub operations: Vec<ReportOperation>,
     pub freeze_active: bool,
@@ -374,8 +432,17 @@ pub(crate) struct Extras {
 
 pub(crate) fn read_extras(file: &Path, doc: &Value) -> Result<Extras, InputError> {
     let root = Fields::root(file, doc)?;
+    let (adverse_bps_p95, slippage_bps_p95) = match root.opt_object("summary")? {
+        Some(kpis) => (
+            kpis.opt_f64("adverse_bps_p95")?,
+            kpis.opt_f64("slippage_bps_p95")?,
+        ),
+        None => (None, None),
+    };
     let Some(t) = root.opt_object("tuning")? else {
         return Ok(Extras {
+            adverse_bps_p95,
+            slippage_bps_p95,
             rules_fired: Vec::new(),
             operations: Vec::new(),
             freeze_active: false,
@@ -405,6 +472,8 @@ pub(crate) fn read_extras(file: &Path, doc: &Value) -> Result<Extras, InputError
         }
     }
     Ok(Extras {
+        adverse_bps_p95,
+        slippage_bps_p95,
         rules_fired: t.opt_strings("rules_fired")?.unwrap_or_default(),
         operations,
         freeze_active: t.opt_bool("freeze_active")?.unwrap_or(false),
@@ -546,6 +615,31 @@ impl SoakReport {
             s.push('\n');
         };
         table(&mut s, "KPIs (last-window means vs targets)", &kpi);
+        if !self.rule_window.is_empty() {
+            let _ = writeln!(
+                s,
+                "## Tuner rules over the window (iterations {}–{})\n",
+                self.window_from(),
+                self.iteration_count()
+            );
+            let _ = writeln!(
+                s,
+                "| rule | fired | condition held | failing clauses (iterations) |"
+            );
+            let _ = writeln!(s, "|---|---:|---:|---|");
+            for r in &self.rule_window {
+                let _ = writeln!(
+                    s,
+                    "| `{}` | {}/{n} | {}/{n} | {} |",
+                    r.rule,
+                    r.fired,
+                    r.held,
+                    r.failing_text(),
+                    n = r.iterations
+                );
+            }
+            s.push('\n');
+        }
         table(&mut s, "Delta quality", &delta);
         let d = &g.delta;
         let _ = writeln!(
@@ -742,6 +836,42 @@ mod tests {
         assert!(md.contains("- **failed** `kpi.net_bps_mean`"), "{md}");
         assert!(md.contains("| `kpi.net_bps_mean` |"));
         assert!(md.contains("**FAIL**"));
+    }
+
+    #[test]
+    fn the_rule_window_is_shown_when_evaluated() {
+        let dir = run(10);
+        let mut r = report(dir.path(), &GatePolicy::default());
+        assert!(r.rule_window.is_empty(), "the gate evaluates no rules");
+        assert!(!r.to_markdown().contains("## Tuner rules"));
+        assert!(!r.to_html().contains("id=\"rules\""));
+        let row = |rule: &str, enabled, failing: Vec<(String, usize)>| RuleWindowRow {
+            rule: rule.to_owned(),
+            enabled,
+            fired: 0,
+            held: 0,
+            iterations: 8,
+            failing,
+        };
+        r.rule_window = vec![
+            row("MAKER_BOOST", true, vec![("net_bps >= 2.7".to_owned(), 8)]),
+            row("DRIVER_SLIPPAGE", false, Vec::new()),
+        ];
+        let md = r.to_markdown();
+        assert!(
+            md.contains("## Tuner rules over the window (iterations 3–10)\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `MAKER_BOOST` | 0/8 | 0/8 | net_bps >= 2.7 (8) |\n"),
+            "{md}"
+        );
+        assert!(md.contains("| `DRIVER_SLIPPAGE` | 0/8 | 0/8 | disabled by the policy |\n"));
+        let html = r.to_html();
+        assert!(
+            html.contains("<tr><td><code>MAKER_BOOST</code></td><td class=\"num\">0/8</td><td class=\"num\">0/8</td><td>net_bps &gt;= 2.7 (8)</td></tr>"),
+            "the clause is escaped"
+        );
     }
 
     #[test]

@@ -495,6 +495,11 @@ impl Clause {
         }
     }
 
+    /// What the clause requires, without the value: `net_bps >= 2.7`.
+    pub fn requirement(&self) -> String {
+        format!("{} {} {}", self.kpi, self.op.as_str(), self.threshold)
+    }
+
     /// Whether the clause holds; `None` when the value is absent.
     pub fn holds(&self) -> Option<bool> {
         let (v, t) = (self.value?, self.threshold);
@@ -534,6 +539,7 @@ impl TuningPolicy {
     /// let failing: Vec<String> = p.condition(Rule::MakerBoost, &k).iter()
     ///     .filter(|c| c.holds() == Some(false)).map(|c| c.to_string()).collect();
     /// assert_eq!(failing, ["net_bps=1.3 >= 2.7"]);
+    /// assert_eq!(p.condition(Rule::MakerBoost, &k)[2].requirement(), "net_bps >= 2.7");
     /// ```
     pub fn condition(&self, rule: Rule, k: &RuleInputs) -> Vec<Clause> {
         use ClauseOp::*;
