@@ -512,11 +512,12 @@ impl Clause {
     }
 }
 
-/// `net_bps=1.3 >= 2.7`, or `net_bps=absent >= 2.7`.
+/// `net_bps=1.3 >= 2.7`, or `net_bps=absent >= 2.7`; the value rounded to
+/// 6 decimals (`maker_taker_ratio=0.839108`, not `0.8391078207999036`).
 impl fmt::Display for Clause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.value {
-            Some(v) => write!(f, "{}={v}", self.kpi)?,
+            Some(v) => write!(f, "{}={}", self.kpi, (v * 1e6).round() / 1e6)?,
             None => write!(f, "{}=absent", self.kpi)?,
         }
         write!(f, " {} {}", self.op.as_str(), self.threshold)
@@ -1310,5 +1311,8 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["risk_ratio=0.45 >= 0.4", "risk_ratio=0.45 < 0.6"]
         );
+        let long = p.condition(Rule::RiskAggressive, &at(0.8391078207999036));
+        assert_eq!(long[0].to_string(), "risk_ratio=0.839108 >= 0.6");
+        assert_eq!(long[0].requirement(), "risk_ratio >= 0.6");
     }
 }
