@@ -145,6 +145,9 @@ impl SoakReport {
                 );
             }
             s.push_str("</ul>");
+            if !self.rule_window.is_empty() {
+                s.push_str("<p>Why the tuner did not get there: <a href=\"#rules\">its rules over the window</a>, with the clauses that kept each from firing.</p>");
+            }
         }
         s.push_str("</section>\n");
         let m = &self.meta;

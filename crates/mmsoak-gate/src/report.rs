@@ -841,10 +841,16 @@ mod tests {
     #[test]
     fn the_rule_window_is_shown_when_evaluated() {
         let dir = run(10);
-        let mut r = report(dir.path(), &GatePolicy::default());
+        let failing = GatePolicy {
+            net_bps_mean_min: 100.0,
+            ..GatePolicy::default()
+        };
+        let mut r = report(dir.path(), &failing);
+        assert_eq!(r.gate.verdict, GateVerdict::Fail);
         assert!(r.rule_window.is_empty(), "the gate evaluates no rules");
         assert!(!r.to_markdown().contains("## Tuner rules"));
         assert!(!r.to_html().contains("id=\"rules\""));
+        assert!(!r.to_html().contains("href=\"#rules\""));
         let row = |rule: &str, enabled, failing: Vec<(String, usize)>| RuleWindowRow {
             rule: rule.to_owned(),
             enabled,
@@ -871,6 +877,10 @@ mod tests {
         assert!(
             html.contains("<tr><td><code>MAKER_BOOST</code></td><td class=\"num\">0/8</td><td class=\"num\">0/8</td><td>net_bps &gt;= 2.7 (8)</td></tr>"),
             "the clause is escaped"
+        );
+        assert!(
+            html.contains("<a href=\"#rules\">its rules over the window</a>"),
+            "the FAIL banner links to it"
         );
     }
 
