@@ -213,7 +213,7 @@ impl RecordedMarket {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(scenario: &Scenario, path: &Path) -> Result<RecordedMarket, SimError> {
-        let events = engine::RecordedEvents::read(path)?;
+        let events = engine::RecordedEvents::read(path, scenario.market.tick_size)?;
         Ok(RecordedMarket {
             path: path.to_owned(),
             mid: recorded_mid_path(scenario, &events)?,

@@ -95,6 +95,19 @@ fn recorded_market_replays_the_same_fills() {
     assert_eq!(generated.fills, replayed.fills);
     assert_eq!(generated.market_events, tape.events.len());
     assert_eq!(replayed.market_events, tape.events.len());
+    // A recording carries epoch nanoseconds: the same market, started at
+    // 2023-11-14, replays to the same iteration.
+    let mut epoch = tape.clone();
+    for e in &mut epoch.events {
+        e.exch_ts += 1_700_000_000_000_000_000;
+        e.local_ts += 1_700_000_000_000_000_000;
+    }
+    let epoch_path = dir.path().join("epoch.npz");
+    write_market_npz(&epoch, &epoch_path).expect("write npz");
+    let epoch_market = RecordedMarket::open(&s, &epoch_path).expect("opens");
+    assert_eq!(epoch_market.content_hash(), market.content_hash());
+    let from_epoch = simulate_recorded(&s, &p, 4, 1, &epoch_market, d).expect("replayed");
+    assert_eq!(from_epoch, replayed);
     let missing = RecordedMarket::open(&s, &dir.path().join("nope.npz")).expect_err("missing file");
     assert!(missing.to_string().contains("nope.npz"), "{missing}");
 }

@@ -1,17 +1,22 @@
 //! Reading a recorded market: an `.npz` archive whose array `data` holds
 //! hftbacktest events (`data.npy`, numpy's format 1.0–3.0, little-endian
-//! structured records of 64 bytes).
+//! structured records of 64 bytes with hftbacktest's field names).
 //!
 //! Read and checked here, once per run, rather than by hftbacktest's reader
 //! at every iteration: that reader panics or loops on some malformed files
 //! (an entry shorter than its header, a bad header, a zero-length array),
-//! and it does not check what the engine relies on: finite prices and
-//! quantities, non-negative quantities, and timestamps that never decrease.
+//! and it does not check what the engine relies on. Checked here: finite,
+//! non-negative prices and quantities, prices within 2^40 ticks, exchange
+//! and local timestamps that never decrease (each among the events carrying
+//! that flag), at least one exchange and one local event, and a span of at
+//! most 7 days. Timestamps are rebased by whole seconds so that the first
+//! event falls within the first second: recordings carry epoch nanoseconds,
+//! the simulator counts from 0.
 
 use std::io::Read;
 use std::path::Path;
 
-use hftbacktest::backtest::data::{NpyDTyped, NpyHeader};
+use hftbacktest::backtest::data::{Field, NpyDTyped, NpyHeader};
 use hftbacktest::prelude::{Event, EXCH_EVENT, LOCAL_EVENT};
 
 use crate::SimError;
@@ -20,8 +25,19 @@ use crate::SimError;
 const ARRAY: &str = "data.npy";
 /// Bytes per event record.
 const RECORD: usize = 64;
+/// Largest header accepted (numpy's own reading limit).
+const MAX_HEADER: usize = 10_000;
+/// Deepest bracket nesting of a header (`[('ev', '<u8'), ...]` is 2).
+const MAX_HEADER_DEPTH: usize = 4;
+/// Largest price, in ticks (beyond it tick arithmetic loses integers).
+const MAX_TICKS: f64 = (1u64 << 40) as f64;
+/// Nanoseconds per second.
+const NS_PER_S: i64 = 1_000_000_000;
+/// Longest recording, ns (the simulator's longest iteration).
+const MAX_SPAN_NS: i64 = 7 * 24 * 3600 * 1_000_000_000;
 
-/// A recorded market's events, checked, in file order.
+/// A recorded market's events, checked, rebased to start within the first
+/// second, in file order.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RecordedEvents(pub(super) Vec<Event>);
 
@@ -31,9 +47,9 @@ impl RecordedEvents {
         self.0.len()
     }
 
-    /// blake3 of the event records (the array's data bytes, without its
-    /// header), 64 hex digits: the market's identity, whatever the
-    /// archive's compression.
+    /// blake3 of the (rebased) event records, 64 hex digits: the market's
+    /// identity, whatever the archive's compression or the recording's
+    /// start time.
     pub(crate) fn content_hash(&self) -> String {
         let mut hasher = blake3::Hasher::new();
         for e in &self.0 {
@@ -53,9 +69,10 @@ impl RecordedEvents {
         hasher.finalize().to_hex().to_string()
     }
 
-    /// Read and check the recorded market in `path`; errors name the file
-    /// and, for a bad event, its record number and field.
-    pub(crate) fn read(path: &Path) -> Result<RecordedEvents, SimError> {
+    /// Read and check the recorded market in `path` for an instrument of
+    /// `tick_size`; errors name the file and, for a bad event, its record
+    /// (0-based, as numpy indexes it) and field.
+    pub(crate) fn read(path: &Path, tick_size: f64) -> Result<RecordedEvents, SimError> {
         let problem = |problem: String| SimError::Market {
             file: path.to_owned(),
             problem,
@@ -66,19 +83,31 @@ impl RecordedEvents {
         })?;
         let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
             .map_err(|e| problem(format!("not an npz (zip) archive: {e}")))?;
-        let mut entry = archive
-            .by_name(ARRAY)
-            .map_err(|_| problem(format!("no array `data` ({ARRAY}) in the archive")))?;
+        let entry = archive.by_name(ARRAY).map_err(|e| match e {
+            zip::result::ZipError::FileNotFound => {
+                problem(format!("no array `data` ({ARRAY}) in the archive"))
+            }
+            other => problem(format!("{ARRAY}: cannot be opened: {other}")),
+        })?;
+        // Never more than the entry says it holds.
+        let declared = entry.size();
         let mut npy = Vec::new();
         entry
+            .take(declared.saturating_add(1))
             .read_to_end(&mut npy)
             .map_err(|e| problem(format!("{ARRAY}: cannot be read: {e}")))?;
-        parse_npy(&npy).map_err(|p| problem(format!("{ARRAY}: {p}")))
+        if npy.len() as u64 != declared {
+            return Err(problem(format!(
+                "{ARRAY}: holds {} bytes, the archive says {declared}",
+                npy.len()
+            )));
+        }
+        parse_npy(&npy, tick_size).map_err(|p| problem(format!("{ARRAY}: {p}")))
     }
 }
 
 /// The events of a `.npy` file's bytes, or what is wrong with them.
-fn parse_npy(bytes: &[u8]) -> Result<RecordedEvents, String> {
+fn parse_npy(bytes: &[u8], tick_size: f64) -> Result<RecordedEvents, String> {
     let rest = bytes
         .strip_prefix(b"\x93NUMPY")
         .ok_or("not a numpy array file (no \\x93NUMPY magic)")?;
@@ -91,6 +120,11 @@ fn parse_npy(bytes: &[u8]) -> Result<RecordedEvents, String> {
         [1..=3, ..] | [] => return Err("truncated in its header".to_owned()),
         [major, ..] => return Err(format!("numpy format version {major} is not supported")),
     };
+    if header_len > MAX_HEADER {
+        return Err(format!(
+            "its header is {header_len} bytes, more than the {MAX_HEADER} accepted"
+        ));
+    }
     if rest.len() < header_len {
         return Err(format!(
             "truncated: its header says {header_len} bytes, {} follow",
@@ -99,7 +133,27 @@ fn parse_npy(bytes: &[u8]) -> Result<RecordedEvents, String> {
     }
     let (header, data) = rest.split_at(header_len);
     let header = std::str::from_utf8(header).map_err(|_| "its header is not text".to_owned())?;
-    let header = NpyHeader::from_header(header).map_err(|e| format!("bad header: {e}"))?;
+    let depth = header
+        .chars()
+        .scan(0usize, |depth, c| {
+            match c {
+                '[' | '(' | '{' => *depth += 1,
+                ']' | ')' | '}' => *depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            Some(*depth)
+        })
+        .max()
+        .unwrap_or(0);
+    if depth > MAX_HEADER_DEPTH {
+        return Err(format!(
+            "its header nests {depth} deep; a record array's nests {MAX_HEADER_DEPTH} at most"
+        ));
+    }
+    let header = NpyHeader::from_header(header).map_err(|e| {
+        let text: String = e.to_string().chars().take(120).collect();
+        format!("bad header: {text}")
+    })?;
     if header.fortran_order {
         return Err("fortran_order is True; a 1-d array of records is expected".to_owned());
     }
@@ -110,11 +164,8 @@ fn parse_npy(bytes: &[u8]) -> Result<RecordedEvents, String> {
         ));
     };
     let expected = Event::descr();
-    let types = |d: &[hftbacktest::backtest::data::Field]| -> Vec<String> {
-        d.iter().map(|f| f.ty.clone()).collect()
-    };
-    if types(&header.descr) != types(&expected) {
-        let fields = |d: &[hftbacktest::backtest::data::Field]| -> String {
+    if header.descr != expected {
+        let fields = |d: &[Field]| -> String {
             d.iter()
                 .map(|f| format!("{} {}", f.name, f.ty))
                 .collect::<Vec<_>>()
@@ -136,7 +187,8 @@ fn parse_npy(bytes: &[u8]) -> Result<RecordedEvents, String> {
         return Err("holds no events: there is no market to replay".to_owned());
     }
     let mut events = Vec::with_capacity(count);
-    let (mut exch, mut local) = (i64::MIN, i64::MIN);
+    let (mut exch, mut local) = (None::<i64>, None::<i64>);
+    let mut start = i64::MAX;
     for (i, record) in data.chunks_exact(RECORD).enumerate() {
         let e = event(record);
         let bad = |field: &str, what: String| format!("record {i}: {field} {what}");
@@ -144,9 +196,15 @@ fn parse_npy(bytes: &[u8]) -> Result<RecordedEvents, String> {
             if !v.is_finite() {
                 return Err(bad(field, format!("is not a finite number ({v})")));
             }
+            if v < 0.0 {
+                return Err(bad(field, format!("is negative ({v})")));
+            }
         }
-        if e.qty < 0.0 {
-            return Err(bad("qty", format!("is negative ({})", e.qty)));
+        if e.px / tick_size > MAX_TICKS {
+            return Err(bad(
+                "px",
+                format!("{} is more than 2^40 ticks of {tick_size}", e.px),
+            ));
         }
         let streams = [
             (EXCH_EVENT, "exch_ts", e.exch_ts, &mut exch, "exchange"),
@@ -156,16 +214,43 @@ fn parse_npy(bytes: &[u8]) -> Result<RecordedEvents, String> {
             if e.ev & flag == 0 {
                 continue;
             }
-            if ts < *last {
-                let previous = *last;
-                return Err(bad(
-                    field,
-                    format!("{ts} is before the previous {whose} event's {previous}"),
-                ));
+            if let Some(previous) = *last {
+                if ts < previous {
+                    return Err(bad(
+                        field,
+                        format!("{ts} is before the previous {whose} event's {previous}"),
+                    ));
+                }
             }
-            *last = ts;
+            *last = Some(ts);
+            start = start.min(ts);
         }
         events.push(e);
+    }
+    let (Some(last_exch), Some(last_local)) = (exch, local) else {
+        return Err(format!(
+            "has no {} event: hftbacktest replays nothing without both exchange and local events",
+            if exch.is_none() { "exchange" } else { "local" }
+        ));
+    };
+    // Rebase: the first event within the first second, every flagged
+    // timestamp within the span.
+    let span = last_exch.max(last_local).checked_sub(start);
+    if span.is_none_or(|s| s > MAX_SPAN_NS) {
+        return Err(format!(
+            "spans {} ns from its first to its last event, more than 7 days",
+            span.map_or_else(|| "over 2^63".to_owned(), |s| s.to_string())
+        ));
+    }
+    // By whole seconds, so a tape that starts within its first second (the
+    // generator's) keeps its timestamps, and a recording keeps its phase.
+    let base = start
+        .div_euclid(NS_PER_S)
+        .checked_mul(NS_PER_S)
+        .ok_or_else(|| format!("its first event's time {start} is out of range"))?;
+    for e in &mut events {
+        e.exch_ts = e.exch_ts.saturating_sub(base);
+        e.local_ts = e.local_ts.saturating_sub(base);
     }
     Ok(RecordedEvents(events))
 }
@@ -192,30 +277,52 @@ fn event(record: &[u8]) -> Event {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write as _;
+
     use super::*;
     use hftbacktest::backtest::data::write_npy;
-    use hftbacktest::prelude::{BUY_EVENT, DEPTH_EVENT};
+    use hftbacktest::prelude::{BUY_EVENT, DEPTH_EVENT, SELL_EVENT, TRADE_EVENT};
     use proptest::prelude::*;
 
-    /// A valid `.npy` of `n` depth events, and where its records start.
-    fn npy(n: usize) -> (Vec<u8>, usize) {
-        let events: Vec<Event> = (0..n)
+    const TICK: f64 = 0.01;
+
+    fn parse(bytes: &[u8]) -> Result<RecordedEvents, String> {
+        parse_npy(bytes, TICK)
+    }
+
+    /// `n` depth and trade events, every field set, from time `t0`.
+    fn events(n: usize, t0: i64) -> Vec<Event> {
+        (0..n)
             .map(|i| {
-                let t = i64::try_from(i).expect("small") * 1_000;
+                let k = i64::try_from(i).expect("small");
                 Event {
-                    ev: DEPTH_EVENT | BUY_EVENT | EXCH_EVENT | LOCAL_EVENT,
-                    exch_ts: t,
-                    local_ts: t + 5,
-                    px: 100.0,
-                    qty: 2.0,
-                    order_id: 0,
-                    ival: 0,
-                    fval: 0.0,
+                    ev: if i % 3 == 2 {
+                        TRADE_EVENT | SELL_EVENT
+                    } else {
+                        DEPTH_EVENT | BUY_EVENT
+                    } | EXCH_EVENT
+                        | LOCAL_EVENT,
+                    exch_ts: t0 + k * 1_000,
+                    local_ts: t0 + k * 1_000 + 5,
+                    px: 100.0 + k as f64 * 0.01,
+                    qty: 2.0 + k as f64,
+                    order_id: 7 + i as u64,
+                    ival: -3 - k,
+                    fval: 0.5 * k as f64,
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    fn npy_of(events: &[Event]) -> Vec<u8> {
         let mut bytes = Vec::new();
-        write_npy(&mut bytes, &events).expect("write npy");
+        write_npy(&mut bytes, events).expect("write npy");
+        bytes
+    }
+
+    /// A valid `.npy` of `n` events from 0, and where its records start.
+    fn npy(n: usize) -> (Vec<u8>, usize) {
+        let bytes = npy_of(&events(n, 0));
         let start = bytes.len() - n * RECORD;
         (bytes, start)
     }
@@ -233,13 +340,73 @@ mod tests {
         bytes[at..at + to.len()].copy_from_slice(to.as_bytes());
     }
 
+    /// The same array in numpy format 2.0 (a 4-byte header length).
+    fn as_version_2(v1: &[u8]) -> Vec<u8> {
+        let header_len = usize::from(u16::from_le_bytes([v1[8], v1[9]]));
+        let mut v2 = b"\x93NUMPY\x02\x00".to_vec();
+        v2.extend_from_slice(&u32::try_from(header_len).expect("small").to_le_bytes());
+        v2.extend_from_slice(&v1[10..]);
+        v2
+    }
+
+    #[test]
+    fn a_valid_array_reads_back_every_field_of_every_event() {
+        let (bytes, _) = npy(7);
+        assert_eq!(parse(&bytes).expect("valid").0, events(7, 0));
+        assert_eq!(parse(&as_version_2(&bytes)).expect("v2").0, events(7, 0));
+    }
+
+    #[test]
+    fn epoch_timestamps_are_rebased_by_whole_seconds() {
+        let epoch = 1_700_000_000_000_000_000;
+        let shifted = parse(&npy_of(&events(5, epoch))).expect("valid");
+        assert_eq!(shifted, parse(&npy(5).0).expect("valid"));
+        assert_eq!(
+            shifted.content_hash(),
+            parse(&npy(5).0).expect("valid").content_hash()
+        );
+    }
+
+    #[test]
+    fn each_timestamp_is_checked_among_the_events_carrying_its_flag() {
+        let mut e = events(4, 1_000);
+        // A local-only event may carry any exchange time, and the reverse.
+        e[1].ev = DEPTH_EVENT | BUY_EVENT | LOCAL_EVENT;
+        e[1].exch_ts = 0;
+        e[2].ev = DEPTH_EVENT | BUY_EVENT | EXCH_EVENT;
+        e[2].local_ts = 0;
+        let parsed = parse(&npy_of(&e)).expect("valid per flag");
+        assert_eq!(parsed.0[0].exch_ts, 1_000, "within the first second: kept");
+        let late = parse(&npy_of(&events(2, 5 * NS_PER_S + 250))).expect("valid");
+        assert_eq!(late.0[0].exch_ts, 250, "whole seconds removed");
+        // Without any local event hftbacktest would replay nothing.
+        let mut e = events(3, 0);
+        for x in &mut e {
+            x.ev &= !LOCAL_EVENT;
+        }
+        let err = parse(&npy_of(&e)).expect_err("no local event");
+        assert!(err.contains("has no local event"), "{err}");
+        // More than 7 days from first to last.
+        let mut e = events(3, 0);
+        e[2].exch_ts = MAX_SPAN_NS + 1;
+        e[2].local_ts = MAX_SPAN_NS + 1;
+        let err = parse(&npy_of(&e)).expect_err("too long");
+        assert!(err.contains("more than 7 days"), "{err}");
+        // Timestamps too far apart to subtract.
+        let mut e = events(2, i64::MIN);
+        e[1].exch_ts = i64::MAX;
+        e[1].local_ts = i64::MAX;
+        let err = parse(&npy_of(&e)).expect_err("overflowing span");
+        assert!(err.contains("over 2^63"), "{err}");
+    }
+
     #[test]
     fn an_archive_without_the_data_array_is_named() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("other.npz");
         let (npy, _) = npy(3);
         std::fs::write(&path, crate::npz::stored_zip("other.npy", &npy)).expect("write");
-        let err = RecordedEvents::read(&path).expect_err("no data array");
+        let err = RecordedEvents::read(&path, TICK).expect_err("no data array");
         assert_eq!(
             err.to_string(),
             format!(
@@ -248,18 +415,31 @@ mod tests {
             )
         );
         std::fs::write(&path, crate::npz::stored_zip(ARRAY, &npy)).expect("write");
-        assert_eq!(RecordedEvents::read(&path).expect("valid").len(), 3);
+        assert_eq!(RecordedEvents::read(&path, TICK).expect("valid").len(), 3);
     }
 
+    /// numpy's `savez_compressed` deflates: the same market, the same events
+    /// and hash; another market, another hash.
     #[test]
-    fn a_valid_array_reads_back_every_event() {
-        let (bytes, _) = npy(5);
-        let events = parse_npy(&bytes).expect("valid");
-        assert_eq!(events.len(), 5);
-        assert_eq!(events.0[4].exch_ts, 4_000);
-        assert_eq!(events.0[4].local_ts, 4_005);
-        let empty = parse_npy(&npy(0).0).expect_err("no events");
-        assert!(empty.contains("holds no events"), "{empty}");
+    fn a_compressed_archive_reads_like_a_stored_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (npy, _) = npy(50);
+        let stored = dir.path().join("stored.npz");
+        std::fs::write(&stored, crate::npz::stored_zip(ARRAY, &npy)).expect("write");
+        let deflated = dir.path().join("deflated.npz");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&deflated).expect("create"));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file(ARRAY, options).expect("start");
+        zip.write_all(&npy).expect("write");
+        zip.finish().expect("finish");
+        assert!(std::fs::metadata(&deflated).expect("meta").len() < npy.len() as u64);
+        let a = RecordedEvents::read(&stored, TICK).expect("stored");
+        let b = RecordedEvents::read(&deflated, TICK).expect("deflated");
+        assert_eq!(a, b);
+        assert_eq!(a.content_hash(), b.content_hash());
+        let other = parse(&npy_of(&events(49, 0))).expect("valid");
+        assert_ne!(a.content_hash(), other.content_hash());
     }
 
     /// A change to a valid file's bytes.
@@ -274,8 +454,20 @@ mod tests {
                 "record 3: px is not a finite number (NaN)",
             ),
             (
+                Box::new(move |b| put(b, record(0, 4), f64::INFINITY.to_le_bytes())),
+                "record 0: qty is not a finite number (inf)",
+            ),
+            (
                 Box::new(move |b| put(b, record(2, 4), (-1.5f64).to_le_bytes())),
                 "record 2: qty is negative (-1.5)",
+            ),
+            (
+                Box::new(move |b| put(b, record(5, 3), (-0.5f64).to_le_bytes())),
+                "record 5: px is negative (-0.5)",
+            ),
+            (
+                Box::new(move |b| put(b, record(1, 3), 1e13f64.to_le_bytes())),
+                "record 1: px 10000000000000 is more than 2^40 ticks of 0.01",
             ),
             (
                 Box::new(move |b| put(b, record(4, 1), 10i64.to_le_bytes())),
@@ -296,8 +488,16 @@ mod tests {
                 "is not hftbacktest's event record",
             ),
             (
+                Box::new(|b| replace_in_header(b, "'exch_ts'", "'exch_tz'")),
+                "is not hftbacktest's event record",
+            ),
+            (
                 Box::new(|b| replace_in_header(b, "False", "True ")),
                 "fortran_order is True",
+            ),
+            (
+                Box::new(|b| replace_in_header(b, "'descr'", "[[[[[[[")),
+                "its header nests",
             ),
             (Box::new(|b| b[0] = b'x'), "no \\x93NUMPY magic"),
             (
@@ -306,24 +506,49 @@ mod tests {
             ),
             (Box::new(|b| b.truncate(9)), "truncated in its header"),
             (Box::new(|b| b.truncate(40)), "truncated: its header says"),
+            (
+                Box::new(|b| {
+                    *b = as_version_2(b);
+                    b[8..12].copy_from_slice(&20_000u32.to_le_bytes());
+                }),
+                "its header is 20000 bytes, more than the 10000 accepted",
+            ),
         ];
         for (spoil, expected) in cases {
             let (mut bytes, _) = npy(6);
             spoil(&mut bytes);
-            let err = parse_npy(&bytes).expect_err(expected);
+            let err = parse(&bytes).expect_err(expected);
             assert!(err.contains(expected), "{err} (expected: {expected})");
         }
+        let empty = parse(&npy(0).0).expect_err("no events");
+        assert!(empty.contains("holds no events"), "{empty}");
     }
 
     proptest! {
         /// Whatever the bytes, parsing answers (an error or events), never
-        /// panics.
+        /// panics: bare, after the magic, and as records behind a valid
+        /// header.
         #[test]
         fn any_bytes_parse_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let _ = parse_npy(&bytes);
+            let _ = parse(&bytes);
             let mut with_magic = b"\x93NUMPY\x01\x00".to_vec();
             with_magic.extend_from_slice(&bytes);
-            let _ = parse_npy(&with_magic);
+            let _ = parse(&with_magic);
+        }
+
+        #[test]
+        fn any_records_parse_or_fail_cleanly(words in proptest::collection::vec(any::<u64>(), 8..80)) {
+            let n = words.len() / 8;
+            let (mut bytes, start) = npy(n);
+            for (i, w) in words.iter().take(n * 8).enumerate() {
+                put(&mut bytes, start + i * 8, w.to_le_bytes());
+            }
+            if let Ok(events) = parse(&bytes) {
+                // What is accepted is what the engine relies on.
+                prop_assert!(events.0.iter().all(|e| e.px.is_finite() && e.px >= 0.0 && e.qty >= 0.0));
+                prop_assert!(events.0.iter().filter(|e| e.ev & EXCH_EVENT != 0).all(|e| (0..=MAX_SPAN_NS + NS_PER_S).contains(&e.exch_ts)));
+                prop_assert!(events.0.iter().filter(|e| e.ev & LOCAL_EVENT != 0).all(|e| (0..=MAX_SPAN_NS + NS_PER_S).contains(&e.local_ts)));
+            }
         }
     }
 }
