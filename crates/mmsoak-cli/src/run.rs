@@ -280,10 +280,12 @@ pub(crate) fn iteration_line(done: &IterationDone<'_>) -> String {
 impl SoakObserver for Terminal {
     fn started(&mut self, config: &SoakConfig, first: u32) {
         if first > 1 {
-            let msg = format!(
-                "soak: resuming at iteration {first} of {}",
-                config.iterations
-            );
+            let n = config.iterations;
+            let msg = if first > n {
+                format!("soak: all {n} iterations were complete; nothing to run")
+            } else {
+                format!("soak: resuming at iteration {first} of {n}")
+            };
             match &self.bar {
                 Some(bar) => {
                     bar.set_position(u64::from(first - 1));

@@ -263,3 +263,87 @@ fn killed_between_apply_and_records(dir: &Path) -> bool {
         .unwrap_or(0);
     last_decided > completed
 }
+
+/// A sim run's market is part of the run: resuming with the same market
+/// spelled by another path is the same run; another market, or a run whose
+/// SOAK_RUN.json predates recorded driver settings, is refused (exit 2)
+/// without touching the artifacts.
+#[test]
+fn a_sim_run_resumes_only_on_the_same_market() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let scenario = mmsoak_sim::Scenario::builtin("default").expect("default");
+    for (name, seed) in [("m.npz", 1), ("other.npz", 2)] {
+        let tape = mmsoak_sim::generate(&scenario.market, seed, 60_000);
+        mmsoak_sim::write_market_npz(&tape, &tmp.path().join(name)).expect("write npz");
+    }
+    let run = |market: &str, resume: bool| -> Output {
+        let mut cmd = mmsoak();
+        cmd.current_dir(tmp.path()).args([
+            "run",
+            "--iterations",
+            "2",
+            "--sim-duration",
+            "60",
+            "--fixed-clock",
+            "--market",
+            market,
+            "--out",
+            "out",
+        ]);
+        if resume {
+            cmd.arg("--resume");
+        }
+        cmd.output().expect("run mmsoak")
+    };
+    let first = run("m.npz", false);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let out = tmp.path().join("out");
+    let before = tree(&out);
+    let soak_run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("SOAK_RUN.json")).expect("SOAK_RUN.json"))
+            .expect("json");
+    assert_eq!(
+        soak_run["config"]["driver_settings"]["market_hash"]
+            .as_str()
+            .map(str::len),
+        Some(64)
+    );
+
+    let same = run("./m.npz", true);
+    assert!(
+        same.status.success(),
+        "{}",
+        String::from_utf8_lossy(&same.stderr)
+    );
+    assert!(String::from_utf8_lossy(&same.stderr).contains("nothing to run"));
+    assert_eq!(tree(&out), before, "a complete run resumed changes nothing");
+
+    let other = run("other.npz", true);
+    assert_eq!(other.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        stderr.contains("driver setting market_hash differs"),
+        "{stderr}"
+    );
+    assert_eq!(tree(&out), before);
+
+    // Written before driver settings were recorded.
+    let mut old = soak_run.clone();
+    old["config"]
+        .as_object_mut()
+        .expect("config")
+        .remove("driver_settings");
+    std::fs::write(out.join("SOAK_RUN.json"), old.to_string()).expect("write");
+    let old_run = run("m.npz", true);
+    assert_eq!(old_run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&old_run.stderr);
+    assert!(
+        stderr.contains("records no settings of the sim driver")
+            && stderr.contains("start the run again"),
+        "{stderr}"
+    );
+}

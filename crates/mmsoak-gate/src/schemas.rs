@@ -1819,7 +1819,7 @@ const SOAK_RUN: &str = r#"{
           "additionalProperties": {
             "type": "string"
           },
-          "description": "The driver's other settings; --resume requires the same. sim: scenario_hash, sim_duration_s, and for a recorded market market and market_hash. Absent when empty."
+          "description": "The driver's other settings; --resume requires the same. sim: scenario_hash, sim_duration_s, and for a recorded market market_hash. Absent when empty."
         },
         "seed": {
           "type": "integer",

@@ -57,7 +57,7 @@ pub struct RunConfig {
     pub exec_command: Option<String>,
     /// The driver's other settings (`Driver::settings`): for `sim`,
     /// `scenario_hash`, `sim_duration_s` and, replaying a recorded market,
-    /// `market` and `market_hash`.
+    /// `market_hash`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub driver_settings: BTreeMap<String, String>,
     /// Seed (recorded for every driver; the mock ignores it).

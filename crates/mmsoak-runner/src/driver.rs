@@ -68,6 +68,19 @@ pub trait Driver {
     /// scenario, command and seed (recorded in `SOAK_RUN.json` as
     /// `config.driver_settings`; `--resume` requires the same), e.g. the
     /// simulated duration of an iteration.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mmsoak_core::ParamRegistry;
+    /// use mmsoak_runner::{Driver, MockDriver, Scenario, SimDriver};
+    ///
+    /// assert!(MockDriver.settings().is_empty());
+    /// let sim = SimDriver::new(Scenario::builtin("calm")?, ParamRegistry::default(), 1)
+    ///     .with_duration(Duration::from_secs(600));
+    /// assert_eq!(sim.settings()["sim_duration_s"], "600");
+    /// assert_eq!(sim.settings()["scenario_hash"].len(), 64);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn settings(&self) -> BTreeMap<String, String> {
         BTreeMap::new()
     }

@@ -151,6 +151,9 @@ fn config_difference(stored: &RunConfig, wanted: &RunConfig) -> Option<(String, 
         v.as_ref()
             .map_or_else(|| "none".to_owned(), |v| format!("{v:?}"))
     }
+    // Compared in full, shown short unless the short forms agree.
+    let same_short = stored.policy_hash.short() == wanted.policy_hash.short();
+    let policy = |h: &StateHash| if same_short { h.to_string() } else { h.short() };
     let fields = [
         ("driver", stored.driver.clone(), wanted.driver.clone()),
         ("scenario", show(&stored.scenario), show(&wanted.scenario)),
@@ -172,8 +175,8 @@ fn config_difference(stored: &RunConfig, wanted: &RunConfig) -> Option<(String, 
         ),
         (
             "policy",
-            stored.policy_hash.short(),
-            wanted.policy_hash.short(),
+            policy(&stored.policy_hash),
+            policy(&wanted.policy_hash),
         ),
     ];
     let settings = stored
@@ -339,6 +342,15 @@ fn resume_state(
     let run: SoakRun = serde_json::from_value(read_document(&run_path)?)
         .map_err(|e| resume_err(format!("{}: {e}", run_path.display())))?;
     let stored = &run.config;
+    if stored.driver == wanted.driver
+        && stored.driver_settings.is_empty()
+        && !wanted.driver_settings.is_empty()
+    {
+        return Err(resume_err(format!(
+            "the killed run's {SOAK_RUN_FILE} records no settings of the {} driver (it was written by an mmsoak that did not record them), so its market cannot be checked: start the run again",
+            stored.driver
+        )));
+    }
     if let Some((what, was, now)) = config_difference(stored, wanted) {
         return Err(resume_err(format!(
             "the {what} differs from the killed run's ({SOAK_RUN_FILE}): it was {was}, now {now}; resume with the same command line"

@@ -399,6 +399,18 @@ fn resume_refuses_other_sim_settings() {
             .contains("driver setting sim_duration_s differs from the killed run's (SOAK_RUN.json): it was \"60\", now \"120\""),
         "{err}"
     );
+    // The same scenario name with other contents (a TOML file edited
+    // between the kill and the resume).
+    let mut edited = Scenario::builtin("calm").expect("calm");
+    edited.latency.base_ms += 1.0;
+    let mut other_contents = SimDriver::new(edited, SoakPolicy::default().registry, 42)
+        .with_duration(Duration::from_secs(60));
+    let err = run_soak(&c, &mut other_contents, &mut Quiet).expect_err("other contents");
+    assert!(
+        err.to_string()
+            .contains("driver setting scenario_hash differs"),
+        "{err}"
+    );
     let err = run_soak(&c, &mut MockDriver, &mut Quiet).expect_err("other driver");
     assert!(err.to_string().contains("it was sim, now mock"), "{err}");
     assert_eq!(tree(&out), before, "a refused resume changes nothing");

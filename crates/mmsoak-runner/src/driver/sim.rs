@@ -78,7 +78,7 @@ impl Driver for SimDriver {
     }
 
     /// The scenario's contents (a file may change under its name), the
-    /// simulated duration and the recorded market with its contents.
+    /// simulated duration and the recorded market's contents.
     fn settings(&self) -> BTreeMap<String, String> {
         let mut s = BTreeMap::new();
         let scenario = serde_json::to_value(&self.scenario).map_or_else(
@@ -90,8 +90,9 @@ impl Driver for SimDriver {
             "sim_duration_s".to_owned(),
             self.duration.as_secs_f64().to_string(),
         );
+        // The market's identity is its contents, not the path it was given
+        // by (a resume may spell the path differently).
         if let Some(market) = &self.recorded {
-            s.insert("market".to_owned(), market.path().display().to_string());
             s.insert("market_hash".to_owned(), market.content_hash().to_owned());
         }
         s
