@@ -71,7 +71,8 @@ pub(crate) fn sh(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-/// Run a command in the project root, echoing it; the command line and its exit status.
+/// Run a command, echoing it, in the project root unless it has a directory
+/// of its own; the command line and its exit status.
 pub(crate) fn run_status(cmd: &mut Command) -> Result<(String, std::process::ExitStatus), String> {
     let shown = format!(
         "{} {}",
@@ -82,8 +83,10 @@ pub(crate) fn run_status(cmd: &mut Command) -> Result<(String, std::process::Exi
             .join(" ")
     );
     eprintln!("$ {shown}");
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(project_root());
+    }
     let status = cmd
-        .current_dir(project_root())
         .status()
         .map_err(|e| format!("cannot run `{shown}`: {e}"))?;
     Ok((shown, status))

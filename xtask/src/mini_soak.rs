@@ -25,7 +25,12 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
     // 24 iterations unless --iterations says otherwise (the last one given).
     let mut iterations = "24".to_owned();
     let mut run_args: Vec<String> = Vec::new();
-    let mut out = PathBuf::from("artifacts/soak/latest");
+    // Relative paths given (--out, --policy, --market, a --scenario file,
+    // the --exec command's) mean what they mean where you run it; only the
+    // default artifacts directory is the project's.
+    let here =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let mut out = project_root().join("artifacts/soak/latest");
     // The policy file also sets the gate's and snapshot's thresholds.
     let mut policy: Vec<String> = Vec::new();
     let mut it = args.iter();
@@ -48,8 +53,8 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
                 .ok_or_else(|| format!("`{name}` needs a value"))?,
         };
         match name {
-            // Added below, made absolute.
-            "--out" => out = PathBuf::from(&value),
+            // Added below.
+            "--out" => out = here.join(&value),
             "--iterations" => iterations = value,
             "--policy" => policy = vec![name.to_owned(), value],
             _ => run_args.extend([name.to_owned(), value]),
@@ -57,11 +62,6 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
     }
     run_args.extend(["--iterations".to_owned(), iterations]);
     run_args.extend(policy.iter().cloned());
-    let out = if out.is_absolute() {
-        out
-    } else {
-        project_root().join(out)
-    };
 
     sh(cargo().args([
         "build",
@@ -71,13 +71,14 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
         "--bin",
         "mmsoak",
     ]))?;
+    // A relative CARGO_TARGET_DIR is the build's, which ran in the project root.
     let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| project_root().join("target"), PathBuf::from);
+        .map_or_else(|| project_root().join("target"), |t| project_root().join(t));
     let mmsoak = target.join("debug").join("mmsoak");
     let started = std::time::Instant::now();
 
     eprintln!("== run");
-    let mut run = Command::new(&mmsoak);
+    let mut run = mmsoak_in(&mmsoak, &here);
     run.arg("run")
         .arg("--auto-tune")
         .args(&run_args)
@@ -93,7 +94,7 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
     }
     eprintln!("\n== analyze (snapshot)");
     let code = step(
-        Command::new(&mmsoak)
+        mmsoak_in(&mmsoak, &here)
             .args(["snapshot", "--path"])
             .arg(&out)
             .args(&policy)
@@ -105,7 +106,7 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
     eprintln!("wrote {}", out.join("POST_SOAK_SNAPSHOT.json").display());
     eprintln!("\n== verify");
     let verify = step(
-        Command::new(&mmsoak)
+        mmsoak_in(&mmsoak, &here)
             .args(["verify", "--strict", "--path"])
             .arg(&out),
     );
@@ -114,7 +115,7 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
     }
     eprintln!("\n== gate");
     let code = step(
-        Command::new(&mmsoak)
+        mmsoak_in(&mmsoak, &here)
             .args(["gate", "--strict", "--prometheus", "--path"])
             .arg(&out)
             .args(&policy),
@@ -123,7 +124,7 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
     // The report is written whatever the verdict; the exit code stays the
     // gate's (a report that cannot be written turns a passing gate into 2).
     eprintln!("\n== report");
-    let report = sh(Command::new(&mmsoak)
+    let report = sh(mmsoak_in(&mmsoak, &here)
         .args(["report", "--strict", "--path"])
         .arg(&out)
         .args(&policy));
@@ -151,11 +152,21 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
     Ok(code)
 }
 
-/// Run one step in the project root, echoing it; its exit code (2 when it
-/// could not be started or was killed by a signal).
+/// `mmsoak` run in `dir`, where the user's relative paths mean something.
+fn mmsoak_in(mmsoak: &std::path::Path, dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(mmsoak);
+    cmd.current_dir(dir);
+    cmd
+}
+
+/// Run one step, echoing it; its exit code: 0 or 1 as the step says, 2 for
+/// anything else (an input error, a crash, a signal, not started).
 fn step(cmd: &mut Command) -> i32 {
     match run_status(cmd) {
-        Ok((_, status)) => status.code().unwrap_or(2),
+        Ok((_, status)) => match status.code() {
+            Some(code @ (0 | 1)) => code,
+            _ => 2,
+        },
         Err(e) => {
             eprintln!("mini-soak: {e}");
             2

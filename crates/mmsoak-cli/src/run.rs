@@ -10,7 +10,7 @@ use mmsoak_runner::{
     run_soak, Clock, Driver, ExecDriver, IterationDone, MockDriver, SimDriver, SoakConfig,
     SoakError, SoakObserver, DEFAULT_ITERATION_TIMEOUT, DEFAULT_SIM_DURATION,
 };
-use mmsoak_runner::{RecordedMarket, Scenario};
+use mmsoak_runner::{RecordedMarket, Scenario, MAX_SIM_DURATION};
 
 use crate::Outcome;
 
@@ -151,8 +151,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         DriverKind::Sim => {
             let duration = match args.sim_duration {
                 None => DEFAULT_SIM_DURATION,
-                Some(s) if s.is_finite() && s >= 1.0 => Duration::from_secs_f64(s),
-                Some(_) => anyhow::bail!("--sim-duration must be at least 1 second"),
+                Some(s) if (1.0..=MAX_SIM_DURATION.as_secs_f64()).contains(&s) => {
+                    Duration::from_secs_f64(s)
+                }
+                Some(_) => anyhow::bail!(
+                    "--sim-duration must be between 1 and {} seconds (7 days)",
+                    MAX_SIM_DURATION.as_secs()
+                ),
             };
             let scenario = Scenario::load(args.scenario.as_deref().unwrap_or("default"))?;
             // Opened (read once, checked) before the soak writes anything.
@@ -173,7 +178,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             };
             let timeout = match args.iteration_timeout {
                 None => DEFAULT_ITERATION_TIMEOUT,
-                Some(s) if s.is_finite() && s > 0.0 => Duration::from_secs_f64(s),
+                Some(s) if s > 0.0 => Duration::try_from_secs_f64(s)
+                    .map_err(|_| anyhow::anyhow!("--iteration-timeout {s} is out of range"))?,
                 Some(_) => {
                     anyhow::bail!("--iteration-timeout must be a positive number of seconds")
                 }

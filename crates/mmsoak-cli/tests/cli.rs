@@ -611,8 +611,26 @@ fn usage_errors_exit_2_before_touching_anything() {
             "--iteration-timeout goes with --driver exec, not --driver sim",
         ),
         (
+            &["run", "--sim-duration", "1e20", "--out", s(&out)],
+            "--sim-duration must be between 1 and 604800 seconds",
+        ),
+        (
+            &[
+                "run",
+                "--driver",
+                "exec",
+                "--exec",
+                &exec,
+                "--iteration-timeout",
+                "1e30",
+                "--out",
+                s(&out),
+            ],
+            "--iteration-timeout 1000000000000000000000000000000 is out of range",
+        ),
+        (
             &["run", "--sim-duration", "0.5", "--out", s(&out)],
-            "--sim-duration must be at least 1 second",
+            "--sim-duration must be between 1 and 604800 seconds (7 days)",
         ),
         (
             &["run", "--mock", "--market", "m.npz", "--out", s(&out)],

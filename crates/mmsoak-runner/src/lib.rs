@@ -55,7 +55,7 @@ pub use driver::{
     collect_output, Driver, DriverError, ExecDriver, IterationInput, IterationOutput, MockDriver,
     SimDriver, DEFAULT_ITERATION_TIMEOUT, DEFAULT_SIM_DURATION, EDGE_REPORT_FILE, FILL_LOG_FILES,
 };
-pub use mmsoak_sim::{RecordedMarket, Scenario};
+pub use mmsoak_sim::{RecordedMarket, Scenario, MAX_SIM_DURATION};
 pub use policy::{PolicyFileError, SoakPolicy};
 pub use soak::{
     run_soak, summarize, IterationDone, Quiet, SoakConfig, SoakError, SoakObserver, SoakResult,

@@ -137,10 +137,11 @@ impl SimOutput {
     }
 }
 
-const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The longest simulated iteration (7 days); the shortest is 1 s.
+pub const MAX_SIM_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 fn check_duration(d: Duration) -> Result<u64, SimError> {
-    if d < Duration::from_secs(1) || d > MAX_DURATION {
+    if d < Duration::from_secs(1) || d > MAX_SIM_DURATION {
         return Err(SimError::Duration(d));
     }
     Ok(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
