@@ -163,10 +163,7 @@ fn mmsoak_in(mmsoak: &std::path::Path, dir: &std::path::Path) -> Command {
 /// anything else (an input error, a crash, a signal, not started).
 fn step(cmd: &mut Command) -> i32 {
     match run_status(cmd) {
-        Ok((_, status)) => match status.code() {
-            Some(code @ (0 | 1)) => code,
-            _ => 2,
-        },
+        Ok((_, status)) => status.code().filter(|c| matches!(c, 0 | 1)).unwrap_or(2),
         Err(e) => {
             eprintln!("mini-soak: {e}");
             2
