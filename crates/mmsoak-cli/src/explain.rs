@@ -67,6 +67,7 @@ pub(crate) fn rule_window(report: &SoakReport, p: &TuningPolicy) -> Vec<RuleWind
         .map(|rule| {
             let (mut fired, mut held) = (0, 0);
             let mut failing: BTreeMap<String, usize> = BTreeMap::new();
+            let mut absent: BTreeMap<String, usize> = BTreeMap::new();
             for row in &window {
                 let inputs = RuleInputs {
                     risk_ratio: row.risk_ratio,
@@ -78,10 +79,20 @@ pub(crate) fn rule_window(report: &SoakReport, p: &TuningPolicy) -> Vec<RuleWind
                 };
                 fired += usize::from(row.rules_fired.iter().any(|r| r == rule.name()));
                 held += usize::from(p.condition_holds(rule, &inputs) == Some(true));
-                for c in p.condition(rule, &inputs) {
+                let clauses = p.condition(rule, &inputs);
+                for c in &clauses {
                     if c.holds() == Some(false) {
                         *failing.entry(c.requirement()).or_default() += 1;
                     }
+                }
+                // Each absent KPI once per iteration, however many clauses read it.
+                let missing: std::collections::BTreeSet<&str> = clauses
+                    .iter()
+                    .filter(|c| c.value.is_none())
+                    .map(|c| c.kpi)
+                    .collect();
+                for kpi in missing {
+                    *absent.entry(kpi.to_owned()).or_default() += 1;
                 }
             }
             let mut failing: Vec<(String, usize)> = failing.into_iter().collect();
@@ -93,6 +104,7 @@ pub(crate) fn rule_window(report: &SoakReport, p: &TuningPolicy) -> Vec<RuleWind
                 held,
                 iterations: window.len(),
                 failing,
+                absent: absent.into_iter().collect(),
             }
         })
         .collect()

@@ -38,7 +38,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let policy = crate::load_policy(args.policy.as_deref())?;
     // Everything is read and rendered before anything is written.
     let mut report = read_report(&args.path, &policy.gate, args.strict, &policy.registry)?;
-    report.rule_window = crate::explain::rule_window(&report, &policy.tuner);
+    // The rules over the window are the run's own only under the run's
+    // policy: with another (a missing --policy, an edited file) they would
+    // contradict what fired, so they are left out.
+    let hash = policy.policy_hash();
+    match report.meta.policy_hash.as_deref() {
+        Some(run) if run != hash.to_string() => eprintln!(
+            "report: the run's policy ({}) is not this one ({}): the tuner's rules over the window are left out; pass the run's --policy",
+            run.chars().take(12).collect::<String>(),
+            hash.short()
+        ),
+        _ => report.rule_window = crate::explain::rule_window(&report, &policy.tuner),
+    }
     let html = report.to_html();
     let md = report.to_markdown();
     for (name, text) in [(SOAK_REPORT_HTML, &html), (SOAK_REPORT_MD, &md)] {

@@ -421,6 +421,16 @@ fn exec_soak_below_targets_fails_the_gate() {
     assert_ne!(min_interval, 60.0, "auto-tune changed min_interval_ms");
     let p95 = criterion("kpi.p95_latency_ms_mean");
     assert_eq!(p95["value"].as_f64(), Some(400.0 - min_interval), "{p95}");
+
+    // This bot reports no edge drivers: the report's rules over the window
+    // say so rather than showing the driver rules as never failing.
+    let (code, _, stderr) = mmsoak(tmp.path(), &["report", "--path", s(&dir)]);
+    assert_eq!(code, 0, "{stderr}");
+    let md = fs::read_to_string(dir.join("SOAK_REPORT.md")).expect("md");
+    assert!(
+        md.contains("| `DRIVER_ADVERSE` | 0/8 | 0/8 | adverse_bps_p95 absent (8) |\n"),
+        "{md}"
+    );
 }
 
 // ---------------------------------------------------------------------------

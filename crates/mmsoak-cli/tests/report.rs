@@ -69,6 +69,27 @@ fn report_on_bad_input_exits_2_and_writes_nothing() {
     assert!(stderr.contains("nope"), "{stderr}");
 }
 
+/// The rules over the window are evaluated under the run's own policy
+/// only: another one would contradict what fired.
+#[test]
+fn the_rules_section_needs_the_runs_policy() {
+    let (tmp, dir) = mock_soak();
+    let policy = tmp.path().join("other.toml");
+    fs::write(&policy, "[tuner.maker_boost]\nnet_bps_min = 0.0\n").expect("write policy");
+    let (code, _, stderr) = mmsoak(&["report", "--path", s(&dir), "--policy", s(&policy)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("the run's policy") && stderr.contains("pass the run's --policy"),
+        "{stderr}"
+    );
+    let md = fs::read_to_string(dir.join("SOAK_REPORT.md")).expect("md");
+    assert!(!md.contains("## Tuner rules"), "{md}");
+    let (code, _, stderr) = mmsoak(&["report", "--path", s(&dir)]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    let md = fs::read_to_string(dir.join("SOAK_REPORT.md")).expect("md");
+    assert!(md.contains("## Tuner rules over the window (iterations 17–24)"));
+}
+
 #[test]
 fn explain_text_and_json() {
     let (_tmp, dir) = mock_soak();

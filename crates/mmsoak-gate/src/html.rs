@@ -146,7 +146,11 @@ impl SoakReport {
             }
             s.push_str("</ul>");
             if !self.rule_window.is_empty() {
-                s.push_str("<p>Why the tuner did not get there: <a href=\"#rules\">its rules over the window</a>, with the clauses that kept each from firing.</p>");
+                s.push_str(if self.meta.auto_tune == Some(false) {
+                    "<p>The tuner was off (the run had no <code>--auto-tune</code>); what its rules would have done: <a href=\"#rules\">its rules over the window</a>.</p>"
+                } else {
+                    "<p>Why the tuner did not get there: <a href=\"#rules\">its rules over the window</a>, with the clauses that kept each from firing.</p>"
+                });
             }
         }
         s.push_str("</section>\n");

@@ -38,6 +38,8 @@ pub struct RunMeta {
     pub scenario: Option<String>,
     /// `config.seed`.
     pub seed: Option<u64>,
+    /// `config.auto_tune`: whether the tuner proposed changes.
+    pub auto_tune: Option<bool>,
     /// `config.policy_hash`.
     pub policy_hash: Option<String>,
     /// `started_utc`.
@@ -71,6 +73,10 @@ impl RunMeta {
             scenario: cfg_str("scenario")?,
             seed: match &config {
                 Some(c) => c.opt_count("seed")?,
+                None => None,
+            },
+            auto_tune: match &config {
+                Some(c) => c.opt_bool("auto_tune")?,
                 None => None,
             },
             policy_hash: cfg_str("policy_hash")?,
@@ -302,6 +308,7 @@ pub struct SoakReport {
 /// let row = RuleWindowRow {
 ///     rule: "MAKER_BOOST".to_owned(), enabled: true, fired: 0, held: 0, iterations: 8,
 ///     failing: vec![("net_bps >= 2.7".to_owned(), 8), ("maker_taker_ratio < 0.85".to_owned(), 1)],
+///     absent: vec![],
 /// };
 /// assert_eq!(row.failing_text(), "net_bps >= 2.7 (8), maker_taker_ratio < 0.85 (1)");
 /// ```
@@ -320,21 +327,29 @@ pub struct RuleWindowRow {
     /// Each clause that failed (`net_bps >= 2.7`) with the number of window
     /// iterations it failed in, most often first.
     pub failing: Vec<(String, usize)>,
+    /// Each KPI the condition reads that was absent, with the number of
+    /// window iterations it was absent in.
+    pub absent: Vec<(String, usize)>,
 }
 
 impl RuleWindowRow {
-    /// The failing clauses with their counts, or why there are none:
-    /// `disabled by the policy`, `—` (it held throughout).
+    /// The failing clauses and absent KPIs with their counts, or why there
+    /// are none: `disabled by the policy`, `—` (it held throughout).
     pub fn failing_text(&self) -> String {
         if !self.enabled {
             return "disabled by the policy".to_owned();
         }
-        if self.failing.is_empty() {
+        if self.failing.is_empty() && self.absent.is_empty() {
             return "—".to_owned();
         }
         self.failing
             .iter()
             .map(|(clause, n)| format!("{clause} ({n})"))
+            .chain(
+                self.absent
+                    .iter()
+                    .map(|(kpi, n)| format!("{kpi} absent ({n})")),
+            )
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -858,6 +873,7 @@ mod tests {
             held: 0,
             iterations: 8,
             failing,
+            absent: Vec::new(),
         };
         r.rule_window = vec![
             row("MAKER_BOOST", true, vec![("net_bps >= 2.7".to_owned(), 8)]),

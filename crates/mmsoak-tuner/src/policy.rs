@@ -513,11 +513,27 @@ impl Clause {
 }
 
 /// `net_bps=1.3 >= 2.7`, or `net_bps=absent >= 2.7`; the value rounded to
-/// 6 decimals (`maker_taker_ratio=0.839108`, not `0.8391078207999036`).
+/// 6 decimals (`maker_taker_ratio=0.839108`, not `0.8391078207999036`)
+/// unless rounding would put it on the other side of the threshold.
 impl fmt::Display for Clause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.value {
-            Some(v) => write!(f, "{}={}", self.kpi, (v * 1e6).round() / 1e6)?,
+            Some(v) => {
+                // `+ 0.0` turns a rounded -0 into 0.
+                let rounded = (v * 1e6).round() / 1e6 + 0.0;
+                let same_side = Clause {
+                    value: Some(rounded),
+                    ..*self
+                }
+                .holds()
+                    == self.holds();
+                let shown = if rounded.is_finite() && same_side {
+                    rounded
+                } else {
+                    v
+                };
+                write!(f, "{}={shown}", self.kpi)?;
+            }
             None => write!(f, "{}=absent", self.kpi)?,
         }
         write!(f, " {} {}", self.op.as_str(), self.threshold)
@@ -1314,5 +1330,20 @@ mod tests {
         let long = p.condition(Rule::RiskAggressive, &at(0.8391078207999036));
         assert_eq!(long[0].to_string(), "risk_ratio=0.839108 >= 0.6");
         assert_eq!(long[0].requirement(), "risk_ratio >= 0.6");
+        // Rounding never moves a value across its threshold, nor shows -0.
+        let mt = |v: f64| RuleInputs {
+            risk_ratio: Some(0.1),
+            maker_taker_ratio: Some(v),
+            net_bps: Some(3.0),
+            ..RuleInputs::default()
+        };
+        let shown = |v: f64| p.condition(Rule::MakerBoost, &mt(v))[1].to_string();
+        assert_eq!(shown(0.8499999996), "maker_taker_ratio=0.8499999996 < 0.85");
+        assert_eq!(shown(0.8500000004), "maker_taker_ratio=0.85 < 0.85");
+        assert_eq!(shown(-0.0000001), "maker_taker_ratio=0 < 0.85");
+        assert!(
+            !shown(1e303).contains("inf"),
+            "never inf for a finite value"
+        );
     }
 }
