@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use mmsoak_gate::{explain_iteration, Explanation, RuleCheck, RuleWindowRow, SoakReport};
+use mmsoak_gate::{explain_iteration, Explanation, RuleCheck, RuleWindowRow, RunMeta, SoakReport};
+use mmsoak_runner::SoakPolicy;
 use mmsoak_tuner::{Rule, RuleInputs, TuningPolicy};
 use serde_json::Value;
 
@@ -39,13 +40,32 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let policy = crate::load_policy(args.policy.as_deref())?;
     let mut explanation = explain_iteration(&args.path, args.iteration, &policy.registry)?;
-    explanation.rule_checks = rule_checks(&explanation, &policy.tuner);
+    let meta = RunMeta::read(&args.path)?;
+    match other_policy(meta.policy_hash.as_deref(), &policy) {
+        Some(warning) => eprintln!("explain: {warning}; the rules' conditions are not evaluated"),
+        None => explanation.rule_checks = rule_checks(&explanation, &policy.tuner),
+    }
     if args.json {
         print!("{}", explanation.to_json());
     } else {
         print!("{}", explanation.to_text());
     }
     Ok(Outcome::Success)
+}
+
+/// Why the rules' conditions would not be the run's: `policy` is not the
+/// one the run recorded (`run_hash`, from SOAK_RUN.json), so they would
+/// contradict what fired. `None` when it is, or the run recorded none.
+pub(crate) fn other_policy(run_hash: Option<&str>, policy: &SoakPolicy) -> Option<String> {
+    let hash = policy.policy_hash();
+    let run = run_hash?;
+    (run != hash.to_string()).then(|| {
+        format!(
+            "the run's policy ({}) is not this one ({}): pass the run's --policy",
+            run.chars().take(12).collect::<String>(),
+            hash.short()
+        )
+    })
 }
 
 fn kpi(e: &Explanation, key: &str) -> Option<f64> {

@@ -11,7 +11,8 @@ use mmsoak_gate::{read_report, SOAK_REPORT_HTML, SOAK_REPORT_MD};
 /// with targets and the gate's window, parameter trajectories, the
 /// rules/guards timeline, the tuner's rules over the gate's window (fired,
 /// held, which clauses failed), delta quality and per-pair verification) and
-/// SOAK_REPORT.md (verdict, KPI and delta-quality tables) are written
+/// SOAK_REPORT.md (verdict, KPI table, the rules over the window,
+/// delta-quality table, one row per iteration) are written
 /// atomically into the artifacts directory, whatever the verdict. Exit 0
 /// when written, 2 for unreadable input (nothing is written then).
 ///
@@ -29,7 +30,8 @@ pub(crate) struct Args {
     /// Judge with the strict delta threshold (0.95), as `gate --strict`.
     #[arg(long)]
     strict: bool,
-    /// Soak policy TOML file (its [gate] table and [bounds]).
+    /// Soak policy TOML file the run used (its [gate] table, [bounds], and
+    /// [tuner] for the rules over the window, shown only under the run's policy).
     #[arg(long)]
     policy: Option<PathBuf>,
 }
@@ -41,14 +43,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     // The rules over the window are the run's own only under the run's
     // policy: with another (a missing --policy, an edited file) they would
     // contradict what fired, so they are left out.
-    let hash = policy.policy_hash();
-    match report.meta.policy_hash.as_deref() {
-        Some(run) if run != hash.to_string() => eprintln!(
-            "report: the run's policy ({}) is not this one ({}): the tuner's rules over the window are left out; pass the run's --policy",
-            run.chars().take(12).collect::<String>(),
-            hash.short()
-        ),
-        _ => report.rule_window = crate::explain::rule_window(&report, &policy.tuner),
+    match crate::explain::other_policy(report.meta.policy_hash.as_deref(), &policy) {
+        Some(warning) => {
+            eprintln!("report: {warning}; the tuner's rules over the window are left out")
+        }
+        None => report.rule_window = crate::explain::rule_window(&report, &policy.tuner),
     }
     let html = report.to_html();
     let md = report.to_markdown();

@@ -91,7 +91,8 @@ pub(crate) struct Args {
     /// Seed (recorded in the artifacts).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Artifacts directory (cleaned at start unless --resume).
+    /// Artifacts directory: emptied at start unless --resume, and refused
+    /// when it holds anything a soak does not write.
     #[arg(long, default_value = crate::DEFAULT_SOAK_DIR)]
     out: PathBuf,
     /// Soak policy TOML file (see docs/policy.md).
@@ -211,9 +212,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut observer = Terminal::new(args.iterations);
     let result = run_soak(&config, driver.as_mut(), &mut observer).map_err(|e| match e {
         // Refused before anything was touched: nothing to say about artifacts.
-        SoakError::Lock(_) | SoakError::Config(_) | SoakError::Resume { .. } => {
-            anyhow::Error::new(e)
-        }
+        SoakError::Lock(_)
+        | SoakError::Config(_)
+        | SoakError::Resume { .. }
+        | SoakError::ForeignFile { .. } => anyhow::Error::new(e),
         e => anyhow::Error::new(e).context(format!(
             "soak in {} stopped; artifacts written so far are intact (continue with --resume)",
             args.out.display()

@@ -307,6 +307,30 @@ fn run_defaults_to_the_simulator() {
     );
 }
 
+/// `--out` pointing at a directory of yours is refused, not emptied.
+#[test]
+fn run_refuses_to_empty_a_directory_that_is_not_a_soaks() {
+    let tmp = tempdir();
+    let out = tmp.path().join("mine");
+    fs::create_dir(&out).expect("mkdir");
+    fs::write(out.join("notes.txt"), "keep me").expect("write");
+    let (code, stdout, stderr) = mmsoak(tmp.path(), &["run", "--mock", "--out", s(&out)]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("`notes.txt`, which no soak writes"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("--resume"),
+        "nothing was started: {stderr}"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("notes.txt")).expect("kept"),
+        "keep me"
+    );
+    assert_eq!(fs::read_dir(&out).expect("read_dir").count(), 1);
+}
+
 /// A recorded market that is missing or not an npz file stops `run` before
 /// it writes anything, naming the file.
 #[test]

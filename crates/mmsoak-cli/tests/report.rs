@@ -84,6 +84,18 @@ fn the_rules_section_needs_the_runs_policy() {
     );
     let md = fs::read_to_string(dir.join("SOAK_REPORT.md")).expect("md");
     assert!(!md.contains("## Tuner rules"), "{md}");
+    let (code, text, stderr) = mmsoak(&[
+        "explain",
+        "--path",
+        s(&dir),
+        "--iteration",
+        "7",
+        "--policy",
+        s(&policy),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("pass the run's --policy"), "{stderr}");
+    assert!(text.contains("(conditions not evaluated)"), "{text}");
     let (code, _, stderr) = mmsoak(&["report", "--path", s(&dir)]);
     assert_eq!((code, stderr.as_str()), (0, ""));
     let md = fs::read_to_string(dir.join("SOAK_REPORT.md")).expect("md");

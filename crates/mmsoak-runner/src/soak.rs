@@ -25,7 +25,9 @@ pub const OVERRIDES_SNAPSHOT_FILE: &str = mmsoak_apply::RUNTIME_OVERRIDES_FILE_N
 /// Everything a soak needs besides its driver.
 #[derive(Debug, Clone)]
 pub struct SoakConfig {
-    /// The artifacts directory (cleaned at start unless resuming).
+    /// The artifacts directory: emptied at start unless resuming, and
+    /// refused ([`SoakError::ForeignFile`]) when it holds anything a soak
+    /// does not write.
     pub out_dir: PathBuf,
     /// Iterations to run.
     pub iterations: u32,
@@ -97,6 +99,15 @@ pub enum SoakError {
     /// The configuration is unusable.
     #[error("invalid soak configuration: {0}")]
     Config(String),
+    /// The artifacts directory holds files no soak writes: it is not
+    /// emptied for a fresh run.
+    #[error("{} holds `{entry}`, which no soak writes: a fresh run empties its directory, so it must be new, empty or an earlier soak's (choose another --out)", dir.display())]
+    ForeignFile {
+        /// The artifacts directory.
+        dir: PathBuf,
+        /// The first entry found that is not a soak's.
+        entry: String,
+    },
     /// `--resume` on a directory that holds no run, or a different run.
     #[error("cannot resume in {}: {problem}", dir.display())]
     Resume {
@@ -238,6 +249,10 @@ pub fn run_soak(
             problem: format!("no such directory: there is no run to resume (no {SOAK_RUN_FILE})"),
         });
     }
+    if !config.resume {
+        // Refuse before the lock file would be written into it.
+        foreign_entry(&config.out_dir)?;
+    }
     let lock = SoakDirLock::acquire(&config.out_dir)?;
     let wanted = run_config(config, driver);
     let (mut progress, recovery, last_decided) = if config.resume {
@@ -300,6 +315,53 @@ fn fresh_start(
     };
     save(lock, &progress)?;
     Ok(progress)
+}
+
+/// Whether `name` is something a soak (run, verify, snapshot, gate,
+/// report, their atomic writes, the lock) leaves in its directory.
+fn is_soak_artifact(name: &str) -> bool {
+    const FILES: [&str; 10] = [
+        SOAK_RUN_FILE,
+        TUNING_REPORT_FILE,
+        mmsoak_verify::APPLY_JOURNAL,
+        OVERRIDES_SNAPSHOT_FILE,
+        mmsoak_verify::DELTA_VERIFY_REPORT,
+        mmsoak_gate::POST_SOAK_SNAPSHOT,
+        mmsoak_gate::POST_SOAK_METRICS,
+        mmsoak_gate::SOAK_REPORT_HTML,
+        mmsoak_gate::SOAK_REPORT_MD,
+        mmsoak_apply::LOCK_FILE_NAME,
+    ];
+    let numbered = |prefix: &str, suffix: &str| {
+        name.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(suffix))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    FILES.contains(&name)
+        || numbered("ITER_SUMMARY_", ".json")
+        || numbered("iter_", "")
+        || name.starts_with(".atomicwrite")
+}
+
+/// An error naming the first entry of `dir` (when it exists) that no soak
+/// writes: a fresh run empties its directory, and must never empty yours.
+fn foreign_entry(dir: &Path) -> Result<(), SoakError> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(()); // absent (created by the lock) or unreadable (the lock says)
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !is_soak_artifact(n))
+        .collect();
+    names.sort();
+    match names.into_iter().next() {
+        Some(entry) => Err(SoakError::ForeignFile {
+            dir: dir.to_owned(),
+            entry,
+        }),
+        None => Ok(()),
+    }
 }
 
 fn clean_dir(lock: &SoakDirLock) -> Result<(), SoakError> {

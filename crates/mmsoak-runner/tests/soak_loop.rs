@@ -415,3 +415,40 @@ fn resume_refuses_other_sim_settings() {
     assert!(err.to_string().contains("it was sim, now mock"), "{err}");
     assert_eq!(tree(&out), before, "a refused resume changes nothing");
 }
+
+/// A fresh run empties its directory: one holding anything a soak does not
+/// write is refused, untouched (no lock file either); an earlier soak's,
+/// with its verify/gate/report files and a stale atomic-write temp, is
+/// emptied and reused.
+#[test]
+fn a_fresh_run_never_empties_a_directory_that_is_not_a_soaks() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("latest");
+    std::fs::create_dir_all(out.join(".git")).expect("mkdir");
+    std::fs::write(out.join("notes.txt"), "mine").expect("write");
+    let before = tree(&out);
+    let err = run_soak(&config(&out, 2, true), &mut MockDriver, &mut Quiet).expect_err("refused");
+    assert!(matches!(err, SoakError::ForeignFile { .. }), "{err}");
+    assert!(
+        err.to_string().contains("holds `.git`"),
+        "the first by name: {err}"
+    );
+    assert_eq!(tree(&out), before);
+    assert!(!out.join(".mmsoak.lock").exists());
+
+    let soak = tmp.path().join("soak");
+    run_soak(&config(&soak, 2, true), &mut MockDriver, &mut Quiet).expect("a soak");
+    for name in [
+        "DELTA_VERIFY_REPORT.md",
+        "POST_SOAK_SNAPSHOT.json",
+        "POST_SOAK_METRICS.prom",
+        "SOAK_REPORT.html",
+        "SOAK_REPORT.md",
+    ] {
+        std::fs::write(soak.join(name), "x").expect("write");
+    }
+    std::fs::create_dir(soak.join(".atomicwriteAbC123")).expect("mkdir");
+    run_soak(&config(&soak, 3, true), &mut MockDriver, &mut Quiet).expect("reused");
+    assert!(!soak.join("SOAK_REPORT.md").exists(), "emptied first");
+    assert!(soak.join("ITER_SUMMARY_3.json").is_file());
+}
