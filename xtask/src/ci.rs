@@ -1,4 +1,6 @@
-//! `cargo xtask ci`: the checks CI runs, in the order that fails fastest.
+//! `cargo xtask ci`: the first checks CI runs, in the order that fails
+//! fastest (`.ci/run` adds the slow, browser, schema, promtool and mini-soak
+//! steps).
 
 use crate::{cargo, sh};
 

@@ -1,6 +1,7 @@
 //! Project automation: `cargo xtask <task>`.
 //!
-//! * `ci`: what CI runs — `cargo fmt --check`, `cargo clippy -D warnings`,
+//! * `ci`: the first checks CI runs (`.ci/run` runs these and more) —
+//!   `cargo fmt --check`, `cargo clippy -D warnings`,
 //!   the libraries' `cargo doc` (`-D warnings`),
 //!   `cargo test --workspace` (with `INSTA_UPDATE=no`).
 //! * `mini-soak`: the main job — a 24-iteration soak with auto-tune, then
@@ -42,13 +43,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn print_help() {
+pub(crate) fn print_help() {
     println!(
         "cargo xtask <task>\n\n\
          tasks:\n  \
          mini-soak  clean, run 24 iterations with auto-tune, snapshot, verify, gate, report\n             \
          exit: the gate's (0 PASS/WARN, 1 FAIL), 2 for anything else (bad flag, failed build, bad input)\n             \
-         on the embedded simulator's `default` market unless --driver / --scenario say otherwise\n             \
+         on the embedded simulator's `default` market unless --driver / --scenario / --market say otherwise\n             \
          flags passed through: --iterations --driver --exec --seed --out --scenario --sim-duration --market --policy\n  \
          ci         fmt --check, clippy -D warnings, doc (libraries, -D warnings), test --workspace (INSTA_UPDATE=no)\n  \
          codegen    write the JSON Schemas into docs/schemas (--check: fail when stale)"

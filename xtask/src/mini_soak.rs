@@ -22,6 +22,10 @@ const PASS_THROUGH: [&str; 9] = [
 ];
 
 pub(crate) fn run(args: &[String]) -> Result<i32, String> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        crate::print_help();
+        return Ok(0);
+    }
     // 24 iterations unless --iterations says otherwise (the last one given).
     let mut iterations = "24".to_owned();
     let mut run_args: Vec<String> = Vec::new();

@@ -1,5 +1,7 @@
 //! The predecessor's artifact directories (fixtures/legacy, written by hand
-//! from legacy-formats.md), and where our answer differs from its own.
+//! from its format description, legacy-formats.md, which is kept outside
+//! this repository; docs/formats.md restates what we rely on), and where
+//! our answer differs from its own.
 
 use std::path::PathBuf;
 
