@@ -91,8 +91,8 @@ pub(crate) struct Args {
     /// Seed (recorded in the artifacts).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Artifacts directory: emptied at start unless --resume, and refused
-    /// when it holds anything a soak does not write.
+    /// Artifacts directory: new, empty or an earlier soak's (whose soak
+    /// files are removed at start unless --resume); any other is refused.
     #[arg(long, default_value = crate::DEFAULT_SOAK_DIR)]
     out: PathBuf,
     /// Soak policy TOML file (see docs/policy.md).

@@ -317,7 +317,8 @@ fn run_refuses_to_empty_a_directory_that_is_not_a_soaks() {
     let (code, stdout, stderr) = mmsoak(tmp.path(), &["run", "--mock", "--out", s(&out)]);
     assert_eq!(code, 2, "{stdout}{stderr}");
     assert!(
-        stderr.starts_with("error: ") && stderr.contains("`notes.txt`, which no soak writes"),
+        stderr.starts_with("error: ")
+            && stderr.contains("`notes.txt` and is not a soak's directory"),
         "{stderr}"
     );
     assert!(

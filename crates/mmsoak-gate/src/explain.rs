@@ -257,6 +257,12 @@ impl Explanation {
         let _ = writeln!(s, "\nRules");
         if self.rule_checks.is_empty() {
             let _ = writeln!(s, "  (conditions not evaluated)");
+            let fired = if self.rules_fired.is_empty() {
+                "none".to_owned()
+            } else {
+                self.rules_fired.join(", ")
+            };
+            let _ = writeln!(s, "  fired: {fired}");
         }
         for r in &self.rule_checks {
             let state = match (r.holds, r.fired) {

@@ -25,9 +25,9 @@ pub const OVERRIDES_SNAPSHOT_FILE: &str = mmsoak_apply::RUNTIME_OVERRIDES_FILE_N
 /// Everything a soak needs besides its driver.
 #[derive(Debug, Clone)]
 pub struct SoakConfig {
-    /// The artifacts directory: emptied at start unless resuming, and
-    /// refused ([`SoakError::ForeignFile`]) when it holds anything a soak
-    /// does not write.
+    /// The artifacts directory: new, empty or an earlier soak's (else
+    /// [`SoakError::ForeignFile`]); what a soak wrote in it is removed at
+    /// start unless resuming.
     pub out_dir: PathBuf,
     /// Iterations to run.
     pub iterations: u32,
@@ -99,13 +99,13 @@ pub enum SoakError {
     /// The configuration is unusable.
     #[error("invalid soak configuration: {0}")]
     Config(String),
-    /// The artifacts directory holds files no soak writes: it is not
-    /// emptied for a fresh run.
-    #[error("{} holds `{entry}`, which no soak writes: a fresh run empties its directory, so it must be new, empty or an earlier soak's (choose another --out)", dir.display())]
+    /// The artifacts directory of a fresh run is neither new, empty nor a
+    /// soak's: nothing in it is removed.
+    #[error("{} holds `{entry}` and is not a soak's directory (no .mmsoak.lock or SOAK_RUN.json): a fresh run removes what a soak wrote in its directory, so it must be new, empty or an earlier soak's (choose another --out)", dir.display())]
     ForeignFile {
         /// The artifacts directory.
         dir: PathBuf,
-        /// The first entry found that is not a soak's.
+        /// Its first entry, by name.
         entry: String,
     },
     /// `--resume` on a directory that holds no run, or a different run.
@@ -251,7 +251,7 @@ pub fn run_soak(
     }
     if !config.resume {
         // Refuse before the lock file would be written into it.
-        foreign_entry(&config.out_dir)?;
+        check_fresh_dir(&config.out_dir)?;
     }
     let lock = SoakDirLock::acquire(&config.out_dir)?;
     let wanted = run_config(config, driver);
@@ -343,36 +343,58 @@ fn is_soak_artifact(name: &str) -> bool {
         || name.starts_with(".atomicwrite")
 }
 
-/// An error naming the first entry of `dir` (when it exists) that no soak
-/// writes: a fresh run empties its directory, and must never empty yours.
-fn foreign_entry(dir: &Path) -> Result<(), SoakError> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(()); // absent (created by the lock) or unreadable (the lock says)
+/// Whether a fresh run may use `dir`: it is absent, empty, or a soak's (it
+/// holds the lock file every run leaves, or a SOAK_RUN.json). Otherwise an
+/// error naming its first entry: a fresh run empties what a soak wrote in
+/// its directory, and must never be pointed at yours.
+fn check_fresh_dir(dir: &Path) -> Result<(), SoakError> {
+    if dir.as_os_str().is_empty() {
+        return Err(SoakError::Config(
+            "the artifacts directory is empty (\"\")".into(),
+        ));
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err(dir)(e)),
     };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !is_soak_artifact(n))
-        .collect();
+    let mut names = Vec::new();
+    for entry in entries {
+        names.push(
+            entry
+                .map_err(io_err(dir))?
+                .file_name()
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    let is_a_soaks = names
+        .iter()
+        .any(|n| n == mmsoak_apply::LOCK_FILE_NAME || n == SOAK_RUN_FILE);
     names.sort();
     match names.into_iter().next() {
-        Some(entry) => Err(SoakError::ForeignFile {
+        Some(entry) if !is_a_soaks => Err(SoakError::ForeignFile {
             dir: dir.to_owned(),
             entry,
         }),
-        None => Ok(()),
+        _ => Ok(()),
     }
 }
 
+/// Remove what a soak wrote (`is_soak_artifact`) from the locked directory,
+/// but the lock; anything else (an editor's or the OS's leftovers) stays.
 fn clean_dir(lock: &SoakDirLock) -> Result<(), SoakError> {
     let dir = lock.dir();
     let entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
     for entry in entries {
         let entry = entry.map_err(io_err(dir))?;
         let path = entry.path();
-        if entry.file_name() == mmsoak_apply::LOCK_FILE_NAME {
-            continue; // the lock we hold
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name == mmsoak_apply::LOCK_FILE_NAME || !is_soak_artifact(&name) {
+            continue; // the lock we hold, or not ours to remove
         }
+        // `file_type` does not follow links: a linked iter_N is unlinked only.
         let removed = if entry.file_type().map_err(io_err(&path))?.is_dir() {
             std::fs::remove_dir_all(&path)
         } else {

@@ -416,10 +416,11 @@ fn resume_refuses_other_sim_settings() {
     assert_eq!(tree(&out), before, "a refused resume changes nothing");
 }
 
-/// A fresh run empties its directory: one holding anything a soak does not
-/// write is refused, untouched (no lock file either); an earlier soak's,
-/// with its verify/gate/report files and a stale atomic-write temp, is
-/// emptied and reused.
+/// A fresh run removes what a soak wrote in its directory, so it must be
+/// new, empty or a soak's (it holds the lock file every run leaves): any
+/// other is refused untouched, without a lock file, even when its files
+/// have soak names. In a soak's directory only a soak's files are removed;
+/// an editor's or the OS's leftovers stay.
 #[test]
 fn a_fresh_run_never_empties_a_directory_that_is_not_a_soaks() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -436,6 +437,15 @@ fn a_fresh_run_never_empties_a_directory_that_is_not_a_soaks() {
     assert_eq!(tree(&out), before);
     assert!(!out.join(".mmsoak.lock").exists());
 
+    // Soak-named files, but no soak wrote them (a fixture, an archive).
+    let archive = tmp.path().join("archive");
+    std::fs::create_dir(&archive).expect("mkdir");
+    std::fs::write(archive.join("ITER_SUMMARY_1.json"), "{}").expect("write");
+    let err = run_soak(&config(&archive, 2, true), &mut MockDriver, &mut Quiet)
+        .expect_err("not a soak's");
+    assert!(err.to_string().contains("not a soak's directory"), "{err}");
+    assert_eq!(std::fs::read_dir(&archive).expect("read_dir").count(), 1);
+
     let soak = tmp.path().join("soak");
     run_soak(&config(&soak, 2, true), &mut MockDriver, &mut Quiet).expect("a soak");
     for name in [
@@ -444,11 +454,22 @@ fn a_fresh_run_never_empties_a_directory_that_is_not_a_soaks() {
         "POST_SOAK_METRICS.prom",
         "SOAK_REPORT.html",
         "SOAK_REPORT.md",
+        ".DS_Store",
     ] {
         std::fs::write(soak.join(name), "x").expect("write");
     }
     std::fs::create_dir(soak.join(".atomicwriteAbC123")).expect("mkdir");
     run_soak(&config(&soak, 3, true), &mut MockDriver, &mut Quiet).expect("reused");
-    assert!(!soak.join("SOAK_REPORT.md").exists(), "emptied first");
+    assert!(
+        !soak.join("SOAK_REPORT.md").exists(),
+        "a soak's files are removed first"
+    );
+    assert!(!soak.join(".atomicwriteAbC123").exists());
+    assert!(soak.join(".DS_Store").is_file(), "other files stay");
     assert!(soak.join("ITER_SUMMARY_3.json").is_file());
+    assert!(!soak.join("ITER_SUMMARY_4.json").exists());
+
+    let err = run_soak(&config(Path::new(""), 2, true), &mut MockDriver, &mut Quiet)
+        .expect_err("empty path");
+    assert!(matches!(err, SoakError::Config(_)), "{err}");
 }

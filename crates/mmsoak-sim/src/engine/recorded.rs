@@ -25,6 +25,8 @@ use crate::SimError;
 const ARRAY: &str = "data.npy";
 /// Bytes per event record.
 const RECORD: usize = 64;
+/// Largest event array read (4 GiB, about 67 million events).
+const MAX_ARRAY_BYTES: u64 = 4 << 30;
 /// Largest header accepted (numpy's own reading limit).
 const MAX_HEADER: usize = 10_000;
 /// Deepest bracket nesting of a header (`[('ev', '<u8'), ...]` is 2).
@@ -89,8 +91,14 @@ impl RecordedEvents {
             }
             other => problem(format!("{ARRAY}: cannot be opened: {other}")),
         })?;
-        // Never more than the entry says it holds.
+        // Never more than the entry says it holds, nor than a recorded
+        // market may hold.
         let declared = entry.size();
+        if declared > MAX_ARRAY_BYTES {
+            return Err(problem(format!(
+                "{ARRAY}: holds {declared} bytes uncompressed, more than the {MAX_ARRAY_BYTES} (4 GiB) a recorded market may"
+            )));
+        }
         let mut npy = Vec::new();
         entry
             .take(declared.saturating_add(1))
