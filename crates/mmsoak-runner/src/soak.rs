@@ -371,8 +371,7 @@ fn check_fresh_dir(dir: &Path) -> Result<(), SoakError> {
     let is_a_soaks = names
         .iter()
         .any(|n| n == mmsoak_apply::LOCK_FILE_NAME || n == SOAK_RUN_FILE);
-    names.sort();
-    match names.into_iter().next() {
+    match names.into_iter().min() {
         Some(entry) if !is_a_soaks => Err(SoakError::ForeignFile {
             dir: dir.to_owned(),
             entry,

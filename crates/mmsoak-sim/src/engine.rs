@@ -104,6 +104,16 @@ pub(crate) enum MarketSource<'a> {
     Recorded(&'a RecordedEvents),
 }
 
+impl MarketSource<'_> {
+    /// How many market events it holds.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            MarketSource::Events(events) => events.len(),
+            MarketSource::Recorded(events) => events.len(),
+        }
+    }
+}
+
 /// One backtest: the market, our orders, matching and latency.
 pub(crate) struct Engine {
     hbt: Backtest<HashMapMarketDepth>,
@@ -142,18 +152,17 @@ impl Engine {
     ) -> Result<Engine, SimError> {
         let (tick_size, lot_size) = (scenario.market.tick_size, scenario.market.lot_size);
         let (latency, fees) = (&scenario.latency, &scenario.fees);
+        // hftbacktest's `Data::from_data(&[])` panics: an empty market is
+        // `Data::empty()`.
+        let data = |events: &[Event]| match events {
+            [] => DataSource::Data(Data::empty()),
+            events => DataSource::Data(Data::from_data(events)),
+        };
         let data = match source {
-            MarketSource::Events(events) if events.is_empty() => DataSource::Data(Data::empty()),
             MarketSource::Events(events) => {
-                let evs: Vec<Event> = events.into_iter().map(|e| to_event(&e)).collect();
-                DataSource::Data(Data::from_data(&evs))
+                data(&events.into_iter().map(|e| to_event(&e)).collect::<Vec<_>>())
             }
-            MarketSource::Recorded(RecordedEvents(events)) if events.is_empty() => {
-                DataSource::Data(Data::empty())
-            }
-            MarketSource::Recorded(RecordedEvents(events)) => {
-                DataSource::Data(Data::from_data(events))
-            }
+            MarketSource::Recorded(RecordedEvents(events)) => data(events),
         };
         let state = Rc::new(RefCell::new(LatencyState {
             base_ns: (latency.base_ms + extra_base_ms) * 1e6,

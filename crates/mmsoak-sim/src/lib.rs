@@ -159,9 +159,7 @@ pub fn simulate_iteration(
     params.check()?;
     let iter_seed = iteration_seed(seed, iteration);
     let mut tape = generate(&scenario.market, iter_seed, ms);
-    let events = std::mem::take(&mut tape.events);
-    let n = events.len();
-    let source = (engine::MarketSource::Events(events), n);
+    let source = engine::MarketSource::Events(std::mem::take(&mut tape.events));
     run(scenario, params, iteration, iter_seed, source, &tape, ms)
 }
 
@@ -263,10 +261,7 @@ pub fn simulate_recorded(
         params,
         iteration,
         iter_seed,
-        (
-            engine::MarketSource::Recorded(&market.events),
-            market.events.len(),
-        ),
+        engine::MarketSource::Recorded(&market.events),
         &market.mid,
         ms,
     )
@@ -305,13 +300,14 @@ fn run(
     params: &SimParams,
     iteration: u32,
     iter_seed: u64,
-    (source, market_events): (engine::MarketSource<'_>, usize),
+    source: engine::MarketSource<'_>,
     mid: &MarketTape,
     duration_ms: u64,
 ) -> Result<SimOutput, SimError> {
     let lat = &scenario.latency;
     let spiking = lat.spike_from_iteration > 0 && iteration >= lat.spike_from_iteration;
     let extra = if spiking { lat.spike_extra_ms } else { 0.0 };
+    let market_events = source.len();
     let mut engine = engine::Engine::new(source, scenario, extra, iter_seed)?;
     let end_ns = i64::try_from(duration_ms)
         .unwrap_or(i64::MAX / 2_000_000)
