@@ -4,11 +4,11 @@
 //! figure:
 //! 1. wall seconds per simulated hour of `default` (median of 5 iterations);
 //! 2. market events per second of the simulator vs hftbacktest replaying the
-//!    same tape with a do-nothing strategy (`replay_idle`), and their ratio
-//!    (also of our engine adapter alone, stepping without a bot or orders);
-//!    also vs a do-nothing strategy that wakes every `decision_ms` and reads
-//!    the book, as the bot does (the engine's cost at the bot's cadence,
-//!    without orders), so the ratio can be split into cadence and orders;
+//!    same tape with a do-nothing strategy (`IdleReplay::Hftbacktest`, its
+//!    own book), and their ratio; also of our engine adapter alone (our
+//!    book, no bot, no orders), straight through and waking every
+//!    `decision_ms` to read the book as the bot does, so the ratio can be
+//!    split into book, cadence and orders;
 //! 3. 24 consecutive `simulate_iteration` calls (no runner, no files);
 //! 4. peak RSS (`VmHWM`) after one simulated hour and after 24 iterations.
 //!
@@ -22,7 +22,9 @@ use std::error::Error;
 use std::time::{Duration, Instant};
 
 use mmsoak_core::ParamRegistry;
-use mmsoak_sim::{generate, iteration_seed, replay_idle, simulate_iteration, Scenario, SimParams};
+use mmsoak_sim::{
+    generate, iteration_seed, replay_idle, simulate_iteration, IdleReplay, Scenario, SimParams,
+};
 
 const SEED: u64 = 42;
 const HOUR: Duration = Duration::from_secs(3600);
@@ -125,6 +127,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     // simulator, the generator alone, and the idle replay of the same tape.
     let (mut sim_s, mut gen_s, mut idle_s) = (Vec::new(), Vec::new(), Vec::new());
     let (mut step_s, mut step_eps) = (Vec::new(), Vec::new());
+    let (mut book_s, mut book_eps) = (Vec::new(), Vec::new());
     let decision = Duration::from_millis(u64::from(scenario.bot.decision_ms));
     let (mut ours_eps, mut idle_eps, mut ours_nogen_eps) = (Vec::new(), Vec::new(), Vec::new());
     for i in 101..=105u32 {
@@ -147,12 +150,20 @@ fn main() -> Result<(), Box<dyn Error>> {
 
         let events = tape.events.clone();
         let t = Instant::now();
-        let replayed = replay_idle(&scenario, events, None)?;
+        let replayed = replay_idle(&scenario, events, IdleReplay::Hftbacktest)?;
         let t_idle = t.elapsed().as_secs_f64();
 
         let events = tape.events.clone();
         let t = Instant::now();
-        replay_idle(&scenario, events, Some(decision))?;
+        replay_idle(&scenario, events, IdleReplay::Engine { wake_every: None })?;
+        let t_book = t.elapsed().as_secs_f64();
+
+        let events = tape.events.clone();
+        let how = IdleReplay::Engine {
+            wake_every: Some(decision),
+        };
+        let t = Instant::now();
+        replay_idle(&scenario, events, how)?;
         let t_step = t.elapsed().as_secs_f64();
 
         let n = replayed as f64;
@@ -164,8 +175,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         idle_eps.push(n / t_idle);
         step_s.push(t_step);
         step_eps.push(n / t_step);
+        book_s.push(t_book);
+        book_eps.push(n / t_book);
         println!(
-            "bench iter i={i} events={replayed} fills={} sim_s={t_sim:.4} gen_s={t_gen:.4} bot_engine_kpi_s={:.4} idle_replay_s={t_idle:.4} stepping_replay_s={t_step:.4}",
+            "bench iter i={i} events={replayed} fills={} sim_s={t_sim:.4} gen_s={t_gen:.4} bot_engine_kpi_s={:.4} idle_replay_s={t_idle:.4} engine_idle_s={t_book:.4} stepping_replay_s={t_step:.4}",
             out.fills.len(),
             t_sim - t_gen
         );
@@ -198,10 +211,16 @@ fn main() -> Result<(), Box<dyn Error>> {
         stepping / idle,
         met(stepping / idle >= 0.8)
     );
+    let book = median(&mut book_eps);
     println!(
-        "bench phases_median_s generation={:.4} idle_replay={:.4} stepping_replay={:.4} (sim total {hour_s:.4})",
+        "bench events_per_s_book engine_idle={book:.0} idle_replay={idle:.0} ratio={:.3} note=the_same_idle_replay_on_our_book_vs_hftbacktests_HashMapMarketDepth",
+        book / idle
+    );
+    println!(
+        "bench phases_median_s generation={:.4} idle_replay={:.4} engine_idle={:.4} stepping_replay={:.4} (sim total {hour_s:.4})",
         median(&mut gen_s),
         median(&mut idle_s),
+        median(&mut book_s),
         median(&mut step_s)
     );
     println!("bench end loadavg={}", loadavg());

@@ -13,9 +13,9 @@ use hftbacktest::backtest::models::{
 };
 use hftbacktest::backtest::{Backtest, ExchangeKind, L2AssetBuilder};
 use hftbacktest::prelude::{
-    Bot, ElapseResult, Event, HashMapMarketDepth, MarketDepth, OrdType, Order, Status, TimeInForce,
-    BUY_EVENT, DEPTH_CLEAR_EVENT, DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT, EXCH_EVENT, INVALID_MAX,
-    INVALID_MIN, LOCAL_EVENT, SELL_EVENT, TRADE_EVENT,
+    Bot, ElapseResult, Event, HashMapMarketDepth, L2MarketDepth, MarketDepth, OrdType, Order,
+    Status, TimeInForce, BUY_EVENT, DEPTH_CLEAR_EVENT, DEPTH_EVENT, DEPTH_SNAPSHOT_EVENT,
+    EXCH_EVENT, INVALID_MAX, INVALID_MIN, LOCAL_EVENT, SELL_EVENT, TRADE_EVENT,
 };
 
 use crate::market::{MarketEvent, MarketEventKind};
@@ -23,7 +23,9 @@ use crate::rng::Rng;
 use crate::scenario::Scenario;
 use crate::SimError;
 
+mod book;
 mod recorded;
+pub(crate) use book::Book;
 pub(crate) use recorded::RecordedEvents;
 
 /// How an order ended, as seen by the bot.
@@ -114,9 +116,11 @@ impl MarketSource<'_> {
     }
 }
 
-/// One backtest: the market, our orders, matching and latency.
-pub(crate) struct Engine {
-    hbt: Backtest<HashMapMarketDepth>,
+/// One backtest: the market, our orders, matching and latency, on the
+/// order book `D` (the simulator's [`Book`]; hftbacktest's own
+/// `HashMapMarketDepth` for the benchmark's baseline).
+pub(crate) struct Engine<D = Book> {
+    hbt: Backtest<D>,
     latency: Rc<RefCell<LatencyState>>,
     tick_size: f64,
 }
@@ -141,7 +145,29 @@ fn to_event(e: &MarketEvent) -> Event {
     }
 }
 
-impl Engine {
+/// An engine on hftbacktest's own book, as it ships (the benchmark's
+/// baseline).
+pub(crate) type StockEngine = Engine<HashMapMarketDepth>;
+
+/// The order books an engine can run on.
+pub(crate) trait EngineBook: MarketDepth + L2MarketDepth + 'static {
+    /// An empty book for the instrument.
+    fn empty(tick_size: f64, lot_size: f64) -> Self;
+}
+
+impl EngineBook for Book {
+    fn empty(tick_size: f64, lot_size: f64) -> Self {
+        Book::new(tick_size, lot_size)
+    }
+}
+
+impl EngineBook for HashMapMarketDepth {
+    fn empty(tick_size: f64, lot_size: f64) -> Self {
+        HashMapMarketDepth::new(tick_size, lot_size)
+    }
+}
+
+impl<D: EngineBook> Engine<D> {
     /// An engine over `source` with the scenario's instrument, latency
     /// (plus `extra_base_ms`) and fees; `seed` drives the latency jitter.
     pub(crate) fn new(
@@ -149,7 +175,7 @@ impl Engine {
         scenario: &Scenario,
         extra_base_ms: f64,
         seed: u64,
-    ) -> Result<Engine, SimError> {
+    ) -> Result<Engine<D>, SimError> {
         let (tick_size, lot_size) = (scenario.market.tick_size, scenario.market.lot_size);
         let (latency, fees) = (&scenario.latency, &scenario.fees);
         // hftbacktest's `Data::from_data(&[])` panics: an empty market is
@@ -184,7 +210,7 @@ impl Engine {
             )))
             .exchange(ExchangeKind::NoPartialFillExchange)
             .queue_model(ProbQueueModel::new(PowerProbQueueFunc3::new(3.0)))
-            .depth(move || HashMapMarketDepth::new(tick_size, lot_size))
+            .depth(move || D::empty(tick_size, lot_size))
             .build()
             .map_err(|e| SimError::Engine(format!("cannot build the backtest asset: {e}")))?;
         let hbt = Backtest::builder()

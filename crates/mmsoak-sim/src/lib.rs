@@ -273,7 +273,12 @@ fn recorded_mid_path(
 ) -> Result<MarketTape, SimError> {
     // Replay the book with the engine's own view: step through it and sample the mid.
     let step_ns = i64::from(scenario.market.step_ms) * 1_000_000;
-    let mut engine = engine::Engine::new(engine::MarketSource::Recorded(market), scenario, 0.0, 0)?;
+    let mut engine = engine::Engine::<engine::Book>::new(
+        engine::MarketSource::Recorded(market),
+        scenario,
+        0.0,
+        0,
+    )?;
     let mut mid_path = Vec::new();
     let tick = scenario.market.tick_size;
     let mut last = scenario.market.price;
@@ -308,7 +313,7 @@ fn run(
     let spiking = lat.spike_from_iteration > 0 && iteration >= lat.spike_from_iteration;
     let extra = if spiking { lat.spike_extra_ms } else { 0.0 };
     let market_events = source.len();
-    let mut engine = engine::Engine::new(source, scenario, extra, iter_seed)?;
+    let mut engine = engine::Engine::<engine::Book>::new(source, scenario, extra, iter_seed)?;
     let end_ns = i64::try_from(duration_ms)
         .unwrap_or(i64::MAX / 2_000_000)
         .saturating_mul(1_000_000);
@@ -341,21 +346,55 @@ fn run(
     })
 }
 
-/// Replay generated `events` (a tape's, taken) through the engine with a do-nothing strategy
-/// (the benchmark's baselines). With `wake_every`, the strategy wakes at that
-/// cadence and reads the best bid and ask (what the bot does every
-/// `decision_ms`, without orders); without, the engine runs straight to the
-/// end. Returns how many events were replayed (all of `events`).
+/// How [`replay_idle`] replays a tape: the benchmark's baselines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdleReplay {
+    /// hftbacktest alone, as it ships (its `HashMapMarketDepth` book),
+    /// straight to the end of the tape.
+    Hftbacktest,
+    /// The simulator's engine (hftbacktest behind our adapter, on our own
+    /// book), without a bot or orders. With `wake_every`, it wakes at that
+    /// cadence and reads the best bid and ask, as the bot does every
+    /// `decision_ms`; without, it runs straight to the end.
+    Engine {
+        /// The cadence, if any.
+        wake_every: Option<Duration>,
+    },
+}
+
+/// Replay generated `events` (a tape's, taken) with a do-nothing strategy,
+/// the way `how` says. Returns how many events were replayed (all of
+/// `events`).
+///
+/// ```
+/// use mmsoak_sim::{generate, replay_idle, IdleReplay, Scenario};
+///
+/// let scenario = Scenario::builtin("calm")?;
+/// let tape = generate(&scenario.market, 7, 60_000);
+/// let n = tape.events.len();
+/// assert_eq!(replay_idle(&scenario, tape.events.clone(), IdleReplay::Hftbacktest)?, n);
+/// let how = IdleReplay::Engine { wake_every: Some(std::time::Duration::from_millis(250)) };
+/// assert_eq!(replay_idle(&scenario, tape.events, how)?, n);
+/// # Ok::<(), mmsoak_sim::SimError>(())
+/// ```
 pub fn replay_idle(
     scenario: &Scenario,
     events: Vec<MarketEvent>,
-    wake_every: Option<Duration>,
+    how: IdleReplay,
 ) -> Result<usize, SimError> {
     let n = events.len();
-    let mut engine = engine::Engine::new(engine::MarketSource::Events(events), scenario, 0.0, 0)?;
-    match wake_every {
-        None => engine.run_idle()?,
-        Some(step) => {
+    let source = engine::MarketSource::Events(events);
+    match how {
+        IdleReplay::Hftbacktest => {
+            engine::StockEngine::new(source, scenario, 0.0, 0)?.run_idle()?;
+        }
+        IdleReplay::Engine { wake_every: None } => {
+            engine::Engine::<engine::Book>::new(source, scenario, 0.0, 0)?.run_idle()?;
+        }
+        IdleReplay::Engine {
+            wake_every: Some(step),
+        } => {
+            let mut engine = engine::Engine::<engine::Book>::new(source, scenario, 0.0, 0)?;
             let step_ns = i64::try_from(step.as_nanos()).unwrap_or(i64::MAX).max(1);
             let mut touches = 0usize;
             while engine.elapse(step_ns)? {
