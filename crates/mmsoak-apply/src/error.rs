@@ -7,6 +7,7 @@ use mmsoak_core::{InputError, NonFiniteNumber, Param, StateHash};
 
 /// The artifacts directory could not be locked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LockError {
     /// Another process holds the lock. Nothing in the directory was read,
     /// cleaned or written.
@@ -31,6 +32,7 @@ pub enum LockError {
 /// A guard evaluation could not be made: bad policy, inconsistent history
 /// or an operation without a finite result.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GuardError {
     /// A threshold of the guard policy is unusable.
     #[error("invalid guard policy: `guards.{field}` {problem}")]
@@ -79,6 +81,7 @@ pub enum GuardError {
 
 /// Applying, initializing, recovering or verifying failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ApplyError {
     /// The guards could not be evaluated.
     #[error(transparent)]

@@ -14,6 +14,7 @@ use serde_json::{Map, Number, Value};
 
 /// A document could not be read as JSON.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum JsonError {
     /// Not JSON at all (truncated, garbage, trailing characters).
     #[error("invalid JSON at line {line} column {column}: {message}")]

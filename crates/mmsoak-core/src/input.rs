@@ -79,6 +79,7 @@ impl fmt::Display for FieldProblem {
 
 /// An input file could not be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InputError {
     /// The file could not be read.
     #[error("cannot read {}: {source}", file.display())]

@@ -212,6 +212,7 @@ impl ParamSpec {
 
 /// Registry bounds were invalid.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistryError {
     /// `min > max`, or a bound is not finite.
     #[error("invalid bounds for {param}: min {min} max {max} (need finite min <= max)")]

@@ -21,6 +21,7 @@ use crate::svg::num;
 
 /// An iteration could not be explained.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExplainError {
     /// The directory or a file in it is unreadable.
     #[error(transparent)]

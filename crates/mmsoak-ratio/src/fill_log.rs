@@ -52,6 +52,7 @@ impl FillStats {
 
 /// A fill log could not be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FillLogError {
     /// The file could not be opened or read.
     #[error("cannot read {}: {source}", file.display())]

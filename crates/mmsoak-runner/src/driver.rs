@@ -92,6 +92,7 @@ pub trait Driver {
 
 /// An iteration could not be run.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DriverError {
     /// The bot command could not be started.
     #[error("iteration {iteration}: cannot start `{command}`: {source}")]

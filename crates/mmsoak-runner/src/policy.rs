@@ -39,6 +39,7 @@ pub struct SoakPolicy {
 
 /// A policy file could not be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PolicyFileError {
     /// The `[tuner]` table (or the file as a whole) is bad.
     #[error(transparent)]

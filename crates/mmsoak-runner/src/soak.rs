@@ -95,6 +95,7 @@ pub struct SoakResult {
 
 /// A soak could not go on.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SoakError {
     /// The configuration is unusable.
     #[error("invalid soak configuration: {0}")]

@@ -48,6 +48,7 @@ pub use scenario::{BotSpec, FeeSpec, LatencySpec, MarketSpec, Scenario, BUILTIN_
 
 /// The simulator could not run an iteration.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SimError {
     /// No built-in scenario has this name (and it is not a file).
     #[error("unknown scenario `{name}` (built-in: {}; or give a .toml file)", known.join(", "))]

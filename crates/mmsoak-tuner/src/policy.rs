@@ -1038,6 +1038,7 @@ impl InvalidPolicy {
 
 /// A policy file could not be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PolicyError {
     /// The file could not be read.
     #[error("cannot read {}: {source}", file.display())]

@@ -172,6 +172,7 @@ impl Proposal {
 
 /// The tuner could not make a proposal.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TunerError {
     /// A KPI is NaN or infinite.
     #[error("KPI `{field}` is {value}, not a finite number; no proposal is made from it")]

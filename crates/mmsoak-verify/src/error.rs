@@ -7,6 +7,7 @@ use mmsoak_core::InputError;
 /// An artifacts directory (or one of its files) could not be used. Every
 /// variant names the file; field errors also name the JSON path.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ArtifactError {
     /// A file is unreadable, not JSON, or has a bad field.
     #[error(transparent)]
