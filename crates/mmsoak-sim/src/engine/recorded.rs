@@ -426,6 +426,59 @@ mod tests {
         assert_eq!(RecordedEvents::read(&path, TICK).expect("valid").len(), 3);
     }
 
+    /// `stored_zip(ARRAY, data)` with its central directory declaring
+    /// `declared` bytes uncompressed (zip64: 0xFFFFFFFF and the size in an
+    /// extended-information field), as a zip of a huge array would.
+    fn declaring(data: &[u8], declared: u64) -> Vec<u8> {
+        let zip = crate::npz::stored_zip(ARRAY, data);
+        let central = 30 + ARRAY.len() + data.len();
+        let entry_end = central + 46 + ARRAY.len();
+        let mut out = zip[..entry_end].to_vec();
+        out[central + 24..central + 28].copy_from_slice(&u32::MAX.to_le_bytes());
+        out[central + 30..central + 32].copy_from_slice(&12u16.to_le_bytes());
+        out.extend_from_slice(&1u16.to_le_bytes()); // zip64 extended information
+        out.extend_from_slice(&8u16.to_le_bytes());
+        out.extend_from_slice(&declared.to_le_bytes());
+        let mut eocd = zip[entry_end..].to_vec();
+        let central_len = u32::try_from(out.len() - central).expect("small");
+        eocd[12..16].copy_from_slice(&central_len.to_le_bytes());
+        out.extend_from_slice(&eocd);
+        out
+    }
+
+    /// An array declaring more than 4 GiB is refused before anything is
+    /// read; one declaring a size its bytes do not match is named too.
+    #[test]
+    fn an_array_over_4_gib_is_refused_unread() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("huge.npz");
+        let (npy, _) = npy(3);
+        std::fs::write(&path, declaring(&npy, MAX_ARRAY_BYTES + 1)).expect("write");
+        let err = RecordedEvents::read(&path, TICK).expect_err("over the cap");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: {ARRAY}: holds {} bytes uncompressed, more than the {MAX_ARRAY_BYTES} (4 GiB) a recorded market may",
+                path.display(),
+                MAX_ARRAY_BYTES + 1
+            )
+        );
+        // At the cap, the size is believed only as far as the bytes go.
+        std::fs::write(&path, declaring(&npy, MAX_ARRAY_BYTES)).expect("write");
+        let err = RecordedEvents::read(&path, TICK).expect_err("short of its size");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: {ARRAY}: holds {} bytes, the archive says {MAX_ARRAY_BYTES}",
+                path.display(),
+                npy.len()
+            )
+        );
+        // The helper's archive is otherwise valid.
+        std::fs::write(&path, declaring(&npy, npy.len() as u64)).expect("write");
+        assert_eq!(RecordedEvents::read(&path, TICK).expect("valid").len(), 3);
+    }
+
     /// numpy's `savez_compressed` deflates: the same market, the same events
     /// and hash; another market, another hash.
     #[test]
