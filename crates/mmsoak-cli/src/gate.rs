@@ -117,10 +117,16 @@ fn table(out: &mut String, title: &str, rows: &[&Criterion]) {
 /// The KPI table and the delta-quality table a person reads at a glance.
 pub(crate) fn render_tables(report: &GateReport) -> String {
     let mut out = String::new();
-    let (delta, kpi): (Vec<&Criterion>, Vec<&Criterion>) = report
+    let (run, rest): (Vec<&Criterion>, Vec<&Criterion>) = report
         .criteria
         .iter()
-        .partition(|c| c.name.starts_with("delta."));
+        .partition(|c| c.name.starts_with("run."));
+    if !run.is_empty() {
+        table(&mut out, "Run", &run);
+        out.push('\n');
+    }
+    let (delta, kpi): (Vec<&Criterion>, Vec<&Criterion>) =
+        rest.into_iter().partition(|c| c.name.starts_with("delta."));
     table(
         &mut out,
         "KPIs over the last iterations (means vs targets)",

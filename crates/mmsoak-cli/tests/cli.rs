@@ -380,6 +380,59 @@ fn fixed_clock_runs_are_byte_identical() {
 // ---------------------------------------------------------------------------
 // 2. A bot that misses the targets fails the gate (exit 1).
 
+/// A soak that stopped halfway fails the gate however good its window, and
+/// the report says how far it got (a finished one meets the criterion:
+/// `gate_tables_exec_bot_fail`).
+#[test]
+fn an_unfinished_soak_fails_the_gate() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("soak");
+    let run = |mode: &str| {
+        let exec = bot_command(mode);
+        let args = [
+            "run",
+            "--driver",
+            "exec",
+            "--exec",
+            &exec,
+            "--iterations",
+            "6",
+            "--out",
+            s(&dir),
+            "--fixed-clock",
+        ];
+        mmsoak(tmp.path(), &args)
+    };
+    let (code, _, stderr) = run("fail@4");
+    assert_eq!(code, 2, "{stderr}");
+
+    let (code, text, stderr) = mmsoak(tmp.path(), &["gate", "--path", s(&dir)]);
+    assert_eq!(code, 1, "{text}\n{stderr}");
+    assert!(
+        text.contains("failed: run.completed_iterations: 3 (target >= 6)"),
+        "{text}"
+    );
+    let (code, _, stderr) = mmsoak(tmp.path(), &["report", "--path", s(&dir)]);
+    assert_eq!(
+        code, 0,
+        "a report is written whatever the verdict: {stderr}"
+    );
+    let md = std::fs::read_to_string(dir.join("SOAK_REPORT.md")).expect("report");
+    assert!(
+        md.contains("3 of 6 iterations (the run did not finish) (window: 1–3)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- **failed** `run.completed_iterations`: 3 (target >= 6)"),
+        "{md}"
+    );
+
+    let (_, stdout, _) = mmsoak(tmp.path(), &["gate", "--path", s(&dir), "--json"]);
+    let gate = parse_json(&stdout, "gate --json stdout");
+    assert_eq!(gate["completion"]["requested"], 6, "{gate}");
+    assert_eq!(gate["completion"]["completed"], 3, "{gate}");
+}
+
 #[test]
 fn exec_soak_below_targets_fails_the_gate() {
     let tmp = tempdir();

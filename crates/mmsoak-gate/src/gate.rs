@@ -154,6 +154,30 @@ impl Criterion {
     }
 }
 
+/// How far a run got: from `SOAK_RUN.json`, which `mmsoak run` writes (a
+/// predecessor's directory has none, and then no completion is known).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCompletion {
+    /// Iterations the run was asked for.
+    pub requested: u64,
+    /// Iterations whose artifacts are complete.
+    pub completed: u64,
+}
+
+impl RunCompletion {
+    /// Read from the run record of `dir`; `None` without one.
+    pub fn read(dir: &Path) -> Result<Option<RunCompletion>, ArtifactError> {
+        let meta = crate::report::RunMeta::read(dir)?;
+        Ok(meta
+            .iterations
+            .zip(meta.completed_iterations)
+            .map(|(requested, completed)| RunCompletion {
+                requested,
+                completed,
+            }))
+    }
+}
+
 /// The gate's answer, with everything needed to recompute it under another policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateReport {
@@ -171,6 +195,9 @@ pub struct GateReport {
     pub delta: DeltaMetrics,
     /// Breaks in the APPLY_JOURNAL hash chain (0 without a journal).
     pub journal_chain_breaks: u64,
+    /// How far the run got (absent for a directory without `SOAK_RUN.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion: Option<RunCompletion>,
 }
 
 impl GateReport {
@@ -187,11 +214,15 @@ impl GateReport {
     }
 }
 
-/// Apply every criterion of `policy` to a snapshot and delta metrics.
+/// Apply every criterion of `policy` to a snapshot and delta metrics; with
+/// a `completion`, the run must also have completed every iteration it was
+/// asked for (`run.completed_iterations`): a soak stopped halfway is not a
+/// release candidate, however good its window looks.
 pub fn evaluate(
     snapshot: &PostSoakSnapshot,
     delta: &DeltaMetrics,
     journal_chain_breaks: u64,
+    completion: Option<RunCompletion>,
     policy: &GatePolicy,
     strict: bool,
 ) -> GateReport {
@@ -202,7 +233,18 @@ pub fn evaluate(
     } else {
         policy.full_apply_ratio_min
     };
-    let criteria = vec![
+    let mut criteria: Vec<Criterion> = completion
+        .iter()
+        .map(|c| {
+            Criterion::count(
+                "run.completed_iterations",
+                c.completed,
+                AtLeast,
+                c.requested,
+            )
+        })
+        .collect();
+    criteria.extend([
         Criterion::number(
             "kpi.maker_taker_ratio_mean",
             k.maker_taker_ratio.mean,
@@ -271,7 +313,7 @@ pub fn evaluate(
             AtMost,
             policy.journal_chain_breaks_max,
         ),
-    ];
+    ]);
     let verdict = if criteria.iter().any(|c| !c.ok) {
         GateVerdict::Fail
     } else if snapshot.anomalies_count > 0 {
@@ -287,6 +329,7 @@ pub fn evaluate(
         snapshot: snapshot.clone(),
         delta: *delta,
         journal_chain_breaks,
+        completion,
     }
 }
 
@@ -324,6 +367,7 @@ pub fn gate(
         &snapshot,
         &verify.metrics,
         verify.journal_breaks() as u64,
+        RunCompletion::read(dir.path())?,
         policy,
         strict,
     );

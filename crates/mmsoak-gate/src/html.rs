@@ -132,6 +132,8 @@ impl SoakReport {
             esc(self.headline().split_once(": ").map_or("", |(_, r)| r))
         );
         let failed: Vec<_> = g.failed().collect();
+        // The tuner answers for the KPIs, not for a run that stopped.
+        let kpi_failed = failed.iter().any(|c| !c.name.starts_with("run."));
         if !failed.is_empty() {
             s.push_str("<ul>");
             for c in failed {
@@ -145,7 +147,7 @@ impl SoakReport {
                 );
             }
             s.push_str("</ul>");
-            if !self.rule_window.is_empty() {
+            if kpi_failed && !self.rule_window.is_empty() {
                 s.push_str(if self.meta.auto_tune == Some(false) {
                     "<p>The tuner was off (the run had no <code>--auto-tune</code>); what its rules would have done: <a href=\"#rules\">its rules over the window</a>.</p>"
                 } else {
@@ -164,12 +166,21 @@ impl SoakReport {
             ),
             (
                 "iterations",
-                format!(
-                    "{} (window {}–{})",
-                    self.iteration_count(),
-                    self.window_from(),
-                    self.iteration_count()
-                ),
+                match self.gate.completion {
+                    Some(c) if c.completed < c.requested => format!(
+                        "{} of {} (the run did not finish; window {}–{})",
+                        self.iteration_count(),
+                        c.requested,
+                        self.window_from(),
+                        self.iteration_count()
+                    ),
+                    _ => format!(
+                        "{} (window {}–{})",
+                        self.iteration_count(),
+                        self.window_from(),
+                        self.iteration_count()
+                    ),
+                },
             ),
             ("policy hash", or_dash(m.policy_hash.as_deref())),
             ("started (UTC)", or_dash(m.started_utc.as_deref())),

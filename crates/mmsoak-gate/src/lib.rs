@@ -43,6 +43,7 @@ pub use explain::{
 };
 pub use gate::{
     evaluate, gate, gate_dir, Comparison, Criterion, GateReport, GateRun, GateVerdict, Measure,
+    RunCompletion,
 };
 pub use policy::{GatePolicy, SnapshotPolicy};
 pub use prometheus::{render_prometheus, POST_SOAK_METRICS};

@@ -50,6 +50,10 @@ pub struct RunMeta {
     pub mmsoak_version: Option<String>,
     /// `finished`.
     pub finished: Option<bool>,
+    /// `config.iterations`: iterations the run was asked for.
+    pub iterations: Option<u64>,
+    /// `completed_iterations`.
+    pub completed_iterations: Option<u64>,
 }
 
 impl RunMeta {
@@ -84,6 +88,11 @@ impl RunMeta {
             updated_utc: root.opt_str("updated_utc")?.map(str::to_owned),
             mmsoak_version: root.opt_str("mmsoak_version")?.map(str::to_owned),
             finished: root.opt_bool("finished")?,
+            iterations: match &config {
+                Some(c) => c.opt_count("iterations")?,
+                None => None,
+            },
+            completed_iterations: root.opt_count("completed_iterations")?,
         })
     }
 }
@@ -538,6 +547,18 @@ impl SoakReport {
         self.iterations.len() as u64
     }
 
+    /// The iterations the report covers, e.g. `24 iterations`, or for a run
+    /// that stopped early `9 of 24 iterations (the run did not finish)`.
+    pub fn iterations_text(&self) -> String {
+        let n = self.iteration_count();
+        match self.gate.completion {
+            Some(c) if c.completed < c.requested => {
+                format!("{n} of {} iterations (the run did not finish)", c.requested)
+            }
+            _ => format!("{n} iterations"),
+        }
+    }
+
     /// First iteration of the gate's window (the last `window` iterations).
     pub fn window_from(&self) -> u64 {
         let n = self.iteration_count();
@@ -594,11 +615,11 @@ impl SoakReport {
         let m = &self.meta;
         let _ = writeln!(
             s,
-            "Driver `{}`, scenario `{}`, seed `{}`, {} iterations (window: {}–{}), mmsoak {}, policy `{}`, {} → {}.\n",
+            "Driver `{}`, scenario `{}`, seed `{}`, {} (window: {}–{}), mmsoak {}, policy `{}`, {} → {}.\n",
             or_dash(m.driver.as_deref()),
             or_dash(m.scenario.as_deref()),
             m.seed.map_or_else(|| "—".to_owned(), |s| s.to_string()),
-            self.iteration_count(),
+            self.iterations_text(),
             self.window_from(),
             self.iteration_count(),
             or_dash(m.mmsoak_version.as_deref()),
@@ -611,6 +632,7 @@ impl SoakReport {
         let (delta, kpi): (Vec<&Criterion>, Vec<&Criterion>) = g
             .criteria
             .iter()
+            .filter(|c| !c.name.starts_with("run."))
             .partition(|c| c.name.starts_with("delta."));
         let table = |s: &mut String, title: &str, rows: &[&Criterion]| {
             let _ = writeln!(s, "## {title}\n");

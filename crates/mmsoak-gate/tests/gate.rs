@@ -4,8 +4,8 @@ use std::path::Path;
 
 use mmsoak_core::{Delta, DeltaOp, Param};
 use mmsoak_gate::{
-    compare, evaluate, gate_dir, read_baseline, render_prometheus, snapshot_dir, GatePolicy,
-    GateVerdict, PostSoakSnapshot, SnapshotPolicy, SnapshotVerdict,
+    compare, evaluate, gate_dir, read_baseline, render_prometheus, snapshot_dir, Criterion,
+    GatePolicy, GateVerdict, PostSoakSnapshot, RunCompletion, SnapshotPolicy, SnapshotVerdict,
 };
 use mmsoak_verify::testing::{write_run, IterationPlan, PlanKpis, PlanStep};
 use mmsoak_verify::{DeltaMetrics, GuardFlags};
@@ -230,7 +230,7 @@ fn check(
         let (mut s, mut d) = passing();
         let mut breaks = 0;
         edit(&mut s, &mut d, &mut breaks);
-        let r = evaluate(&s, &d, breaks, &policy, strict);
+        let r = evaluate(&s, &d, breaks, None, &policy, strict);
         let c = r
             .criteria
             .iter()
@@ -323,10 +323,34 @@ fn each_gate_criterion_on_both_sides() {
     );
 }
 
+/// A run that did not complete what it was asked for fails, whatever its
+/// window; a directory without a run record has no such criterion.
+#[test]
+fn an_unfinished_run_fails_the_gate() {
+    let (s, d) = passing();
+    let policy = GatePolicy::default();
+    let completion = |completed| {
+        Some(RunCompletion {
+            requested: 24,
+            completed,
+        })
+    };
+    let r = evaluate(&s, &d, 0, completion(9), &policy, true);
+    assert_eq!(r.verdict, GateVerdict::Fail);
+    let failed: Vec<String> = r.failed().map(Criterion::describe).collect();
+    assert_eq!(failed, ["run.completed_iterations: 9 (target >= 24)"]);
+    let r = evaluate(&s, &d, 0, completion(24), &policy, true);
+    assert_eq!(r.verdict, GateVerdict::Pass);
+    assert_eq!(r.criteria[0].name, "run.completed_iterations");
+    let r = evaluate(&s, &d, 0, None, &policy, true);
+    assert_eq!(r.verdict, GateVerdict::Pass);
+    assert!(r.criteria.iter().all(|c| !c.name.starts_with("run.")));
+}
+
 #[test]
 fn gate_json_lets_a_verdict_be_recomputed() {
     let (s, d) = passing();
-    let r = evaluate(&s, &d, 0, &GatePolicy::default(), false);
+    let r = evaluate(&s, &d, 0, None, &GatePolicy::default(), false);
     let v: Value = serde_json::from_str(&r.to_json()).expect("json");
     assert_eq!(v["verdict"], "PASS");
     let c = &v["criteria"][0];
