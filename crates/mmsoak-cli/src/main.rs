@@ -48,6 +48,8 @@ enum Outcome {
     Success,
     /// Exit 1: the gate (or a strict check) failed.
     GateFailed,
+    /// Stopped by a signal: exit with this code (128 + the signal).
+    Stopped(u8),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::GateFailed) => ExitCode::from(1),
+        Ok(Outcome::Stopped(code)) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {}", render_error(&err));
             ExitCode::from(2)

@@ -2,15 +2,20 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use mmsoak_core::RuntimeOverrides;
 use mmsoak_runner::{
     run_soak, Clock, Driver, ExecDriver, IterationDone, MockDriver, SimDriver, SoakConfig,
-    SoakError, SoakObserver, DEFAULT_ITERATION_TIMEOUT, DEFAULT_SIM_DURATION,
+    SoakError, SoakObserver, StopRequest, DEFAULT_ITERATION_TIMEOUT, DEFAULT_SIM_DURATION,
 };
 use mmsoak_runner::{RecordedMarket, Scenario, MAX_SIM_DURATION};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::flag;
 
 use crate::Outcome;
 
@@ -207,10 +212,32 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             Clock::System
         },
         resume: args.resume,
+        stop: stop_on_signals()?,
     };
     crate::markers::install();
     let mut observer = Terminal::new(args.iterations);
-    let result = run_soak(&config, driver.as_mut(), &mut observer).map_err(|e| match e {
+    let result = match run_soak(&config, driver.as_mut(), &mut observer) {
+        Err(SoakError::Stopped {
+            completed,
+            iterations,
+            value,
+        }) => {
+            observer.finish();
+            let signal = match i32::try_from(value) {
+                Ok(SIGINT) => "SIGINT".to_owned(),
+                Ok(SIGTERM) => "SIGTERM".to_owned(),
+                _ => format!("signal {value}"),
+            };
+            eprintln!(
+                "soak: stopped by {signal} after {completed} of {iterations} iterations; {} holds iteration {completed}'s artifacts (continue with --resume)",
+                args.out.display()
+            );
+            let code = u8::try_from(128 + value).unwrap_or(130);
+            return Ok(Outcome::Stopped(code));
+        }
+        other => other,
+    };
+    let result = result.map_err(|e| match e {
         // Refused before anything was touched: nothing to say about artifacts.
         SoakError::Lock(_)
         | SoakError::Config(_)
@@ -230,6 +257,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         args.out.display()
     );
     Ok(Outcome::Success)
+}
+
+/// SIGINT and SIGTERM stop the soak at its next safe point: before the next
+/// iteration, or at once while an exec bot runs (its process group is
+/// killed). A second signal exits at once (128 + its number).
+fn stop_on_signals() -> anyhow::Result<StopRequest> {
+    let stop = StopRequest::new();
+    let again = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        let cannot = || format!("cannot handle signal {signal}");
+        // The shutdown is registered first: it sees `again` as it was before
+        // this signal set it.
+        flag::register_conditional_shutdown(signal, 128 + signal, Arc::clone(&again))
+            .with_context(cannot)?;
+        flag::register(signal, Arc::clone(&again)).with_context(cannot)?;
+        let value = usize::try_from(signal).unwrap_or(1);
+        flag::register_usize(signal, stop.shared(), value).with_context(cannot)?;
+    }
+    Ok(stop)
 }
 
 /// Progress on the terminal: a bar on a TTY, one line per iteration otherwise.

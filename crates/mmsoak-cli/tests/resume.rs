@@ -1,5 +1,5 @@
-//! `mmsoak run --resume` after SIGKILL: the resumed run's artifacts equal an
-//! uninterrupted run's, byte for byte (fixed clock).
+//! `mmsoak run --resume` after SIGKILL, SIGINT or SIGTERM: the resumed
+//! run's artifacts equal an uninterrupted run's, byte for byte (fixed clock).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -158,6 +158,93 @@ fn sigkill_during_iteration_6_then_resume_equals_an_uninterrupted_run() {
     ok(out.clone());
     assert!(String::from_utf8_lossy(&out.stderr).contains("resuming at iteration 6"));
     assert_same_tree(&killed, &full);
+}
+
+/// Processes of group `pgid` that are still alive (not zombies), from /proc.
+fn alive_in_group(pgid: &str) -> Vec<String> {
+    let mut alive = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some((_, after_name)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        if fields.get(2) == Some(&pgid) && fields.first() != Some(&"Z") {
+            alive.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    alive
+}
+
+/// SIGINT or SIGTERM while the exec bot runs iteration 6: the soak stops at
+/// once with 128 + the signal, the bot's whole process group is gone (it
+/// would otherwise go on trading and writing into the artifacts), and a
+/// resume equals an uninterrupted run.
+#[test]
+fn sigint_or_sigterm_stops_the_soak_and_its_bot_then_resume_equals_an_uninterrupted_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let full = tmp.path().join("full");
+    ok(mmsoak()
+        .args(exec_args(&full))
+        .output()
+        .expect("uninterrupted run"));
+
+    for (signal, name, code) in [("-INT", "SIGINT", 130), ("-TERM", "SIGTERM", 143)] {
+        let dir = tmp.path().join(name);
+        let block = tmp.path().join(format!("block-{name}"));
+        std::fs::write(&block, "").expect("block file");
+        let mut child = mmsoak()
+            .args(exec_args(&dir))
+            .env("MMSOAK_TEST_BLOCK_FILE", &block)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let pgid_file = tmp.path().join(format!("block-{name}.pgid"));
+        wait_for(&pgid_file, &mut child);
+        let pgid = std::fs::read_to_string(&pgid_file).expect("pgid");
+        let pgid = pgid.trim();
+        assert!(!alive_in_group(pgid).is_empty(), "the bot runs");
+
+        let sent = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while child.try_wait().expect("poll").is_none() {
+            assert!(Instant::now() < deadline, "{name} did not stop the soak");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let out = child.wait_with_output().expect("reap");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("soak: stopped by {name} after 5 of 12 iterations")),
+            "{stderr}"
+        );
+        // The bot's group was killed (its orphans may take a moment to be
+        // reaped by init).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !alive_in_group(pgid).is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "{name}: the bot outlived the soak: {:?}",
+                alive_in_group(pgid)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(dir.join("ITER_SUMMARY_5.json").is_file());
+        assert!(!dir.join("ITER_SUMMARY_6.json").exists());
+
+        std::fs::remove_file(&block).expect("unblock");
+        let mut resume = exec_args(&dir);
+        resume.push("--resume".into());
+        ok(mmsoak().args(&resume).output().expect("resume"));
+        assert_same_tree(&dir, &full);
+    }
 }
 
 /// SIGKILL a mock soak at random moments (seeded), resume, and compare.

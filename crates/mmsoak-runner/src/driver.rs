@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use mmsoak_core::{EdgeReport, InputError, RuntimeOverrides};
 use mmsoak_ratio::{FillLogError, FillStats};
 
+use crate::stop::StopRequest;
+
 mod exec;
 mod mock;
 mod sim;
@@ -35,6 +37,10 @@ pub struct IterationInput<'a> {
     pub overrides_path: &'a Path,
     /// The iteration's own directory; it exists and is empty.
     pub out_dir: &'a Path,
+    /// A request to stop the soak: a driver that waits (the exec driver)
+    /// gives up on the iteration when it is made, with
+    /// [`DriverError::Stopped`].
+    pub stop: &'a StopRequest,
 }
 
 /// What one iteration produced.
@@ -131,6 +137,14 @@ pub enum DriverError {
         seconds: f64,
         /// Last lines of its stderr.
         stderr_tail: String,
+    },
+    /// A stop was requested while the bot ran; its process group was killed.
+    #[error("iteration {iteration}: stopped on request; the bot's process group was killed")]
+    Stopped {
+        /// Iteration.
+        iteration: u32,
+        /// The value the stop was requested with.
+        value: usize,
     },
     /// The report is missing or invalid.
     #[error("iteration {iteration}: bad report: {source}{}", tail(stderr_tail))]

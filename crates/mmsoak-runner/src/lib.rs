@@ -32,6 +32,7 @@
 //!     exec_command: None,
 //!     clock: Clock::Fixed,
 //!     resume: false,
+//!     stop: Default::default(),
 //! };
 //! let result = run_soak(&config, &mut MockDriver, &mut Quiet)?;
 //! assert_eq!(result.iterations, 6);
@@ -45,6 +46,7 @@ mod clock;
 mod driver;
 mod policy;
 mod soak;
+mod stop;
 
 pub use artifacts::{
     iter_dir_name, iter_summary_name, RunConfig, SoakRun, TuningCounts, TuningEntry, TuningReport,
@@ -61,3 +63,4 @@ pub use soak::{
     run_soak, summarize, IterationDone, Quiet, SoakConfig, SoakError, SoakObserver, SoakResult,
     OVERRIDES_SNAPSHOT_FILE,
 };
+pub use stop::StopRequest;

@@ -17,6 +17,7 @@ use crate::artifacts::{
 };
 use crate::driver::{collect_output, Driver, DriverError, IterationInput, IterationOutput};
 use crate::policy::SoakPolicy;
+use crate::stop::StopRequest;
 use crate::Clock;
 
 /// Name of the per-iteration snapshot of the overrides the bot runs with.
@@ -47,6 +48,9 @@ pub struct SoakConfig {
     pub clock: Clock,
     /// Continue a killed run instead of starting a fresh one.
     pub resume: bool,
+    /// Stop early when requested (checked before each iteration, and by the
+    /// exec driver while the bot runs).
+    pub stop: StopRequest,
 }
 
 /// What the caller is told as the run progresses (terminal output).
@@ -116,6 +120,17 @@ pub enum SoakError {
         dir: PathBuf,
         /// Why.
         problem: String,
+    },
+    /// A stop was requested; the artifacts are those of the last complete
+    /// iteration.
+    #[error("stopped on request after {completed} of {iterations} iterations (the artifacts are those of iteration {completed}; continue with --resume)")]
+    Stopped {
+        /// Iterations complete.
+        completed: u32,
+        /// Iterations the run was asked for.
+        iterations: u32,
+        /// The value the stop was requested with.
+        value: usize,
     },
     /// The bot failed.
     #[error(transparent)]
@@ -268,8 +283,16 @@ pub fn run_soak(
     observer.started(config, first);
 
     for iteration in first..=config.iterations {
+        let stopped = |value| SoakError::Stopped {
+            completed: iteration - 1,
+            iterations: config.iterations,
+            value,
+        };
+        if let Some(value) = config.stop.requested() {
+            return Err(stopped(value));
+        }
         let replay = replay_first && iteration == first;
-        run_iteration(
+        match run_iteration(
             config,
             &lock,
             driver,
@@ -277,7 +300,12 @@ pub fn run_soak(
             &mut progress,
             iteration,
             replay,
-        )?;
+        ) {
+            Err(SoakError::Driver(DriverError::Stopped { value, .. })) => {
+                return Err(stopped(value))
+            }
+            other => other?,
+        }
     }
     let state = verify_chain(&lock)?;
     Ok(SoakResult {
@@ -514,6 +542,7 @@ fn run_iteration(
             overrides: &overrides,
             overrides_path: &snapshot_path,
             out_dir: &iter_dir,
+            stop: &config.stop,
         })?;
         (overrides, output)
     };

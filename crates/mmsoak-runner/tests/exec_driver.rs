@@ -51,6 +51,7 @@ impl Setup {
             overrides: &self.overrides,
             overrides_path: &self.dir.path().join("runtime_overrides.json"),
             out_dir: &out,
+            stop: &Default::default(),
         })
     }
 }

@@ -67,6 +67,7 @@ fn soak_with(
         exec_command: None,
         clock: Clock::Fixed,
         resume: false,
+        stop: Default::default(),
     };
     let scenario = Scenario::builtin(scenario).expect("built-in scenario");
     let mut driver = SimDriver::new(scenario, policy.registry.clone(), SEED);

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use mmsoak_core::{RuntimeOverrides, StateHash};
 use mmsoak_runner::{
-    run_soak, Clock, Driver, DriverError, ExecDriver, IterationInput, IterationOutput, MockDriver,
-    Quiet, Scenario, SimDriver, SoakConfig, SoakError, SoakPolicy,
+    run_soak, Clock, Driver, DriverError, ExecDriver, IterationDone, IterationInput,
+    IterationOutput, MockDriver, Quiet, Scenario, SimDriver, SoakConfig, SoakError, SoakObserver,
+    SoakPolicy, StopRequest,
 };
 use serde_json::Value;
 
@@ -24,6 +25,7 @@ fn config(out: &Path, iterations: u32, auto_tune: bool) -> SoakConfig {
         exec_command: None,
         clock: Clock::Fixed,
         resume: false,
+        stop: Default::default(),
     }
 }
 
@@ -335,6 +337,120 @@ impl Driver for CrashOnce {
             });
         }
         MockDriver.run_iteration(input)
+    }
+}
+
+/// Requests a stop once iteration `at` is done (as a signal handler would).
+struct StopAfter {
+    at: u32,
+    stop: StopRequest,
+}
+
+impl SoakObserver for StopAfter {
+    fn iteration_done(&mut self, done: &IterationDone<'_>) {
+        if done.iteration == self.at {
+            self.stop.request(15);
+        }
+    }
+}
+
+#[test]
+fn a_stop_request_ends_the_run_after_a_complete_iteration_and_resume_finishes_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (full, stopped) = (tmp.path().join("full"), tmp.path().join("stopped"));
+    run_soak(&config(&full, 12, true), &mut MockDriver, &mut Quiet).expect("uninterrupted");
+    let mut cfg = config(&stopped, 12, true);
+    let mut observer = StopAfter {
+        at: 4,
+        stop: cfg.stop.clone(),
+    };
+    let err = run_soak(&cfg, &mut MockDriver, &mut observer).expect_err("stopped");
+    assert!(
+        matches!(
+            err,
+            SoakError::Stopped {
+                completed: 4,
+                iterations: 12,
+                value: 15
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(stopped.join("ITER_SUMMARY_4.json").is_file());
+    assert!(!stopped.join("ITER_SUMMARY_5.json").exists());
+    cfg.resume = true;
+    cfg.stop = StopRequest::new();
+    let result = run_soak(&cfg, &mut MockDriver, &mut Quiet).expect("resumed");
+    assert_eq!(result.first_iteration, 5);
+    assert_eq!(tree(&stopped), tree(&full));
+}
+
+/// A stop requested while the exec bot runs kills its process group at once.
+#[test]
+fn a_stop_request_kills_the_exec_bot() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("iter_1");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let cmd = format!(
+        "sh {} {{overrides}} {{out}} {{iteration}} sleep",
+        bot().display()
+    );
+    let stop = StopRequest::new();
+    let later = stop.clone();
+    let pid_file = out.join("child.pid");
+    let asker = std::thread::spawn(move || {
+        // Once the bot's child runs (or after 20 s, failing below).
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !std::fs::read_to_string(&pid_file).is_ok_and(|p| p.ends_with('\n'))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        later.request(2);
+    });
+    let started = std::time::Instant::now();
+    let overrides = RuntimeOverrides::new();
+    let overrides_path = tmp.path().join("runtime_overrides.json");
+    std::fs::write(&overrides_path, overrides.to_canonical_bytes()).expect("overrides");
+    let err = ExecDriver::new(cmd, Duration::from_secs(60))
+        .run_iteration(&IterationInput {
+            iteration: 1,
+            overrides: &overrides,
+            overrides_path: &overrides_path,
+            out_dir: &out,
+            stop: &stop,
+        })
+        .expect_err("stopped");
+    asker.join().expect("asker");
+    assert!(
+        matches!(
+            err,
+            DriverError::Stopped {
+                iteration: 1,
+                value: 2
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "stopped at once, not after the bot's 30 s"
+    );
+    // The bot's `sleep` child was in the killed group.
+    let pid = std::fs::read_to_string(out.join("child.pid")).expect("child pid");
+    let gone = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !gone(pid.trim()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bot's child outlived the stop"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

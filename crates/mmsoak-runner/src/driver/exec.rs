@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use rustix::process::{kill_process_group, Pid, Signal};
 
 use super::{collect_output, Driver, DriverError, IterationInput, IterationOutput};
+use crate::stop::StopRequest;
 
 /// Default per-iteration timeout: 10 minutes.
 pub const DEFAULT_ITERATION_TIMEOUT: Duration = Duration::from_secs(600);
@@ -23,8 +24,9 @@ pub const DEFAULT_ITERATION_TIMEOUT: Duration = Duration::from_secs(600);
 /// file's exact bytes) in `MM_RUNTIME_OVERRIDES_JSON`. The bot writes
 /// `{out}/EDGE_REPORT.json` and optionally `{out}/fills.jsonl` (or
 /// `fills.csv`). Its stdout and stderr go to `{out}/bot.stdout.log` and
-/// `{out}/bot.stderr.log`. The bot runs in its own process group; on timeout
-/// the whole group is killed.
+/// `{out}/bot.stderr.log`. The bot runs in its own process group; on timeout,
+/// on a stop request ([`IterationInput::stop`], which the binary makes on
+/// SIGINT and SIGTERM) and when the bot exits, the whole group is killed.
 #[derive(Debug, Clone)]
 pub struct ExecDriver {
     command: String,
@@ -100,9 +102,9 @@ impl Driver for ExecDriver {
                 source,
             })?;
 
-        let status = match wait_with_timeout(&mut child, self.timeout) {
-            Ok(Some(status)) => status,
-            Ok(None) => {
+        let status = match wait_for_bot(&mut child, self.timeout, input.stop) {
+            Ok(Waited::Exited(status)) => status,
+            Ok(Waited::TimedOut) => {
                 return Err(DriverError::Timeout {
                     iteration,
                     command,
@@ -110,6 +112,7 @@ impl Driver for ExecDriver {
                     stderr_tail: stderr_tail(&stderr_path),
                 })
             }
+            Ok(Waited::Stopped(value)) => return Err(DriverError::Stopped { iteration, value }),
             Err(source) => {
                 return Err(DriverError::Io {
                     iteration,
@@ -131,23 +134,42 @@ impl Driver for ExecDriver {
     }
 }
 
-/// Wait for the child; `Ok(None)` when it timed out (its group is then killed and reaped).
-fn wait_with_timeout(
+/// How the wait for the bot ended.
+enum Waited {
+    /// It exited.
+    Exited(std::process::ExitStatus),
+    /// It ran past the timeout.
+    TimedOut,
+    /// A stop was requested, with this value.
+    Stopped(usize),
+}
+
+/// Wait for the child; its group is killed (and the child reaped) however
+/// the wait ends.
+fn wait_for_bot(
     child: &mut Child,
     timeout: Duration,
-) -> std::io::Result<Option<std::process::ExitStatus>> {
+    stop: &StopRequest,
+) -> std::io::Result<Waited> {
     let start = Instant::now();
     let mut pause = Duration::from_millis(2);
     loop {
         if let Some(status) = child.try_wait()? {
             // Leftover children of the bot (same group) must not outlive the iteration.
             kill_group(child);
-            return Ok(Some(status));
+            return Ok(Waited::Exited(status));
         }
-        if start.elapsed() >= timeout {
+        let ended = if let Some(value) = stop.requested() {
+            Some(Waited::Stopped(value))
+        } else if start.elapsed() >= timeout {
+            Some(Waited::TimedOut)
+        } else {
+            None
+        };
+        if let Some(ended) = ended {
             kill_group(child);
             child.wait()?;
-            return Ok(None);
+            return Ok(ended);
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(50));

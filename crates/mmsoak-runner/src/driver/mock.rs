@@ -129,6 +129,7 @@ mod tests {
                 overrides: &ov,
                 overrides_path: &dir.path().join("x"),
                 out_dir: &out,
+                stop: &Default::default(),
             };
             reports.push(
                 d.run_iteration(&input)

@@ -133,6 +133,7 @@ mod tests {
             overrides: ov,
             overrides_path: &dir.join("runtime_overrides.json"),
             out_dir: dir,
+            stop: &Default::default(),
         })
         .expect("sim iteration")
     }
