@@ -2,12 +2,14 @@
 //!
 //! Only the fields of the chain are read (`kind`, `iteration`, `old_hash`,
 //! `new_hash`); other fields are ignored. Each commit's `old_hash` must equal
-//! the previous commit's `new_hash`, the first one the init line's hash.
+//! the previous commit's `new_hash`, the first one the init line's hash; and
+//! the runtime file beside the journal must hold the state the chain ends
+//! at ([`JournalCheck::check_runtime`]), else it was changed outside mmsoak.
 
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use mmsoak_core::{InputError, StateHash};
+use mmsoak_core::{InputError, RuntimeOverrides, StateHash};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ArtifactError;
@@ -57,12 +59,54 @@ pub struct JournalCheck {
     pub head: Option<StateHash>,
     /// Every break, in file order.
     pub breaks: Vec<ChainBreak>,
+    /// The runtime file, when it does not hold the state the chain ends at.
+    pub runtime_mismatch: Option<RuntimeMismatch>,
+}
+
+/// The runtime file does not hold the state the journal's chain ends at:
+/// it was changed (or removed) outside mmsoak after the last commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuntimeMismatch {
+    /// The runtime file.
+    pub file: PathBuf,
+    /// The state the chain ends at.
+    pub expected: StateHash,
+    /// The file's state (`None`: the file is missing).
+    pub found: Option<StateHash>,
 }
 
 impl JournalCheck {
-    /// Whether the chain is unbroken.
+    /// Whether the chain is unbroken and ends at the runtime file's state
+    /// (when that was checked).
     pub fn is_intact(&self) -> bool {
-        self.breaks.is_empty()
+        self.breaks.is_empty() && self.runtime_mismatch.is_none()
+    }
+
+    /// Breaks of the chain, the runtime file's mismatch counted as one.
+    pub fn break_count(&self) -> usize {
+        self.breaks.len() + usize::from(self.runtime_mismatch.is_some())
+    }
+
+    /// Compare the state the chain ends at with `runtime_file`'s (the
+    /// runtime file the journal records: `runtime_overrides.json` beside
+    /// it). A file that cannot be read as runtime overrides is an error
+    /// naming it; a missing one or another state is a
+    /// [`RuntimeMismatch`].
+    pub fn check_runtime(&mut self, runtime_file: &Path) -> Result<(), ArtifactError> {
+        let Some(expected) = self.head else {
+            return Ok(()); // no init line: already a break
+        };
+        let found = if runtime_file.is_file() {
+            Some(RuntimeOverrides::from_path(runtime_file)?.state_hash())
+        } else {
+            None
+        };
+        self.runtime_mismatch = (found != Some(expected)).then(|| RuntimeMismatch {
+            file: runtime_file.to_owned(),
+            expected,
+            found,
+        });
+        Ok(())
     }
 }
 
@@ -90,6 +134,7 @@ pub fn check_lines(file: &Path, mut reader: impl BufRead) -> Result<JournalCheck
         commits: 0,
         head: None,
         breaks: Vec::new(),
+        runtime_mismatch: None,
     };
     let mut seen_init = false;
     let mut text = String::new();

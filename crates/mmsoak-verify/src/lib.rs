@@ -48,7 +48,7 @@ pub use artifacts::{
     RUNTIME_OVERRIDES, TUNING_REPORT,
 };
 pub use error::ArtifactError;
-pub use journal::{check_journal, check_lines, ChainBreak, JournalCheck};
+pub use journal::{check_journal, check_lines, ChainBreak, JournalCheck, RuntimeMismatch};
 pub use markdown::render_markdown;
 pub use reader::default_reader_threads;
 pub use verifier::{

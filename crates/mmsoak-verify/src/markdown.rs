@@ -118,7 +118,7 @@ pub fn render_markdown(report: &VerifyReport, threshold: f64) -> String {
         let chain = if j.is_intact() {
             "intact".to_owned()
         } else {
-            format!("{} break(s)", j.breaks.len())
+            format!("{} break(s)", j.break_count())
         };
         let _ = writeln!(
             out,
@@ -136,6 +136,24 @@ pub fn render_markdown(report: &VerifyReport, threshold: f64) -> String {
                 show(b.found),
                 show(b.expected)
             );
+        }
+        if let Some(r) = &j.runtime_mismatch {
+            let name = r
+                .file
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let _ = match r.found {
+                Some(found) => writeln!(
+                    out,
+                    "- {name} holds state {found}, but the chain ends at {}: it was changed outside mmsoak",
+                    r.expected
+                ),
+                None => writeln!(
+                    out,
+                    "- {name} is missing, but the chain ends at state {}: it was removed outside mmsoak",
+                    r.expected
+                ),
+            };
         }
     }
     let failures: Vec<_> = report.failures().collect();

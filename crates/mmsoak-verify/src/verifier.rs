@@ -240,7 +240,7 @@ impl VerifyReport {
 
     /// Breaks in the journal chain (0 without a journal).
     pub fn journal_breaks(&self) -> usize {
-        self.journal.as_ref().map_or(0, |j| j.breaks.len())
+        self.journal.as_ref().map_or(0, JournalCheck::break_count)
     }
 
     /// Pairs that failed, with their problems.
@@ -363,19 +363,25 @@ pub fn with_journal<T>(
     let Some(file) = dir.journal_path() else {
         return Ok((pass()?, None));
     };
+    // The chain, then the runtime file beside the journal against its end.
+    let check = || {
+        let mut check = check_journal(&file)?;
+        check.check_runtime(&dir.path().join(crate::artifacts::RUNTIME_OVERRIDES))?;
+        Ok::<_, ArtifactError>(check)
+    };
     if dir.reader_threads() < 2 {
         let value = pass()?;
-        return Ok((value, Some(check_journal(&file)?)));
+        return Ok((value, Some(check()?)));
     }
     std::thread::scope(|scope| {
         let journal = std::thread::Builder::new()
             .name("mmsoak-journal".into())
-            .spawn_scoped(scope, || check_journal(&file));
+            .spawn_scoped(scope, check);
         let value = pass()?;
         let journal = match journal.map(|h| h.join()) {
             Ok(Ok(result)) => result,
             // Not started, or panicked: check here.
-            _ => check_journal(&file),
+            _ => check(),
         }?;
         Ok((value, Some(journal)))
     })

@@ -108,6 +108,55 @@ fn three_applies() -> tempfile::TempDir {
     ])
 }
 
+/// The final runtime file must hold the state the journal's chain ends at:
+/// edited, it is a chain break naming it; removed, too; unreadable, an
+/// error naming it.
+#[test]
+fn a_runtime_file_changed_after_the_last_commit_breaks_the_chain() {
+    let dir = three_applies();
+    let report = verify_dir(dir.path()).expect("verify");
+    assert_eq!(report.journal_breaks(), 0);
+    assert_eq!(report.verdict(STRICT_THRESHOLD), VerifyVerdict::Pass);
+
+    let file = dir.path().join("runtime_overrides.json");
+    let text = std::fs::read_to_string(&file).expect("runtime");
+    let mut doc: Value = serde_json::from_str(&text).expect("json");
+    doc["engine"]["concurrency_limit"] = Value::from(64);
+    std::fs::write(&file, doc.to_string()).expect("edit");
+    let report = verify_dir(dir.path()).expect("verify");
+    assert_eq!(report.journal_breaks(), 1);
+    assert_eq!(report.verdict(STRICT_THRESHOLD), VerifyVerdict::Fail);
+    let journal = report.journal.as_ref().expect("journal");
+    let mismatch = journal.runtime_mismatch.as_ref().expect("mismatch");
+    assert_eq!(mismatch.file, file);
+    assert_eq!(Some(mismatch.expected), journal.head);
+    assert!(mismatch.found.is_some_and(|h| h != mismatch.expected));
+    let md = render_markdown(&report, STRICT_THRESHOLD);
+    assert!(
+        md.contains("it was changed outside mmsoak") && md.contains("journal chain broken"),
+        "{md}"
+    );
+
+    std::fs::write(&file, r#"{"risk":"#).expect("truncate");
+    let err = verify_dir(dir.path()).expect_err("truncated");
+    assert!(
+        err.to_string().contains("runtime_overrides.json"),
+        "names the file: {err}"
+    );
+
+    std::fs::remove_file(&file).expect("remove");
+    let report = verify_dir(dir.path()).expect("verify");
+    assert_eq!(report.journal_breaks(), 1);
+    let journal = report.journal.as_ref().expect("journal");
+    assert_eq!(
+        journal.runtime_mismatch.as_ref().expect("mismatch").found,
+        None
+    );
+
+    std::fs::write(&file, text).expect("restore");
+    assert_eq!(verify_dir(dir.path()).expect("verify").journal_breaks(), 0);
+}
+
 #[test]
 fn signature_stuck_counts_as_fail_and_stuck() {
     let dir = three_applies();
