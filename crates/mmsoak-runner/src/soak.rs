@@ -468,6 +468,29 @@ fn resume_state(
             "the {what} differs from the killed run's ({SOAK_RUN_FILE}): it was {was}, now {now}; resume with the same command line"
         )));
     }
+    // The complete iterations' summaries are what verify, gate and report
+    // read: a resumed run must not finish on a directory they refuse.
+    // Checked before recovery writes anything.
+    for i in 1..=run.completed_iterations {
+        let path = dir.join(iter_summary_name(i));
+        let unusable = |why: String| {
+            resume_err(format!(
+                "{} of complete iteration {i} {why}; a resumed run would end unreadable: start the run again",
+                path.display()
+            ))
+        };
+        if !path.is_file() {
+            return Err(unusable("is missing".to_owned()));
+        }
+        let doc = read_document(&path).map_err(|e| unusable(format!("cannot be read ({e})")))?;
+        let schema = doc.get("schema").and_then(|v| v.as_str());
+        let iteration = doc.get("iteration").and_then(serde_json::Value::as_u64);
+        if schema != Some(ITER_SUMMARY_SCHEMA) || iteration != Some(u64::from(i)) {
+            return Err(unusable(format!(
+                "is not this run's summary (schema {schema:?}, iteration {iteration:?})"
+            )));
+        }
+    }
     let recovery = recover(lock)?;
     let chain = verify_chain(lock)?;
     let k = run.completed_iterations;

@@ -454,6 +454,60 @@ fn a_stop_request_kills_the_exec_bot() {
     }
 }
 
+/// A complete iteration's summary that is truncated, missing or another's
+/// stops a resume before it writes anything, naming the file.
+#[test]
+fn resume_refuses_a_directory_whose_complete_summaries_are_spoiled() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let stopped = tmp.path().join("stopped");
+    let mut crashing = CrashOnce {
+        at: 4,
+        crashed: false,
+    };
+    run_soak(&config(&stopped, 6, true), &mut crashing, &mut Quiet).expect_err("stops at 4");
+    let mut resume = config(&stopped, 6, true);
+    resume.resume = true;
+    let summary = stopped.join("ITER_SUMMARY_2.json");
+    let good = std::fs::read(&summary).expect("summary");
+    type Spoil = Box<dyn Fn()>;
+    let (s1, s2, s3) = (summary.clone(), summary.clone(), summary.clone());
+    let other = std::fs::read(stopped.join("ITER_SUMMARY_3.json")).expect("summary 3");
+    let spoils: Vec<(&str, Spoil)> = vec![
+        (
+            "cannot be read",
+            Box::new(move || std::fs::write(&s1, &good[..200]).expect("truncate")),
+        ),
+        (
+            "is missing",
+            Box::new(move || std::fs::remove_file(&s2).expect("remove")),
+        ),
+        (
+            "is not this run's summary",
+            Box::new(move || std::fs::write(&s3, &other).expect("replace")),
+        ),
+    ];
+    let pristine = std::fs::read(&summary).expect("summary");
+    for (what, spoil) in spoils {
+        spoil();
+        let before = tree(&stopped);
+        let err = run_soak(&resume, &mut MockDriver, &mut Quiet).expect_err(what);
+        let text = err.to_string();
+        assert!(
+            matches!(err, SoakError::Resume { .. })
+                && text.contains("ITER_SUMMARY_2.json of complete iteration 2")
+                && text.contains(what),
+            "{what}: {text}"
+        );
+        assert_eq!(
+            tree(&stopped),
+            before,
+            "{what}: the refused resume wrote something"
+        );
+        std::fs::write(&summary, &pristine).expect("restore");
+    }
+    run_soak(&resume, &mut MockDriver, &mut Quiet).expect("resumes once restored");
+}
+
 #[test]
 fn resume_continues_a_stopped_run_to_the_same_artifacts() {
     let tmp = tempfile::tempdir().expect("tempdir");
