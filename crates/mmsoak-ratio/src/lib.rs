@@ -11,9 +11,11 @@
 //! 5. `mock_default` = 0.80, only in a mock run;
 //! 6. `fallback` = 0.60.
 //!
-//! Fill totals come from the iteration's fill log when there is one
-//! ([`read_fill_log`], streaming JSONL or CSV, constant memory), else from
-//! the report's own counters.
+//! Fill totals come from the iteration's fill log when there is one with at
+//! least one fill ([`read_fill_log`], streaming JSONL or CSV, constant
+//! memory), else from the report's own counters: an empty log says nothing
+//! about the maker share, and must not turn a report's 1,000 fills into the
+//! `fallback` constant.
 //!
 //! ```
 //! use mmsoak_core::{EdgeReport, MakerTakerSource};
@@ -65,9 +67,12 @@ impl MakerTakerInputs {
         }
     }
 
-    /// Use a fill log's totals; they take priority over the report's counters.
+    /// Use a fill log's totals; they take priority over the report's
+    /// counters, unless the log holds no fill at all (then it is ignored).
     pub fn with_fill_log(mut self, stats: &FillStats) -> Self {
-        self.fills = Some(stats.totals);
+        if has_fills(stats) {
+            self.fills = Some(stats.totals);
+        }
         self
     }
 
@@ -82,6 +87,11 @@ impl MakerTakerInputs {
         self.mock_run = mock_run;
         self
     }
+}
+
+/// Whether a fill log holds at least one fill.
+fn has_fills(stats: &FillStats) -> bool {
+    stats.totals.maker_count + stats.totals.taker_count > 0
 }
 
 /// Pick the maker share from the best available source.
@@ -127,8 +137,8 @@ pub fn resolve(inputs: &MakerTakerInputs) -> MakerTaker {
 }
 
 /// One iteration's KPIs from its report and, when there is one, its fill
-/// log (whose totals take priority over the report's counters), with the
-/// maker/taker ratio resolved as [`resolve`] does.
+/// log (whose totals take priority over the report's counters unless it
+/// holds no fill), with the maker/taker ratio resolved as [`resolve`] does.
 ///
 /// ```
 /// use mmsoak_core::EdgeReport;
@@ -145,6 +155,7 @@ pub fn summarize(
     fill_log: Option<&FillStats>,
     mock_run: bool,
 ) -> mmsoak_core::IterationKpis {
+    let fill_log = fill_log.filter(|s| has_fills(s));
     let mut inputs = MakerTakerInputs::from_report(report).mock(mock_run);
     if let Some(stats) = fill_log {
         inputs = inputs.with_fill_log(stats);
@@ -248,6 +259,35 @@ mod tests {
             },
             (0.0, FillsVolume),
         );
+    }
+
+    /// An empty fill log is ignored: the report's counters give the share
+    /// and the summary's fills; a log with fills wins over them.
+    #[test]
+    fn an_empty_fill_log_leaves_the_reports_counters() {
+        let report = EdgeReport::parse(
+            br#"{"totals": {"fills": {"maker_count": 9, "taker_count": 1, "maker_volume": 900, "taker_volume": 100}}}"#,
+            "EDGE_REPORT.json".as_ref(),
+        )
+        .expect("report");
+        let empty = read_jsonl(&b""[..], "fills.jsonl".as_ref()).expect("empty log");
+        let kpis = summarize(&report, Some(&empty), false);
+        assert_eq!(
+            (kpis.maker_taker_ratio, kpis.maker_taker_source),
+            (0.9, MakerTakerSource::FillsVolume)
+        );
+        assert_eq!(kpis.fills.map(|f| f.maker_count), Some(9));
+        let inputs = MakerTakerInputs::from_report(&report).with_fill_log(&empty);
+        assert_eq!(resolve(&inputs).ratio, 0.9);
+
+        let log = read_jsonl(
+            &b"{\"is_maker\": true, \"price\": 1, \"qty\": 1}\n{\"is_maker\": false, \"price\": 1, \"qty\": 1}\n"[..],
+            "fills.jsonl".as_ref(),
+        )
+        .expect("log");
+        let kpis = summarize(&report, Some(&log), false);
+        assert_eq!(kpis.maker_taker_ratio, 0.5);
+        assert_eq!(kpis.fills.map(|f| f.maker_count), Some(1));
     }
 
     #[test]
