@@ -45,7 +45,7 @@ pub use gate::{
     evaluate, gate, gate_dir, Comparison, Criterion, GateReport, GateRun, GateVerdict, Measure,
     RunCompletion,
 };
-pub use policy::{GatePolicy, SnapshotPolicy};
+pub use policy::{GatePolicy, GatePolicyError, SnapshotPolicy};
 pub use prometheus::{render_prometheus, POST_SOAK_METRICS};
 pub use report::{
     read_report, IterationRow, ReportOperation, RuleWindowRow, RunMeta, SkipKind, SoakReport,

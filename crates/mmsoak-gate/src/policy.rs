@@ -79,6 +79,82 @@ pub struct GatePolicy {
     pub snapshot: SnapshotPolicy,
 }
 
+/// A gate policy value that cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("`gate.{key}` {problem}")]
+pub struct GatePolicyError {
+    /// The key, below `gate.` (e.g. `snapshot.window`).
+    pub key: String,
+    /// What is wrong with its value.
+    pub problem: String,
+}
+
+impl GatePolicy {
+    /// Check what serde cannot: every threshold is a finite number (a NaN
+    /// would make its criterion fail, or pass, whatever the soak did) and
+    /// the snapshot window holds at least one iteration.
+    ///
+    /// ```
+    /// let p: mmsoak_gate::GatePolicy = toml::from_str("net_bps_mean_min = nan").unwrap();
+    /// assert_eq!(p.validate().unwrap_err().to_string(), "`gate.net_bps_mean_min` is NaN, not a finite number");
+    /// assert!(mmsoak_gate::GatePolicy::default().validate().is_ok());
+    /// ```
+    pub fn validate(&self) -> Result<(), GatePolicyError> {
+        let s = &self.snapshot;
+        let numbers = [
+            (
+                "maker_taker_ratio_mean_min",
+                self.maker_taker_ratio_mean_min,
+            ),
+            ("risk_ratio_mean_max", self.risk_ratio_mean_max),
+            ("net_bps_mean_min", self.net_bps_mean_min),
+            ("p95_latency_ms_mean_max", self.p95_latency_ms_mean_max),
+            ("full_apply_ratio_min", self.full_apply_ratio_min),
+            (
+                "full_apply_ratio_min_strict",
+                self.full_apply_ratio_min_strict,
+            ),
+            ("snapshot.pass_risk_ratio_max", s.pass_risk_ratio_max),
+            (
+                "snapshot.pass_maker_taker_ratio_min",
+                s.pass_maker_taker_ratio_min,
+            ),
+            ("snapshot.pass_net_bps_min", s.pass_net_bps_min),
+            (
+                "snapshot.pass_p95_latency_ms_max",
+                s.pass_p95_latency_ms_max,
+            ),
+            (
+                "snapshot.anomaly_p95_latency_ms_above",
+                s.anomaly_p95_latency_ms_above,
+            ),
+            (
+                "snapshot.anomaly_risk_jump_above",
+                s.anomaly_risk_jump_above,
+            ),
+            (
+                "snapshot.anomaly_maker_taker_ratio_below",
+                s.anomaly_maker_taker_ratio_below,
+            ),
+        ];
+        for (key, v) in numbers {
+            if !v.is_finite() {
+                return Err(GatePolicyError {
+                    key: key.to_owned(),
+                    problem: format!("is {v}, not a finite number"),
+                });
+            }
+        }
+        if s.window == 0 {
+            return Err(GatePolicyError {
+                key: "snapshot.window".to_owned(),
+                problem: "is 0; the snapshot needs at least 1 iteration".to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Default for GatePolicy {
     fn default() -> Self {
         GatePolicy {

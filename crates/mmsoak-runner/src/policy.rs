@@ -113,6 +113,7 @@ impl SoakPolicy {
             problem,
         };
         doc.guards.validate().map_err(|e| invalid(e.to_string()))?;
+        doc.gate.validate().map_err(|e| invalid(e.to_string()))?;
         let mut registry = ParamRegistry::default();
         for (name, bounds) in doc.bounds {
             let param: Param = name
@@ -217,6 +218,18 @@ mod tests {
             "gate.net_bps_mean_min",
         );
         check_err("[gate.snapshot]\nwindoww = 3\n", "gate.snapshot.windoww");
+        check_err(
+            "[gate]\nnet_bps_mean_min = nan\n",
+            "`gate.net_bps_mean_min` is NaN, not a finite number",
+        );
+        check_err(
+            "[gate.snapshot]\npass_net_bps_min = inf\n",
+            "`gate.snapshot.pass_net_bps_min` is inf",
+        );
+        check_err(
+            "[gate.snapshot]\nwindow = 0\n",
+            "`gate.snapshot.window` is 0",
+        );
         check_err("[bounds.min_interval]\nmin = 1\nmax = 2\n", "bounds");
         check_err(
             "[bounds.min_interval_ms]\nmin = 70\nmax = 100\n",
