@@ -13,7 +13,7 @@ use mmsoak_ratio::{FillLogError, FillStats};
 
 use crate::stop::StopRequest;
 
-mod exec;
+pub(crate) mod exec;
 mod mock;
 mod sim;
 
@@ -35,7 +35,9 @@ pub struct IterationInput<'a> {
     pub overrides: &'a RuntimeOverrides,
     /// The file holding those overrides (what a real bot reads).
     pub overrides_path: &'a Path,
-    /// The iteration's own directory; it exists and is empty.
+    /// The iteration's own directory; it exists and holds no file of an
+    /// earlier soak (a fresh run over a simulator's or mock's soak leaves a
+    /// person's own files in it).
     pub out_dir: &'a Path,
     /// A request to stop the soak: a driver that waits (the exec driver)
     /// gives up on the iteration when it is made, with

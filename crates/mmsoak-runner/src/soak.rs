@@ -15,7 +15,11 @@ use crate::artifacts::{
     SummarySection, TuningEntry, TuningReport, TuningSection, ITER_SUMMARY_SCHEMA, SOAK_RUN_FILE,
     SOAK_RUN_SCHEMA, TUNING_REPORT_FILE,
 };
-use crate::driver::{collect_output, Driver, DriverError, IterationInput, IterationOutput};
+use crate::driver::exec::{BOT_STDERR_LOG, BOT_STDOUT_LOG};
+use crate::driver::{
+    collect_output, Driver, DriverError, IterationInput, IterationOutput, EDGE_REPORT_FILE,
+    FILL_LOG_FILES,
+};
 use crate::policy::SoakPolicy;
 use crate::stop::StopRequest;
 use crate::Clock;
@@ -409,10 +413,34 @@ fn check_fresh_dir(dir: &Path) -> Result<(), SoakError> {
     }
 }
 
+/// Whether `name`, in an iteration directory, is a file the runner or the
+/// simulator or mock driver writes there.
+fn is_iteration_artifact(name: &str) -> bool {
+    [
+        OVERRIDES_SNAPSHOT_FILE,
+        EDGE_REPORT_FILE,
+        BOT_STDOUT_LOG,
+        BOT_STDERR_LOG,
+    ]
+    .contains(&name)
+        || FILL_LOG_FILES.contains(&name)
+        || name.starts_with(".atomicwrite")
+}
+
+/// The driver the directory's last run recorded, if it can be read.
+fn recorded_driver(dir: &Path) -> Option<String> {
+    let doc = read_document(&dir.join(SOAK_RUN_FILE)).ok()?;
+    Some(doc.get("config")?.get("driver")?.as_str()?.to_owned())
+}
+
 /// Remove what a soak wrote (`is_soak_artifact`) from the locked directory,
 /// but the lock; anything else (an editor's or the OS's leftovers) stays.
+/// An iteration directory of an exec run is the bot's output directory and
+/// goes whole; one of another driver (or of an unknown one) loses only the
+/// files a soak writes there, and stays if anything else is left in it.
 fn clean_dir(lock: &SoakDirLock) -> Result<(), SoakError> {
     let dir = lock.dir();
+    let bots_dirs = recorded_driver(dir).as_deref() == Some("exec");
     let entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
     for entry in entries {
         let entry = entry.map_err(io_err(dir))?;
@@ -423,12 +451,32 @@ fn clean_dir(lock: &SoakDirLock) -> Result<(), SoakError> {
             continue; // the lock we hold, or not ours to remove
         }
         // `file_type` does not follow links: a linked iter_N is unlinked only.
-        let removed = if entry.file_type().map_err(io_err(&path))?.is_dir() {
+        let removed = if !entry.file_type().map_err(io_err(&path))?.is_dir() {
+            std::fs::remove_file(&path)
+        } else if bots_dirs {
             std::fs::remove_dir_all(&path)
         } else {
-            std::fs::remove_file(&path)
+            clean_iteration_dir(&path)?;
+            // Only when nothing else was left in it.
+            match std::fs::remove_dir(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => Ok(()),
+                other => other,
+            }
         };
         removed.map_err(io_err(&path))?;
+    }
+    Ok(())
+}
+
+/// Remove the files a soak writes in an iteration directory.
+fn clean_iteration_dir(dir: &Path) -> Result<(), SoakError> {
+    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let entry = entry.map_err(io_err(dir))?;
+        let path = entry.path();
+        let ours = is_iteration_artifact(&entry.file_name().to_string_lossy());
+        if ours && !entry.file_type().map_err(io_err(&path))?.is_dir() {
+            std::fs::remove_file(&path).map_err(io_err(&path))?;
+        }
     }
     Ok(())
 }

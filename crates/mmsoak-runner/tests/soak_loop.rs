@@ -643,3 +643,37 @@ fn a_fresh_run_never_empties_a_directory_that_is_not_a_soaks() {
         .expect_err("empty path");
     assert!(matches!(err, SoakError::Config(_)), "{err}");
 }
+
+/// A fresh run over a simulator's or mock's soak keeps what a person put in
+/// its iteration directories (only the soak's files there go); over an exec
+/// run's, the iteration directories are the bot's and go whole.
+#[test]
+fn a_fresh_run_keeps_a_persons_files_in_iteration_directories_of_a_mock_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let soak = tmp.path().join("soak");
+    run_soak(&config(&soak, 4, true), &mut MockDriver, &mut Quiet).expect("a soak");
+    std::fs::write(soak.join("iter_2/analysis.txt"), "mine").expect("write");
+    std::fs::create_dir(soak.join("iter_4/plots")).expect("mkdir");
+    std::fs::write(soak.join("iter_4/plots/a.png"), "png").expect("write");
+    run_soak(&config(&soak, 4, true), &mut MockDriver, &mut Quiet).expect("again");
+    assert_eq!(
+        std::fs::read_to_string(soak.join("iter_2/analysis.txt")).expect("kept"),
+        "mine"
+    );
+    assert!(soak.join("iter_4/plots/a.png").is_file());
+    // The new run's own files are there, fresh.
+    assert!(soak.join("iter_2/EDGE_REPORT.json").is_file());
+    assert!(soak.join("ITER_SUMMARY_4.json").is_file());
+    // A shorter run: iteration directories it does not reach go when only
+    // the soak's files were in them, and stay with a person's.
+    run_soak(&config(&soak, 1, true), &mut MockDriver, &mut Quiet).expect("shorter");
+    assert!(!soak.join("iter_3").exists());
+    assert!(soak.join("iter_2/analysis.txt").is_file());
+    assert!(!soak.join("iter_2/EDGE_REPORT.json").exists());
+
+    let (cfg, mut exec) = exec_config(&tmp.path().join("exec"), "ok");
+    run_soak(&cfg, &mut exec, &mut Quiet).expect("exec soak");
+    std::fs::write(cfg.out_dir.join("iter_1/quotes.csv"), "bot's").expect("write");
+    run_soak(&cfg, &mut exec, &mut Quiet).expect("exec again");
+    assert!(!cfg.out_dir.join("iter_1/quotes.csv").exists());
+}

@@ -12,6 +12,11 @@ use rustix::process::{kill_process_group, Pid, Signal};
 use super::{collect_output, Driver, DriverError, IterationInput, IterationOutput};
 use crate::stop::StopRequest;
 
+/// The bot's stdout, in its iteration directory.
+pub(crate) const BOT_STDOUT_LOG: &str = "bot.stdout.log";
+/// The bot's stderr, in its iteration directory.
+pub(crate) const BOT_STDERR_LOG: &str = "bot.stderr.log";
+
 /// Default per-iteration timeout: 10 minutes.
 pub const DEFAULT_ITERATION_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -77,8 +82,8 @@ impl Driver for ExecDriver {
                 source,
             }
         };
-        let stdout_path = input.out_dir.join("bot.stdout.log");
-        let stderr_path = input.out_dir.join("bot.stderr.log");
+        let stdout_path = input.out_dir.join(BOT_STDOUT_LOG);
+        let stderr_path = input.out_dir.join(BOT_STDERR_LOG);
         let stdout = File::create(&stdout_path).map_err(io_err(stdout_path.clone()))?;
         let stderr = File::create(&stderr_path).map_err(io_err(stderr_path.clone()))?;
         let overrides_json =
