@@ -120,6 +120,20 @@ fn wait_for(path: &Path, child: &mut Child) {
     }
 }
 
+/// The process group the blocked bot wrote (the shell creates the file
+/// before `cut` writes the line into it).
+fn read_pgid(file: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(file).expect("pgid");
+        if text.ends_with('\n') {
+            return text.trim().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no pgid written");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 #[test]
 fn sigkill_during_iteration_6_then_resume_equals_an_uninterrupted_run() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -142,9 +156,9 @@ fn sigkill_during_iteration_6_then_resume_equals_an_uninterrupted_run() {
     child.kill().expect("SIGKILL mmsoak");
     child.wait().expect("reap");
     // The bot runs in its own process group: it outlives mmsoak; end it too.
-    let pgid = std::fs::read_to_string(&pgid_file).expect("pgid");
+    let pgid = read_pgid(&pgid_file);
     let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{}", pgid.trim())])
+        .args(["-KILL", "--", &format!("-{pgid}")])
         .status();
 
     // Iterations 1..5 are complete; 6 is not.
@@ -204,8 +218,8 @@ fn sigint_or_sigterm_stops_the_soak_and_its_bot_then_resume_equals_an_uninterrup
             .expect("spawn");
         let pgid_file = tmp.path().join(format!("block-{name}.pgid"));
         wait_for(&pgid_file, &mut child);
-        let pgid = std::fs::read_to_string(&pgid_file).expect("pgid");
-        let pgid = pgid.trim();
+        let pgid = read_pgid(&pgid_file);
+        let pgid = pgid.as_str();
         assert!(!alive_in_group(pgid).is_empty(), "the bot runs");
 
         let sent = Command::new("kill")
