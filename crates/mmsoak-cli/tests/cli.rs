@@ -804,6 +804,36 @@ fn bad_policy_and_report_files_exit_2_naming_them() {
         assert!(!out.exists(), "{command} created {}", out.display());
     }
 
+    // Bounds no value can take; a start outside the bounds.
+    fs::write(
+        tmp.path().join("bounds.toml"),
+        "[bounds.concurrency_limit]\nmin = -5\nmax = 64\n",
+    )
+    .expect("write");
+    fs::write(
+        tmp.path().join("o.json"),
+        r#"{"engine":{"concurrency_limit":100}}"#,
+    )
+    .expect("write");
+    for (args, needles) in [
+        (
+            vec!["policy", "--policy", "bounds.toml"],
+            vec!["bounds.toml", "concurrency_limit: min -5 is below 1"],
+        ),
+        (
+            vec!["run", "--mock", "--overrides", "o.json", "--out", s(&out)],
+            vec!["o.json: `engine.concurrency_limit` is 100, outside the bounds 1..=64"],
+        ),
+    ] {
+        let (code, stdout, stderr) = mmsoak(tmp.path(), &args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert_eq!(stdout, "");
+        for needle in needles {
+            assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        }
+        assert!(!out.exists(), "{args:?} created {}", out.display());
+    }
+
     let report = tmp.path().join("EDGE_REPORT.json");
     let full = fs::read(data("EDGE_REPORT_maker_boost.json")).expect("fixture");
     fs::write(&report, &full[..full.len() / 2]).expect("write a truncated report");

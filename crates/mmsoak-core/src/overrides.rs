@@ -177,6 +177,24 @@ impl RuntimeOverrides {
         self.values.remove(&param)
     }
 
+    /// The first parameter set outside its bounds in `registry`, with its
+    /// value: a run must not start outside the safety bounds every change is
+    /// clamped into.
+    ///
+    /// ```
+    /// use mmsoak_core::{Param, ParamRegistry, RuntimeOverrides};
+    /// let mut o = RuntimeOverrides::new();
+    /// o.set(Param::ConcurrencyLimit, -3.0)?;
+    /// assert_eq!(o.outside_bounds(&ParamRegistry::default()), Some((Param::ConcurrencyLimit, -3.0)));
+    /// o.set(Param::ConcurrencyLimit, 8.0)?;
+    /// assert_eq!(o.outside_bounds(&ParamRegistry::default()), None);
+    /// # Ok::<(), mmsoak_core::NonFiniteNumber>(())
+    /// ```
+    pub fn outside_bounds(&self, registry: &ParamRegistry) -> Option<(Param, f64)> {
+        self.params()
+            .find(|(p, v)| !registry.spec(*p).bounds.contains(*v))
+    }
+
     /// Parameters set in the document, in registry order.
     pub fn params(&self) -> impl Iterator<Item = (Param, f64)> + '_ {
         self.values.iter().map(|(p, v)| (*p, *v))

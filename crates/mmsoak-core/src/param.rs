@@ -42,6 +42,45 @@ impl Param {
         }
     }
 
+    /// The least value the parameter can take at all, whatever a policy's
+    /// bounds say, and whether that value itself is allowed: a quote needs a
+    /// spread of at least 0, an order book a positive size cap and inventory
+    /// limit, a bot at least one order in flight, a requote budget and
+    /// resting time above 0. `None`: any finite value.
+    pub const fn least(self) -> Option<(f64, bool)> {
+        match self {
+            Param::BaseSpreadBps | Param::MinIntervalMs => Some((0.0, true)),
+            Param::ImpactCapRatio
+            | Param::MaxDeltaRatio
+            | Param::ReplaceRatePerMin
+            | Param::TailAgeMs => Some((0.0, false)),
+            Param::ConcurrencyLimit => Some((1.0, true)),
+            Param::BaseSpreadBpsDelta => None,
+        }
+    }
+
+    /// Why `value` cannot be a value of this parameter (below
+    /// [`Param::least`], or not a whole number for an integer parameter).
+    pub fn impossible(self, value: f64) -> Option<String> {
+        if !value.is_finite() {
+            return Some(format!("{value} is not a finite number"));
+        }
+        if self.kind() == ParamKind::Integer && value.fract() != 0.0 {
+            return Some(format!(
+                "{value} is not a whole number ({self} is an integer)"
+            ));
+        }
+        match self.least() {
+            Some((least, true)) if value < least => {
+                Some(format!("{value} is below {least}, the least {self} can be"))
+            }
+            Some((least, false)) if value <= least => {
+                Some(format!("{value} is not above {least}, as {self} must be"))
+            }
+            _ => None,
+        }
+    }
+
     /// Every parameter, in registry order.
     pub const ALL: [Param; 8] = [
         Param::BaseSpreadBps,
@@ -224,6 +263,16 @@ pub enum RegistryError {
         /// Offending maximum.
         max: f64,
     },
+    /// A bound no value of the parameter can take ([`Param::impossible`]).
+    #[error("invalid bounds for {param}: {bound} {problem}")]
+    ImpossibleBound {
+        /// The parameter.
+        param: Param,
+        /// `min` or `max`.
+        bound: &'static str,
+        /// Why.
+        problem: String,
+    },
     /// The default lies outside the bounds.
     #[error("default {default} of {param} lies outside its bounds {min}..={max}")]
     DefaultOutOfBounds {
@@ -298,6 +347,15 @@ impl ParamRegistry {
                 max: bounds.max,
             });
         }
+        for (bound, value) in [("min", bounds.min), ("max", bounds.max)] {
+            if let Some(problem) = param.impossible(value) {
+                return Err(RegistryError::ImpossibleBound {
+                    param,
+                    bound,
+                    problem,
+                });
+            }
+        }
         let spec = &mut self.specs[param as usize];
         if !bounds.contains(spec.default) {
             return Err(RegistryError::DefaultOutOfBounds {
@@ -324,6 +382,47 @@ mod tests {
             assert_eq!(reg.spec(p).param, p);
             assert!(reg.spec(p).bounds.contains(reg.spec(p).default), "{p}");
         }
+    }
+
+    /// The defaults' bounds are possible; impossible ones are refused with
+    /// the reason.
+    #[test]
+    fn bounds_no_value_can_take_are_refused() {
+        let mut reg = ParamRegistry::default();
+        for spec in ParamRegistry::default().specs() {
+            assert_eq!(
+                spec.param.impossible(spec.bounds.min),
+                None,
+                "{}",
+                spec.param
+            );
+            assert_eq!(reg.set_bounds(spec.param, spec.bounds), Ok(()));
+        }
+        let bounds = |min, max| Bounds { min, max };
+        let err = |p, b| {
+            reg.clone()
+                .set_bounds(p, b)
+                .expect_err("refused")
+                .to_string()
+        };
+        assert_eq!(
+            err(Param::ConcurrencyLimit, bounds(-5.0, 64.0)),
+            "invalid bounds for concurrency_limit: min -5 is below 1, the least concurrency_limit can be"
+        );
+        assert_eq!(
+            err(Param::ConcurrencyLimit, bounds(1.5, 64.0)),
+            "invalid bounds for concurrency_limit: min 1.5 is not a whole number (concurrency_limit is an integer)"
+        );
+        assert_eq!(
+            err(Param::ImpactCapRatio, bounds(0.0, 0.2)),
+            "invalid bounds for impact_cap_ratio: min 0 is not above 0, as impact_cap_ratio must be"
+        );
+        assert!(reg
+            .set_bounds(Param::MinIntervalMs, bounds(0.0, 100.0))
+            .is_ok());
+        assert!(reg
+            .set_bounds(Param::BaseSpreadBpsDelta, bounds(-0.05, 0.25))
+            .is_ok());
     }
 
     #[test]

@@ -1116,7 +1116,7 @@ const POLICY: &str = r#"{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://example.invalid/mmsoak/schemas/policy.schema.json",
   "title": "soak policy (TOML)",
-  "description": "The soak policy file (TOML; this schema describes the TOML document as JSON). Every table and key is optional: defaults fill in (see docs/policy.md). Unknown keys are errors. Caps and floors are optional numbers. Bounds: [bounds.<param>] with min and max.",
+  "description": "The soak policy file (TOML; this schema describes the TOML document as JSON). Every table and key is optional: defaults fill in (see docs/policy.md). Unknown keys are errors. Caps and floors are optional numbers. Bounds: [bounds.<param>] with min and/or max.",
   "type": "object",
   "properties": {
     "tuner": {

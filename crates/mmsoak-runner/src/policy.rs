@@ -75,7 +75,16 @@ struct Document {
     gate: GatePolicy,
     // String keys so that error paths name the parameter (`bounds.x.mid`).
     #[serde(default)]
-    bounds: BTreeMap<String, Bounds>,
+    bounds: BTreeMap<String, PartialBounds>,
+}
+
+/// `[bounds.<parameter>]`: either bound may be left out (it keeps the
+/// registry's).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialBounds {
+    min: Option<f64>,
+    max: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -115,10 +124,15 @@ impl SoakPolicy {
         doc.guards.validate().map_err(|e| invalid(e.to_string()))?;
         doc.gate.validate().map_err(|e| invalid(e.to_string()))?;
         let mut registry = ParamRegistry::default();
-        for (name, bounds) in doc.bounds {
+        for (name, given) in doc.bounds {
             let param: Param = name
                 .parse()
                 .map_err(|e| invalid(format!("`bounds.{name}`: {e}")))?;
+            let old = registry.spec(param).bounds;
+            let bounds = Bounds {
+                min: given.min.unwrap_or(old.min),
+                max: given.max.unwrap_or(old.max),
+            };
             registry
                 .set_bounds(param, bounds)
                 .map_err(|e| invalid(format!("`bounds.{param}`: {e}")))?;
@@ -210,6 +224,14 @@ mod tests {
         );
     }
 
+    /// Either bound may be given alone; the other keeps the registry's.
+    #[test]
+    fn one_bound_alone_keeps_the_other() {
+        let p = parse("[bounds.tail_age_ms]\nmax = 1500\n").expect("valid");
+        let b = p.registry.spec(Param::TailAgeMs).bounds;
+        assert_eq!((b.min, b.max), (300.0, 1500.0));
+    }
+
     #[test]
     fn bad_keys_and_values_name_the_path() {
         check_err("[guards]\ncooldown_iter = 3\n", "guards.cooldown_iter");
@@ -238,6 +260,15 @@ mod tests {
         check_err(
             "[bounds.min_interval_ms]\nmin = 40\nmax = 100\nmid = 3\n",
             "bounds.min_interval_ms.mid",
+        );
+        check_err("[bounds.bogus]\nmin = 1\n", "unknown parameter `bogus`");
+        check_err(
+            "[bounds.tail_age_ms]\nmax = nan\n",
+            "invalid bounds for tail_age_ms: min 300 max NaN",
+        );
+        check_err(
+            "[bounds.concurrency_limit]\nmin = -5\n",
+            "min -5 is below 1",
         );
         check_err(
             "[tuner.maker_boost]\nnet_bps_minn = 1\n",

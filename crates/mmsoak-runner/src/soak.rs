@@ -270,6 +270,16 @@ pub fn run_soak(
         });
     }
     if !config.resume {
+        if let Some((param, value)) = config
+            .initial_overrides
+            .outside_bounds(&config.policy.registry)
+        {
+            let b = config.policy.registry.spec(param).bounds;
+            return Err(SoakError::Config(format!(
+                "the initial runtime overrides set {param} to {value}, outside its bounds {}..={}",
+                b.min, b.max
+            )));
+        }
         // Refuse before the lock file would be written into it.
         check_fresh_dir(&config.out_dir)?;
     }
