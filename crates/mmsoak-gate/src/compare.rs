@@ -3,12 +3,12 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use mmsoak_core::input::{read_document, Fields};
+use mmsoak_core::input::{read_document, FieldProblem, Fields};
 use mmsoak_core::InputError;
 use mmsoak_verify::stats::round_to;
 use serde::Serialize;
 
-use crate::snapshot::KpiLast8;
+use crate::snapshot::{KpiLast8, SNAPSHOT_SCHEMA_VERSION};
 
 /// Which way a KPI should move.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -112,19 +112,74 @@ pub fn compare(current: &KpiLast8, baseline: &KpiLast8) -> SnapshotComparison {
     }
 }
 
+/// The keys of a POST_SOAK_SNAPSHOT.json (schema 1.1), ours and the
+/// predecessor's.
+const SNAPSHOT_KEYS: [&str; 11] = [
+    "anomalies_count",
+    "freeze_ready",
+    "freeze_seen",
+    "guards_last8",
+    "kpi_gate_parity",
+    "kpi_last8",
+    "pass_count_last8",
+    "schema_version",
+    "signature_loops",
+    "time_range",
+    "verdict",
+];
+
+/// An error for the first key of `fields` not in `known`.
+fn unknown_key(fields: &Fields<'_>, known: &[&str]) -> Result<(), InputError> {
+    match fields.map().keys().find(|k| !known.contains(&k.as_str())) {
+        Some(key) => Err(fields.error(key, FieldProblem::UnknownKey)),
+        None => Ok(()),
+    }
+}
+
 /// Read the `kpi_last8` means (and medians, when present) of a baseline
-/// snapshot, ours or the predecessor's.
+/// snapshot, ours or the predecessor's: a POST_SOAK_SNAPSHOT.json of schema
+/// 1.1 with no key a snapshot does not have, ratios within 0–1 and a
+/// latency not below 0 (errors name the file and the key).
 pub fn read_baseline(file: &Path) -> Result<KpiLast8, InputError> {
     let doc = read_document(file)?;
     let root = Fields::root(file, &doc)?;
+    unknown_key(&root, &SNAPSHOT_KEYS)?;
+    if let Some(version) = root.opt_str("schema_version")? {
+        if version != SNAPSHOT_SCHEMA_VERSION {
+            return Err(root.error(
+                "schema_version",
+                FieldProblem::Invalid(format!(
+                    "is {version:?}; a baseline is a POST_SOAK_SNAPSHOT.json of schema {SNAPSHOT_SCHEMA_VERSION:?}"
+                )),
+            ));
+        }
+    }
     let kpis = root.object("kpi_last8")?;
+    unknown_key(
+        &kpis,
+        &[
+            "maker_taker_ratio",
+            "net_bps",
+            "p95_latency_ms",
+            "risk_ratio",
+        ],
+    )?;
     let one = |name: &str| -> Result<crate::snapshot::MeanMedian, InputError> {
         let o = kpis.object(name)?;
+        unknown_key(&o, &["mean", "median"])?;
         let mean = o.f64("mean")?;
-        Ok(crate::snapshot::MeanMedian {
-            mean,
-            median: o.opt_f64("median")?.unwrap_or(mean),
-        })
+        let median = o.opt_f64("median")?.unwrap_or(mean);
+        let (min, max) = match name {
+            "maker_taker_ratio" | "risk_ratio" => (0.0, 1.0),
+            "p95_latency_ms" => (0.0, f64::INFINITY),
+            _ => (f64::NEG_INFINITY, f64::INFINITY),
+        };
+        for (key, value) in [("mean", mean), ("median", median)] {
+            if !(min..=max).contains(&value) {
+                return Err(o.error(key, FieldProblem::OutOfRange { value, min, max }));
+            }
+        }
+        Ok(crate::snapshot::MeanMedian { mean, median })
     };
     Ok(KpiLast8 {
         maker_taker_ratio: one("maker_taker_ratio")?,

@@ -411,6 +411,42 @@ fn comparison_against_a_baseline_snapshot_file() {
         err.to_string().contains("kpi_last8.maker_taker_ratio"),
         "{err}"
     );
+
+    // Not a snapshot of schema 1.1, unknown keys, impossible values.
+    let good: Value = serde_json::from_str(&base.to_json(true)).expect("json");
+    let spoiled = |edit: &dyn Fn(&mut Value)| {
+        let mut v = good.clone();
+        edit(&mut v);
+        std::fs::write(&file, v.to_string()).expect("write");
+        read_baseline(&file)
+            .expect_err("spoiled baseline")
+            .to_string()
+    };
+    for (edit, expect) in [
+        (
+            &(|v: &mut Value| v["schema_version"] = "9.9".into()) as &dyn Fn(&mut Value),
+            "`schema_version` is \"9.9\"; a baseline is a POST_SOAK_SNAPSHOT.json of schema \"1.1\"",
+        ),
+        (&|v| v["extra"] = 1.into(), "`extra` is not a known key"),
+        (
+            &|v| v["kpi_last8"]["net_bps"]["p50"] = 1.into(),
+            "`kpi_last8.net_bps.p50` is not a known key",
+        ),
+        (
+            &|v| v["kpi_last8"]["risk_ratio"]["mean"] = (-0.2).into(),
+            "kpi_last8.risk_ratio.mean",
+        ),
+        (
+            &|v| v["kpi_last8"]["p95_latency_ms"]["median"] = (-1.0).into(),
+            "kpi_last8.p95_latency_ms.median",
+        ),
+    ] {
+        let err = spoiled(edit);
+        assert!(
+            err.contains(expect) && err.contains("baseline.json"),
+            "{expect}: {err}"
+        );
+    }
 }
 
 // ---- the files, reviewed by eye ----
