@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use mmsoak_apply::ApplyError;
 use mmsoak_core::RuntimeOverrides;
 use mmsoak_runner::{
     run_soak, Clock, Driver, ExecDriver, IterationDone, MockDriver, SimDriver, SoakConfig,
     SoakError, SoakObserver, StopRequest, DEFAULT_ITERATION_TIMEOUT, DEFAULT_SIM_DURATION,
+    SOAK_RUN_FILE,
 };
 use mmsoak_runner::{RecordedMarket, Scenario, MAX_SIM_DURATION};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -256,6 +258,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         | SoakError::Config(_)
         | SoakError::Resume { .. }
         | SoakError::ForeignFile { .. } => anyhow::Error::new(e),
+        // --resume refuses a state changed outside mmsoak, and there is
+        // nothing to resume before the first iteration's record.
+        e @ SoakError::Apply(ApplyError::ChangedOutside { .. }) => {
+            anyhow::Error::new(e).context(format!("soak in {} stopped", args.out.display()))
+        }
+        e if !args.out.join(SOAK_RUN_FILE).is_file() => {
+            anyhow::Error::new(e).context(format!("soak in {} stopped", args.out.display()))
+        }
         e => anyhow::Error::new(e).context(format!(
             "soak in {} stopped; artifacts written so far are intact (continue with --resume)",
             args.out.display()

@@ -433,6 +433,46 @@ fn an_unfinished_soak_fails_the_gate() {
     assert_eq!(gate["completion"]["completed"], 3, "{gate}");
 }
 
+/// "continue with --resume" only where a resume can work: not for an
+/// --out that is a file, nor after the state was changed outside mmsoak.
+#[test]
+fn resume_is_suggested_only_where_it_can_work() {
+    let tmp = tempdir();
+    let file = tmp.path().join("afile");
+    fs::write(&file, "x").expect("write");
+    let (code, _, stderr) = mmsoak(tmp.path(), &["run", "--mock", "--out", s(&file)]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("--resume"), "{stderr}");
+
+    let dir = tmp.path().join("soak");
+    let exec = bot_command("fail@3");
+    let args = [
+        "run",
+        "--driver",
+        "exec",
+        "--exec",
+        &exec,
+        "--iterations",
+        "4",
+        "--out",
+        s(&dir),
+    ];
+    let (code, _, stderr) = mmsoak(tmp.path(), &args);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("continue with --resume"), "{stderr}");
+    fs::write(
+        dir.join("runtime_overrides.json"),
+        r#"{"engine":{"concurrency_limit":7}}"#,
+    )
+    .expect("edit the state outside mmsoak");
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let (code, _, stderr) = mmsoak(tmp.path(), &resume);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("changed outside mmsoak"), "{stderr}");
+    assert!(!stderr.contains("continue with --resume"), "{stderr}");
+}
+
 #[test]
 fn exec_soak_below_targets_fails_the_gate() {
     let tmp = tempdir();
