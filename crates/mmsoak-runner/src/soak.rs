@@ -463,7 +463,9 @@ fn clean_dir(lock: &SoakDirLock) -> Result<(), SoakError> {
         // `file_type` does not follow links: a linked iter_N is unlinked only.
         let removed = if !entry.file_type().map_err(io_err(&path))?.is_dir() {
             std::fs::remove_file(&path)
-        } else if bots_dirs {
+        } else if bots_dirs || !name.starts_with("iter_") {
+            // An exec bot's iteration directory, or an interrupted atomic
+            // write's temporary directory.
             std::fs::remove_dir_all(&path)
         } else {
             clean_iteration_dir(&path)?;

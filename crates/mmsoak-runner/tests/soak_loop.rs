@@ -628,7 +628,9 @@ fn a_fresh_run_never_empties_a_directory_that_is_not_a_soaks() {
     ] {
         std::fs::write(soak.join(name), "x").expect("write");
     }
+    // What a write killed halfway leaves: a temporary directory with a file.
     std::fs::create_dir(soak.join(".atomicwriteAbC123")).expect("mkdir");
+    std::fs::write(soak.join(".atomicwriteAbC123/tmpfile.tmp"), "x").expect("write");
     run_soak(&config(&soak, 3, true), &mut MockDriver, &mut Quiet).expect("reused");
     assert!(
         !soak.join("SOAK_REPORT.md").exists(),
