@@ -2,8 +2,6 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -284,19 +282,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
 
 /// SIGINT and SIGTERM stop the soak at its next safe point: before the next
 /// iteration, or at once while an exec bot runs (its process group is
-/// killed). A second signal exits at once (128 + its number).
+/// killed). A further signal changes nothing: the stop is under way, and
+/// exiting before it completes could leave the bot running (an exit kills
+/// nothing; only the soak's own wait kills the bot's group).
 fn stop_on_signals() -> anyhow::Result<StopRequest> {
     let stop = StopRequest::new();
-    let again = Arc::new(AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM] {
-        let cannot = || format!("cannot handle signal {signal}");
-        // The shutdown is registered first: it sees `again` as it was before
-        // this signal set it.
-        flag::register_conditional_shutdown(signal, 128 + signal, Arc::clone(&again))
-            .with_context(cannot)?;
-        flag::register(signal, Arc::clone(&again)).with_context(cannot)?;
         let value = usize::try_from(signal).unwrap_or(1);
-        flag::register_usize(signal, stop.shared(), value).with_context(cannot)?;
+        flag::register_usize(signal, stop.shared(), value)
+            .with_context(|| format!("cannot handle signal {signal}"))?;
     }
     Ok(stop)
 }

@@ -461,23 +461,30 @@ fn clean_dir(lock: &SoakDirLock) -> Result<(), SoakError> {
             continue; // the lock we hold, or not ours to remove
         }
         // `file_type` does not follow links: a linked iter_N is unlinked only.
-        let removed = if !entry.file_type().map_err(io_err(&path))?.is_dir() {
-            std::fs::remove_file(&path)
-        } else if bots_dirs || !name.starts_with("iter_") {
-            // An exec bot's iteration directory, or an interrupted atomic
-            // write's temporary directory.
-            std::fs::remove_dir_all(&path)
+        if !entry.file_type().map_err(io_err(&path))?.is_dir() {
+            std::fs::remove_file(&path).map_err(io_err(&path))?;
+        } else if name.starts_with("iter_") {
+            remove_iteration_dir(&path, bots_dirs)?;
         } else {
-            clean_iteration_dir(&path)?;
-            // Only when nothing else was left in it.
-            match std::fs::remove_dir(&path) {
-                Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => Ok(()),
-                other => other,
-            }
-        };
-        removed.map_err(io_err(&path))?;
+            // An interrupted atomic write's temporary directory.
+            std::fs::remove_dir_all(&path).map_err(io_err(&path))?;
+        }
     }
     Ok(())
+}
+
+/// Remove an iteration directory: whole when it was an exec bot's output
+/// directory (`bots`), else only the files a soak writes in it, and the
+/// directory when nothing else is left.
+fn remove_iteration_dir(dir: &Path, bots: bool) -> Result<(), SoakError> {
+    if bots {
+        return std::fs::remove_dir_all(dir).map_err(io_err(dir));
+    }
+    clean_iteration_dir(dir)?;
+    match std::fs::remove_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => Ok(()),
+        other => other.map_err(io_err(dir)),
+    }
 }
 
 /// Remove the files a soak writes in an iteration directory.
@@ -584,8 +591,8 @@ fn resume_state(
         // decided it: its report is replayed, not re-run.
         let decided = chain.last_iteration == Some(i);
         let iter_dir = dir.join(iter_dir_name(i));
-        if !decided && iter_dir.exists() {
-            std::fs::remove_dir_all(&iter_dir).map_err(io_err(&iter_dir))?;
+        if !decided && iter_dir.is_dir() {
+            remove_iteration_dir(&iter_dir, run.config.driver == "exec")?;
         }
     }
     Ok((

@@ -672,6 +672,18 @@ fn a_fresh_run_keeps_a_persons_files_in_iteration_directories_of_a_mock_run() {
     assert!(!soak.join("iter_3").exists());
     assert!(soak.join("iter_2/analysis.txt").is_file());
     assert!(!soak.join("iter_2/EDGE_REPORT.json").exists());
+    // Nor does a resume remove them.
+    let mut crashing = CrashOnce {
+        at: 2,
+        crashed: false,
+    };
+    run_soak(&config(&soak, 4, true), &mut crashing, &mut Quiet).expect_err("stops at 2");
+    let mut resume = config(&soak, 4, true);
+    resume.resume = true;
+    run_soak(&resume, &mut crashing, &mut Quiet).expect("resumed");
+    assert!(soak.join("iter_2/analysis.txt").is_file());
+    assert!(soak.join("iter_4/plots/a.png").is_file());
+    assert!(soak.join("ITER_SUMMARY_4.json").is_file());
 
     let (cfg, mut exec) = exec_config(&tmp.path().join("exec"), "ok");
     run_soak(&cfg, &mut exec, &mut Quiet).expect("exec soak");

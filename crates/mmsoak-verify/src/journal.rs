@@ -61,6 +61,10 @@ pub struct JournalCheck {
     pub breaks: Vec<ChainBreak>,
     /// The runtime file, when it does not hold the state the chain ends at.
     pub runtime_mismatch: Option<RuntimeMismatch>,
+    /// The state a trailing `intent` (no commit or abort after it) leads
+    /// to: the runtime file may already hold it (a run stopped between the
+    /// write and the commit, which `run --resume` completes).
+    pub pending: Option<StateHash>,
 }
 
 /// The runtime file does not hold the state the journal's chain ends at:
@@ -101,7 +105,8 @@ impl JournalCheck {
         } else {
             None
         };
-        self.runtime_mismatch = (found != Some(expected)).then(|| RuntimeMismatch {
+        let legitimate = found == Some(expected) || (found.is_some() && found == self.pending);
+        self.runtime_mismatch = (!legitimate).then(|| RuntimeMismatch {
             file: runtime_file.to_owned(),
             expected,
             found,
@@ -135,6 +140,7 @@ pub fn check_lines(file: &Path, mut reader: impl BufRead) -> Result<JournalCheck
         head: None,
         breaks: Vec::new(),
         runtime_mismatch: None,
+        pending: None,
     };
     let mut seen_init = false;
     let mut text = String::new();
@@ -171,8 +177,12 @@ pub fn check_lines(file: &Path, mut reader: impl BufRead) -> Result<JournalCheck
             RecordKind::Init => {
                 seen_init = true;
                 check.head = record.new_hash.or(record.old_hash);
+                check.pending = None;
             }
+            RecordKind::Intent => check.pending = record.new_hash,
+            RecordKind::Abort => check.pending = None,
             RecordKind::Commit => {
+                check.pending = None;
                 check.commits += 1;
                 let chained = seen_init && check.head.is_some() && record.old_hash == check.head;
                 if !chained {
@@ -185,7 +195,7 @@ pub fn check_lines(file: &Path, mut reader: impl BufRead) -> Result<JournalCheck
                 }
                 check.head = record.new_hash;
             }
-            RecordKind::Intent | RecordKind::Skip | RecordKind::Abort => {}
+            RecordKind::Skip => {}
         }
     }
     Ok(check)

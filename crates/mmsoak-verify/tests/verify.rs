@@ -157,6 +157,33 @@ fn a_runtime_file_changed_after_the_last_commit_breaks_the_chain() {
     assert_eq!(verify_dir(dir.path()).expect("verify").journal_breaks(), 0);
 }
 
+/// A run stopped between writing the runtime file and committing it ends
+/// its journal with an `intent`: the file may hold the intent's state
+/// (run --resume completes the commit), and that is no break.
+#[test]
+fn a_trailing_intent_accepts_the_state_it_leads_to() {
+    let dir = three_applies();
+    let journal = dir.path().join("APPLY_JOURNAL.jsonl");
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let last_commit = lines
+        .iter()
+        .rposition(|l| l.contains("\"commit\""))
+        .expect("a commit");
+    lines[last_commit] = lines[last_commit].replace("\"commit\"", "\"intent\"");
+    lines.truncate(last_commit + 1);
+    std::fs::write(&journal, lines.join("\n") + "\n").expect("write");
+    let report = verify_dir(dir.path()).expect("verify");
+    let check = report.journal.as_ref().expect("journal");
+    assert!(check.pending.is_some() && check.pending != check.head);
+    assert_eq!(report.journal_breaks(), 0, "{:?}", check.runtime_mismatch);
+
+    // Neither the chain's state nor the intent's: changed outside mmsoak.
+    let file = dir.path().join("runtime_overrides.json");
+    std::fs::write(&file, r#"{"engine":{"concurrency_limit":5}}"#).expect("edit");
+    assert_eq!(verify_dir(dir.path()).expect("verify").journal_breaks(), 1);
+}
+
 #[test]
 fn signature_stuck_counts_as_fail_and_stuck() {
     let dir = three_applies();

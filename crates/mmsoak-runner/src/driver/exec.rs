@@ -162,7 +162,12 @@ fn wait_for_bot(
         if let Some(status) = child.try_wait()? {
             // Leftover children of the bot (same group) must not outlive the iteration.
             kill_group(child);
-            return Ok(Waited::Exited(status));
+            // The same signal may have stopped the bot before the soak saw it
+            // (a SIGTERM to the whole process tree): a stop, not a failure.
+            return Ok(match stop.requested() {
+                Some(value) => Waited::Stopped(value),
+                None => Waited::Exited(status),
+            });
         }
         let ended = if let Some(value) = stop.requested() {
             Some(Waited::Stopped(value))
