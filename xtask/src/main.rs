@@ -10,6 +10,22 @@
 
 use std::process::{Command, ExitCode};
 
+/// `println!`/`eprintln!` that never panic on a closed stream (`cargo xtask
+/// mini-soak | head`): the steps still run and the exit code still counts.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+/// [`outln!`] to stderr.
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 mod ci;
 mod codegen;
 mod mini_soak;
@@ -23,7 +39,7 @@ fn main() -> ExitCode {
         // that stops it (a bad flag, a failed build) is 2, never a FAIL.
         Some("mini-soak") => {
             let code = mini_soak::run(&args[1..]).unwrap_or_else(|e| {
-                eprintln!("xtask: {e}");
+                errln!("xtask: {e}");
                 2
             });
             return ExitCode::from(u8::try_from(code).unwrap_or(2));
@@ -37,14 +53,14 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("xtask: {e}");
+            errln!("xtask: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
 pub(crate) fn print_help() {
-    println!(
+    outln!(
         "cargo xtask <task>\n\n\
          tasks:\n  \
          mini-soak  clean, run 24 iterations with auto-tune, snapshot, verify, gate, report\n             \
@@ -83,7 +99,7 @@ pub(crate) fn run_status(cmd: &mut Command) -> Result<(String, std::process::Exi
             .collect::<Vec<_>>()
             .join(" ")
     );
-    eprintln!("$ {shown}");
+    errln!("$ {shown}");
     if cmd.get_current_dir().is_none() {
         cmd.current_dir(project_root());
     }

@@ -81,7 +81,7 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
     let mmsoak = target.join("debug").join("mmsoak");
     let started = std::time::Instant::now();
 
-    eprintln!("== run");
+    errln!("== run");
     let mut run = mmsoak_in(&mmsoak, &here);
     run.arg("run")
         .arg("--auto-tune")
@@ -96,7 +96,7 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
     if code != 0 {
         return Ok(code);
     }
-    eprintln!("\n== analyze (snapshot)");
+    errln!("\n== analyze (snapshot)");
     let code = step(
         mmsoak_in(&mmsoak, &here)
             .args(["snapshot", "--path"])
@@ -107,8 +107,8 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
     if code != 0 {
         return Ok(code);
     }
-    eprintln!("wrote {}", out.join("POST_SOAK_SNAPSHOT.json").display());
-    eprintln!("\n== verify");
+    errln!("wrote {}", out.join("POST_SOAK_SNAPSHOT.json").display());
+    errln!("\n== verify");
     let verify = step(
         mmsoak_in(&mmsoak, &here)
             .args(["verify", "--strict", "--path"])
@@ -117,7 +117,7 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
     if verify == 2 {
         return Ok(verify);
     }
-    eprintln!("\n== gate");
+    errln!("\n== gate");
     let code = step(
         mmsoak_in(&mmsoak, &here)
             .args(["gate", "--strict", "--prometheus", "--path"])
@@ -127,7 +127,7 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
 
     // The report is written whatever the verdict; the exit code stays the
     // gate's (a report that cannot be written turns a passing gate into 2).
-    eprintln!("\n== report");
+    errln!("\n== report");
     let report = sh(mmsoak_in(&mmsoak, &here)
         .args(["report", "--strict", "--path"])
         .arg(&out)
@@ -138,13 +138,13 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
             if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
                 let md = out.join("SOAK_REPORT.md");
                 if let Err(e) = append_step_summary(&PathBuf::from(summary), &md) {
-                    eprintln!("mini-soak: warning: {e}");
+                    errln!("mini-soak: warning: {e}");
                 }
             }
             code
         }
         Err(e) => {
-            eprintln!("mini-soak: {e}");
+            errln!("mini-soak: {e}");
             if code == 0 {
                 2
             } else {
@@ -152,7 +152,7 @@ pub(crate) fn run(args: &[String]) -> Result<i32, String> {
             }
         }
     };
-    eprintln!(
+    errln!(
         "\nmini-soak: gate exit code {code}, {:.1} s, artifacts in {}",
         started.elapsed().as_secs_f64(),
         out.display()
@@ -173,7 +173,7 @@ fn step(cmd: &mut Command) -> i32 {
     match run_status(cmd) {
         Ok((_, status)) => status.code().filter(|c| matches!(c, 0 | 1)).unwrap_or(2),
         Err(e) => {
-            eprintln!("mini-soak: {e}");
+            errln!("mini-soak: {e}");
             2
         }
     }

@@ -42,13 +42,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut explanation = explain_iteration(&args.path, args.iteration, &policy.registry)?;
     let meta = RunMeta::read(&args.path)?;
     match other_policy(meta.policy_hash.as_deref(), &policy) {
-        Some(warning) => eprintln!("explain: {warning}; the rules' conditions are not evaluated"),
+        Some(warning) => errln!("explain: {warning}; the rules' conditions are not evaluated"),
         None => explanation.rule_checks = rule_checks(&explanation, &policy.tuner),
     }
     if args.json {
-        print!("{}", explanation.to_json());
+        out!("{}", explanation.to_json());
     } else {
-        print!("{}", explanation.to_text());
+        out!("{}", explanation.to_text());
     }
     Ok(Outcome::Success)
 }

@@ -61,16 +61,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
 
     let report = &run.report;
     if args.json {
-        print!("{}", report.to_json());
+        out!("{}", report.to_json());
     } else {
-        print!("{}", render_tables(report));
+        out!("{}", render_tables(report));
     }
     if let Some(baseline) = baseline {
         let text = compare(&report.snapshot.kpi_last8, &baseline).render_text();
         if args.json {
-            eprint!("{text}");
+            err!("{text}");
         } else {
-            print!(
+            out!(
                 "\nChange against {}:\n{text}",
                 args.compare
                     .as_deref()

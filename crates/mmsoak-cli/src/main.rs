@@ -7,6 +7,37 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Output that never panics. `println!` and friends panic when the reader
+/// has gone (`mmsoak run 2>&1 | head -1`: a broken pipe), which would abort a
+/// soak halfway; a closed stream only loses the rest of the text.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+/// [`outln!`] without the newline.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+/// [`outln!`] to stderr.
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+/// [`errln!`] without the newline.
+macro_rules! err {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($t)*);
+    }};
+}
+
 mod explain;
 mod gate;
 mod markers;
@@ -70,7 +101,7 @@ fn main() -> ExitCode {
         Ok(Outcome::GateFailed) => ExitCode::from(1),
         Ok(Outcome::Stopped(code)) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {}", render_error(&err));
+            errln!("error: {}", render_error(&err));
             ExitCode::from(2)
         }
     }

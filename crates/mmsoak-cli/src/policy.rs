@@ -20,6 +20,6 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let policy = crate::load_policy(args.policy.as_deref())?;
-    print!("{}", policy.to_toml_string());
+    out!("{}", policy.to_toml_string());
     Ok(Outcome::Success)
 }

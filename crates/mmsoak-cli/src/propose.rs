@@ -50,6 +50,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         &TunerMemory::default(),
     )
     .with_context(|| format!("no proposal for {}", args.report.display()))?;
-    println!("{}", serde_json::to_string_pretty(&proposal)?);
+    outln!("{}", serde_json::to_string_pretty(&proposal)?);
     Ok(Outcome::Success)
 }

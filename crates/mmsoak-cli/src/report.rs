@@ -45,7 +45,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     // contradict what fired, so they are left out.
     match crate::explain::other_policy(report.meta.policy_hash.as_deref(), &policy) {
         Some(warning) => {
-            eprintln!("report: {warning}; the tuner's rules over the window are left out")
+            errln!("report: {warning}; the tuner's rules over the window are left out")
         }
         None => report.rule_window = crate::explain::rule_window(&report, &policy.tuner),
     }
@@ -56,7 +56,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         crate::write_file(&out, text.as_bytes())?;
     }
     let html_path = args.path.join(SOAK_REPORT_HTML);
-    println!(
+    outln!(
         "{}; wrote {} and {}",
         report.headline(),
         html_path.display(),
@@ -82,6 +82,6 @@ fn open(file: &Path) {
             .spawn()
             .is_ok();
     if !launched {
-        println!("open {} in a browser", file.display());
+        outln!("open {} in a browser", file.display());
     }
 }

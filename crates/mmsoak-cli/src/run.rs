@@ -241,7 +241,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
                 Ok(SIGTERM) => "SIGTERM".to_owned(),
                 _ => format!("signal {value}"),
             };
-            eprintln!(
+            errln!(
                 "soak: stopped by {signal} after {completed} of {iterations} iterations; {} holds iteration {completed}'s artifacts (continue with --resume)",
                 args.out.display()
             );
@@ -270,7 +270,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         )),
     })?;
     observer.finish();
-    eprintln!(
+    errln!(
         "soak: {} iterations ({} applied), final state {}, artifacts in {}",
         result.iterations,
         result.applied,
@@ -362,7 +362,7 @@ impl SoakObserver for Terminal {
                     bar.set_position(u64::from(first - 1));
                     bar.println(msg);
                 }
-                None => eprintln!("{msg}"),
+                None => errln!("{msg}"),
             }
         }
     }
@@ -378,7 +378,7 @@ impl SoakObserver for Terminal {
         for line in lines {
             match &self.bar {
                 Some(bar) => bar.println(line),
-                None => eprintln!("{line}"),
+                None => errln!("{line}"),
             }
         }
         if let Some(bar) = &self.bar {

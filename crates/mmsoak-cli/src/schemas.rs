@@ -32,7 +32,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             stale.push(path.display().to_string());
         } else {
             crate::write_file(&path, s.text.as_bytes())?;
-            println!("wrote {}", path.display());
+            outln!("wrote {}", path.display());
         }
     }
     if args.check {
@@ -46,13 +46,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         stale.sort();
         if !stale.is_empty() {
-            eprintln!(
+            errln!(
                 "stale schemas (run `cargo xtask codegen`):\n  {}",
                 stale.join("\n  ")
             );
             return Ok(Outcome::GateFailed);
         }
-        println!(
+        outln!(
             "{} schemas in {} are current",
             ALL.len(),
             args.dir.display()

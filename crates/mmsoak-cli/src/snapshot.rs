@@ -35,6 +35,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let snapshot = snapshot_dir(&args.path, &policy)?;
     let out = args.path.join(POST_SOAK_SNAPSHOT);
     crate::write_file(&out, snapshot.to_json(false).as_bytes())?;
-    print!("{}", snapshot.to_json(args.pretty));
+    out!("{}", snapshot.to_json(args.pretty));
     Ok(Outcome::Success)
 }

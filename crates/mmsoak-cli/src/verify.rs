@@ -44,7 +44,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let out = args.path.join(DELTA_VERIFY_REPORT);
     crate::write_file(&out, render_markdown(&report, threshold).as_bytes())?;
     let m = &report.metrics;
-    eprintln!(
+    errln!(
         "verify: {} proposing pairs: {} full_apply, {} partial_ok, {} fail ({} signature stuck); full_apply_ratio {:.3}, strict_apply_ratio {:.3}; wrote {}",
         m.proposed_count,
         m.full_apply_count,
@@ -57,7 +57,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     );
     for failure in report.failures() {
         for problem in &failure.problems {
-            eprintln!(
+            errln!(
                 "  pair {} -> {}: {}",
                 failure.prev,
                 failure.next,
@@ -66,19 +66,19 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     }
     if args.json {
-        print!("{}", report.metrics_json());
+        out!("{}", report.metrics_json());
     }
     match report.verdict(threshold) {
         VerifyVerdict::Pass => Ok(Outcome::Success),
         VerifyVerdict::Fail if args.strict => {
-            eprintln!(
+            errln!(
                 "verify: FAIL (full_apply_ratio {:.3} < {threshold}, or a broken journal chain)",
                 m.full_apply_ratio
             );
             Ok(Outcome::GateFailed)
         }
         VerifyVerdict::Fail => {
-            eprintln!("verify: warning: below threshold {threshold} (not strict: exit 0)");
+            errln!("verify: warning: below threshold {threshold} (not strict: exit 0)");
             Ok(Outcome::Success)
         }
     }

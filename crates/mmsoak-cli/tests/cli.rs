@@ -473,6 +473,58 @@ fn resume_is_suggested_only_where_it_can_work() {
     assert!(!stderr.contains("continue with --resume"), "{stderr}");
 }
 
+/// A reader that stops early (`mmsoak run 2>&1 | head -1`) must not abort
+/// the soak: progress text is lost, the run finishes.
+#[test]
+fn a_closed_progress_stream_does_not_stop_the_soak() {
+    use std::io::BufRead;
+    let tmp = tempdir();
+    let dir = tmp.path().join("soak");
+    let block = tmp.path().join("block");
+    fs::write(&block, "").expect("block file");
+    let exec = bot_command("block@2");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mmsoak"))
+        .args([
+            "run",
+            "--driver",
+            "exec",
+            "--exec",
+            &exec,
+            "--iterations",
+            "4",
+        ])
+        .args(["--out", s(&dir)])
+        .env("MMSOAK_TEST_BLOCK_FILE", &block)
+        .current_dir(tmp.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    lines.read_line(&mut first).expect("first progress line");
+    assert!(first.contains("[  1/4]"), "{first}");
+    // Once iteration 2's bot is blocked, close the stream, then let it go
+    // on: everything after is written to a closed pipe.
+    let pgid = tmp.path().join("block.pgid");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !fs::read_to_string(&pgid).is_ok_and(|p| p.ends_with('\n')) {
+        assert!(Instant::now() < deadline, "iteration 2 never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(lines);
+    fs::remove_file(&block).expect("unblock");
+    let status = child.wait().expect("wait");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the soak went on without its reader"
+    );
+    let run = read_json(&dir.join("SOAK_RUN.json"));
+    assert_eq!(run["completed_iterations"], 4, "{run}");
+}
+
 #[test]
 fn exec_soak_below_targets_fails_the_gate() {
     let tmp = tempdir();

@@ -487,15 +487,21 @@ fn remove_iteration_dir(dir: &Path, bots: bool) -> Result<(), SoakError> {
     }
 }
 
-/// Remove the files a soak writes in an iteration directory.
+/// Remove the files a soak writes in an iteration directory, and what an
+/// interrupted atomic write left there (an `.atomicwrite*` directory).
 fn clean_iteration_dir(dir: &Path) -> Result<(), SoakError> {
     for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
         let entry = entry.map_err(io_err(dir))?;
         let path = entry.path();
-        let ours = is_iteration_artifact(&entry.file_name().to_string_lossy());
-        if ours && !entry.file_type().map_err(io_err(&path))?.is_dir() {
-            std::fs::remove_file(&path).map_err(io_err(&path))?;
+        if !is_iteration_artifact(&entry.file_name().to_string_lossy()) {
+            continue;
         }
+        let removed = if entry.file_type().map_err(io_err(&path))?.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(io_err(&path))?;
     }
     Ok(())
 }

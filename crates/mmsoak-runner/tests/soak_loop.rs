@@ -672,7 +672,10 @@ fn a_fresh_run_keeps_a_persons_files_in_iteration_directories_of_a_mock_run() {
     assert!(!soak.join("iter_3").exists());
     assert!(soak.join("iter_2/analysis.txt").is_file());
     assert!(!soak.join("iter_2/EDGE_REPORT.json").exists());
-    // Nor does a resume remove them.
+    // Nor does a resume remove them (but it does remove a killed write's
+    // temporary directory).
+    std::fs::create_dir(soak.join("iter_4/.atomicwriteXyZ")).expect("mkdir");
+    std::fs::write(soak.join("iter_4/.atomicwriteXyZ/tmpfile.tmp"), "x").expect("write");
     let mut crashing = CrashOnce {
         at: 2,
         crashed: false,
@@ -683,6 +686,7 @@ fn a_fresh_run_keeps_a_persons_files_in_iteration_directories_of_a_mock_run() {
     run_soak(&resume, &mut crashing, &mut Quiet).expect("resumed");
     assert!(soak.join("iter_2/analysis.txt").is_file());
     assert!(soak.join("iter_4/plots/a.png").is_file());
+    assert!(!soak.join("iter_4/.atomicwriteXyZ").exists());
     assert!(soak.join("ITER_SUMMARY_4.json").is_file());
 
     let (cfg, mut exec) = exec_config(&tmp.path().join("exec"), "ok");
