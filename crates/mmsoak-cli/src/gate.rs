@@ -98,14 +98,14 @@ fn table(out: &mut String, title: &str, rows: &[&Criterion]) {
     let _ = writeln!(out, "{title}");
     let _ = writeln!(
         out,
-        "  {:<34} {:>10}   {:<12}",
+        "  {:<38} {:>10}   {:<12}",
         "criterion", "value", "target"
     );
     for c in rows {
         let target = c.target_text();
         let _ = writeln!(
             out,
-            "  {:<34} {:>10}   {:<12} {}",
+            "  {:<38} {:>10}   {:<12} {}",
             c.name,
             show(&c.value),
             target,

@@ -616,7 +616,6 @@ struct Spoil {
 }
 
 const ALL: &[&str] = &["verify", "snapshot", "gate"];
-const KPI_READERS: &[&str] = &["snapshot", "gate"];
 
 fn spoils() -> Vec<Spoil> {
     vec![
@@ -662,16 +661,6 @@ fn spoils() -> Vec<Spoil> {
             commands: ALL,
         },
         Spoil {
-            name: "null net_bps in the window",
-            spoil: |dir| {
-                set_json_token(&dir.join("ITER_SUMMARY_21.json"), "net_bps", |_| {
-                    "null".into()
-                })
-            },
-            names: &["ITER_SUMMARY_21.json", "summary.net_bps"],
-            commands: KPI_READERS,
-        },
-        Spoil {
             name: "negative maker_volume",
             spoil: |dir| {
                 set_json_token(&dir.join("ITER_SUMMARY_21.json"), "maker_volume", |v| {
@@ -682,6 +671,41 @@ fn spoils() -> Vec<Spoil> {
             commands: ALL,
         },
     ]
+}
+
+/// A window iteration without a KPI (a bot with no fill has no net edge) is
+/// not bad input: it does not pass, the means leave it out, and the gate
+/// fails on it by name.
+#[test]
+fn an_iteration_without_a_kpi_fails_the_gate_by_name() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("soak");
+    mock_soak(&dir);
+    let (_, before, _) = mmsoak(tmp.path(), &["snapshot", "--path", s(&dir)]);
+    let before = parse_json(&before, "snapshot");
+    set_json_token(&dir.join("ITER_SUMMARY_21.json"), "net_bps", |_| {
+        "null".into()
+    });
+    let (code, stdout, stderr) = mmsoak(tmp.path(), &["snapshot", "--path", s(&dir)]);
+    assert_eq!(code, 0, "{stderr}");
+    let after = parse_json(&stdout, "snapshot");
+    assert_eq!(
+        after["pass_count_last8"].as_u64().expect("count") + 1,
+        before["pass_count_last8"].as_u64().expect("count"),
+        "the iteration no longer passes"
+    );
+    assert_ne!(
+        after["kpi_last8"]["net_bps"],
+        before["kpi_last8"]["net_bps"]
+    );
+    let (code, text, stderr) = mmsoak(tmp.path(), &["gate", "--path", s(&dir)]);
+    assert_eq!(code, 1, "{text}{stderr}");
+    assert!(
+        text.contains("failed: snapshot.incomplete_iterations_last8: 1 (target <= 0)"),
+        "{text}"
+    );
+    let (code, _, stderr) = mmsoak(tmp.path(), &["report", "--path", s(&dir)]);
+    assert_eq!(code, 0, "{stderr}");
 }
 
 #[test]

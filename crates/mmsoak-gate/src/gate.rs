@@ -198,6 +198,9 @@ pub struct GateReport {
     /// How far the run got (absent for a directory without `SOAK_RUN.json`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion: Option<RunCompletion>,
+    /// Window iterations with a KPI missing or null.
+    #[serde(default)]
+    pub incomplete_iterations: u64,
 }
 
 impl GateReport {
@@ -217,12 +220,15 @@ impl GateReport {
 /// Apply every criterion of `policy` to a snapshot and delta metrics; with
 /// a `completion`, the run must also have completed every iteration it was
 /// asked for (`run.completed_iterations`): a soak stopped halfway is not a
-/// release candidate, however good its window looks.
+/// release candidate, however good its window looks. `incomplete_iterations`
+/// counts the window's iterations with a KPI missing
+/// ([`SnapshotWindow::incomplete_iterations`](crate::SnapshotWindow::incomplete_iterations)).
 pub fn evaluate(
     snapshot: &PostSoakSnapshot,
     delta: &DeltaMetrics,
     journal_chain_breaks: u64,
     completion: Option<RunCompletion>,
+    incomplete_iterations: u64,
     policy: &GatePolicy,
     strict: bool,
 ) -> GateReport {
@@ -274,6 +280,12 @@ pub fn evaluate(
             snapshot.pass_count_last8,
             AtLeast,
             policy.pass_count_min,
+        ),
+        Criterion::count(
+            "snapshot.incomplete_iterations_last8",
+            incomplete_iterations,
+            AtMost,
+            policy.incomplete_iterations_max,
         ),
         Criterion {
             name: "snapshot.verdict".into(),
@@ -330,6 +342,7 @@ pub fn evaluate(
         delta: *delta,
         journal_chain_breaks,
         completion,
+        incomplete_iterations,
     }
 }
 
@@ -368,6 +381,7 @@ pub fn gate(
         &verify.metrics,
         verify.journal_breaks() as u64,
         RunCompletion::read(dir.path())?,
+        window.incomplete_iterations(),
         policy,
         strict,
     );

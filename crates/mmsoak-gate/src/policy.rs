@@ -75,6 +75,8 @@ pub struct GatePolicy {
     pub fail_count_max: u64,
     /// Breaks in the APPLY_JOURNAL hash chain <= this.
     pub journal_chain_breaks_max: u64,
+    /// Window iterations with a KPI missing or null (no fill: no net edge) <= this.
+    pub incomplete_iterations_max: u64,
     /// The snapshot's thresholds.
     pub snapshot: SnapshotPolicy,
 }
@@ -168,6 +170,7 @@ impl Default for GatePolicy {
             signature_stuck_max: 1,
             fail_count_max: 0,
             journal_chain_breaks_max: 0,
+            incomplete_iterations_max: 0,
             snapshot: SnapshotPolicy::default(),
         }
     }

@@ -1479,6 +1479,10 @@ const POLICY: &str = r#"{
           "type": "integer",
           "minimum": 0
         },
+        "incomplete_iterations_max": {
+          "type": "integer",
+          "minimum": 0
+        },
         "snapshot": {
           "type": "object",
           "properties": {

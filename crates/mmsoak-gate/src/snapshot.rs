@@ -2,7 +2,7 @@
 //! guards, anomalies and the snapshot verdict.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use mmsoak_core::input::{read_document, Fields};
 use mmsoak_core::{FieldProblem, InputError, StateHash};
@@ -134,7 +134,6 @@ impl PostSoakSnapshot {
 /// What the snapshot keeps of one iteration.
 #[derive(Debug, Clone)]
 struct WindowRow {
-    file: PathBuf,
     kpis: SummaryKpis,
     guards: GuardFlags,
     freeze_triggered: bool,
@@ -160,7 +159,6 @@ impl SnapshotWindow {
     /// Feed the next summary; the oldest falls out once the window is full.
     pub fn push(&mut self, s: &IterSummary) {
         self.rows.push_back(WindowRow {
-            file: s.file.clone(),
             kpis: s.kpis.clone(),
             guards: s.tuning.guard_flags(),
             freeze_triggered: s.tuning.freeze_triggered,
@@ -175,9 +173,30 @@ impl SnapshotWindow {
         }
     }
 
+    /// Window iterations with a KPI missing or null (a bot with no fill has
+    /// no net edge): they do not pass, and the gate fails on them
+    /// (`snapshot.incomplete_iterations_last8`).
+    pub fn incomplete_iterations(&self) -> u64 {
+        self.rows
+            .iter()
+            .filter(|r| {
+                let k = &r.kpis;
+                [
+                    k.risk_ratio,
+                    k.maker_taker_ratio,
+                    k.net_bps,
+                    k.p95_latency_ms,
+                ]
+                .iter()
+                .any(Option::is_none)
+            })
+            .count() as u64
+    }
+
     /// The snapshot. `kpi_gate_passed` is `KPI_GATE.json`'s verdict, if any.
-    /// A KPI that is missing or null in a window iteration is an error naming
-    /// the file and the field.
+    /// A KPI missing or null in a window iteration is left out of the means
+    /// and medians (as the predecessor did), and that iteration does not
+    /// pass; [`SnapshotWindow::incomplete_iterations`] counts them.
     pub fn finish(&self, kpi_gate_passed: Option<bool>) -> Result<PostSoakSnapshot, InputError> {
         let p = &self.policy;
         let n = self.rows.len();
@@ -191,38 +210,33 @@ impl SnapshotWindow {
         let mut anomalies = 0;
         let mut prev_risk: Option<f64> = None;
         for row in &self.rows {
-            let need = |name: &str, v: Option<f64>| {
-                v.ok_or_else(|| InputError::Field {
-                    file: row.file.clone(),
-                    path: format!("summary.{name}"),
-                    problem: FieldProblem::Invalid(
-                        "is missing or null; the snapshot needs a number".into(),
-                    ),
-                })
-            };
             let k = &row.kpis;
-            let r = need("risk_ratio", k.risk_ratio)?;
-            let m = need("maker_taker_ratio", k.maker_taker_ratio)?;
-            let e = need("net_bps", k.net_bps)?;
-            let l = need("p95_latency_ms", k.p95_latency_ms)?;
+            let (r, m, e, l) = (
+                k.risk_ratio,
+                k.maker_taker_ratio,
+                k.net_bps,
+                k.p95_latency_ms,
+            );
             let values = [r, m, e, l];
             if Kpi::PASS_ORDER
                 .iter()
                 .zip(values)
-                .all(|(k, v)| k.meets(v, p))
+                .all(|(k, v)| v.is_some_and(|v| k.meets(v, p)))
             {
                 passes += 1;
             }
-            anomalies += u64::from(l > p.anomaly_p95_latency_ms_above);
-            anomalies += u64::from(m < p.anomaly_maker_taker_ratio_below);
-            if let Some(prev) = prev_risk {
+            anomalies += u64::from(l.is_some_and(|l| l > p.anomaly_p95_latency_ms_above));
+            anomalies += u64::from(m.is_some_and(|m| m < p.anomaly_maker_taker_ratio_below));
+            if let (Some(prev), Some(r)) = (prev_risk, r) {
                 anomalies += u64::from(r - prev > p.anomaly_risk_jump_above);
             }
-            prev_risk = Some(r);
-            risk.push(r);
-            mt.push(m);
-            net.push(e);
-            p95.push(l);
+            if r.is_some() {
+                prev_risk = r;
+            }
+            risk.extend(r);
+            mt.extend(m);
+            net.extend(e);
+            p95.extend(l);
         }
         let stat = |xs: &[f64]| MeanMedian {
             mean: round_to(exact_mean(xs).unwrap_or(0.0), 3),
