@@ -270,7 +270,12 @@ pub fn generate(spec: &MarketSpec, seed: u64, duration_ms: u64) -> MarketTape {
         }
         // Diffusion.
         g.mid *= 1.0 + sd * g.rng.normal();
-        g.mid = g.mid.max(spec.tick_size * 10.0);
+        // Within 10 ticks and 2^40 ticks, whatever the walk: tick arithmetic
+        // stays exact (the built-in scenarios never come near either).
+        g.mid = g
+            .mid
+            .max(spec.tick_size * 10.0)
+            .min(spec.tick_size * crate::scenario::MAX_TICKS);
         g.ts = g.ts.max(step_start - 1_000 * 64);
         g.refresh_book(false);
         mid_path.push(g.mid);

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::SimError;
 
+/// Largest price of a scenario, in ticks (beyond it tick arithmetic loses
+/// integers; recorded markets have the same limit).
+pub(crate) const MAX_TICKS: f64 = (1u64 << 40) as f64;
+
 /// A market scenario. Every key is required; unknown keys are errors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -247,6 +251,88 @@ impl Scenario {
                 return Err(bad(field, "must be at least 1"));
             }
         }
+        // Upper limits: beyond them a simulated hour takes unbounded time or
+        // memory, or tick arithmetic stops being exact. They are far from
+        // any market the simulator models (the built-ins sit well inside).
+        const MINUTE_MS: f64 = 60_000.0;
+        let at_most = [
+            ("market.levels", f64::from(m.levels), 1_000.0),
+            ("market.trades_per_second", m.trades_per_second, 1_000.0),
+            ("market.jumps_per_hour", m.jumps_per_hour, 36_000.0),
+            (
+                "market.to_volatile_per_hour",
+                m.to_volatile_per_hour,
+                36_000.0,
+            ),
+            ("market.to_calm_per_hour", m.to_calm_per_hour, 36_000.0),
+            ("market.vol_bps_per_sqrt_s", m.vol_bps_per_sqrt_s, 1_000.0),
+            ("market.volatile_multiplier", m.volatile_multiplier, 100.0),
+            ("market.jump_bps_mean", m.jump_bps_mean, 10_000.0),
+            ("market.impact_bps_per_top", m.impact_bps_per_top, 10_000.0),
+            ("market.top_depth_lots", m.top_depth_lots, 1e9),
+            ("market.trade_size_top", m.trade_size_top, 1_000.0),
+            ("market.trade_size_tail", m.trade_size_tail, 1_000.0),
+            ("market.informed_sweep_top", m.informed_sweep_top, 1_000.0),
+            ("market.depth_slope", m.depth_slope, 100.0),
+            ("market.feed_latency_ms", m.feed_latency_ms, MINUTE_MS),
+            ("market.step_ms", f64::from(m.step_ms), MINUTE_MS),
+            (
+                "bot.decision_ms",
+                f64::from(self.bot.decision_ms),
+                MINUTE_MS,
+            ),
+            (
+                "bot.requote_ticks",
+                f64::from(self.bot.requote_ticks),
+                1_000.0,
+            ),
+            (
+                "bot.adverse_horizon_ms",
+                f64::from(self.bot.adverse_horizon_ms),
+                60.0 * MINUTE_MS,
+            ),
+            ("bot.spread_unit_bps", self.bot.spread_unit_bps, 10_000.0),
+            (
+                "bot.skew_at_limit_bps",
+                self.bot.skew_at_limit_bps,
+                10_000.0,
+            ),
+            ("bot.capital_lots", self.bot.capital_lots, 1e9),
+            ("latency.base_ms", self.latency.base_ms, MINUTE_MS),
+            (
+                "latency.per_in_flight_ms",
+                self.latency.per_in_flight_ms,
+                MINUTE_MS,
+            ),
+            ("latency.jitter_ms", self.latency.jitter_ms, MINUTE_MS),
+            (
+                "latency.spike_extra_ms",
+                self.latency.spike_extra_ms,
+                MINUTE_MS,
+            ),
+            ("fees.maker_bps", self.fees.maker_bps.abs(), 1_000.0),
+            ("fees.taker_bps", self.fees.taker_bps.abs(), 1_000.0),
+        ];
+        for (field, v, max) in at_most {
+            if v > max {
+                return Err(bad(field, &format!("must be at most {max}")));
+            }
+        }
+        // A level is at least a lot; the price within 2^40 ticks (as for a
+        // recorded market), and at least 10 (the generator's floor).
+        if m.top_depth_lots < 1.0 {
+            return Err(bad("market.top_depth_lots", "must be at least 1"));
+        }
+        let ticks = m.price / m.tick_size;
+        if !(10.0..=MAX_TICKS).contains(&ticks) {
+            return Err(bad(
+                "market.price",
+                &format!(
+                    "is {ticks} ticks of {}; between 10 and 2^40 ticks is accepted",
+                    m.tick_size
+                ),
+            ));
+        }
         Ok(())
     }
 }
@@ -284,6 +370,46 @@ mod tests {
         let text = toml::to_string(&s).expect("serialize");
         let err = Scenario::parse(&text, Path::new("x.toml")).expect_err("negative tick");
         assert!(err.to_string().contains("market.tick_size"), "{err}");
+    }
+
+    /// Values beyond what a simulated hour can take in bounded time and
+    /// memory, or beyond exact tick arithmetic, are refused by name.
+    #[test]
+    fn extreme_values_are_refused_by_name() {
+        type Edit = fn(&mut Scenario);
+        let cases: [(Edit, &str); 6] = [
+            (
+                |s| s.market.levels = 4_000_000_000,
+                "`market.levels`: must be at most 1000",
+            ),
+            (
+                |s| s.market.feed_latency_ms = 1e13,
+                "`market.feed_latency_ms`: must be at most 60000",
+            ),
+            (
+                |s| s.market.trades_per_second = 1e9,
+                "`market.trades_per_second`: must be at most 1000",
+            ),
+            (
+                |s| s.market.top_depth_lots = 1e-300,
+                "`market.top_depth_lots`: must be at least 1",
+            ),
+            (
+                |s| s.market.tick_size = 1e-12,
+                "`market.price`: is 100000000000000 ticks",
+            ),
+            (
+                |s| s.latency.base_ms = 1e13,
+                "`latency.base_ms`: must be at most 60000",
+            ),
+        ];
+        for (edit, expect) in cases {
+            let mut s = Scenario::builtin("default").expect("default");
+            edit(&mut s);
+            let text = toml::to_string(&s).expect("serialize");
+            let err = Scenario::parse(&text, Path::new("x.toml")).expect_err(expect);
+            assert!(err.to_string().contains(expect), "{err}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ use std::path::Path;
 use hftbacktest::backtest::data::{Field, NpyDTyped, NpyHeader};
 use hftbacktest::prelude::{Event, EXCH_EVENT, LOCAL_EVENT};
 
+use crate::scenario::MAX_TICKS;
 use crate::SimError;
 
 /// The array the events are in.
@@ -31,8 +32,6 @@ const MAX_ARRAY_BYTES: u64 = 4 << 30;
 const MAX_HEADER: usize = 10_000;
 /// Deepest bracket nesting of a header (`[('ev', '<u8'), ...]` is 2).
 const MAX_HEADER_DEPTH: usize = 4;
-/// Largest price, in ticks (beyond it tick arithmetic loses integers).
-const MAX_TICKS: f64 = (1u64 << 40) as f64;
 /// Nanoseconds per second.
 const NS_PER_S: i64 = 1_000_000_000;
 /// Longest recording, ns (the simulator's longest iteration).
