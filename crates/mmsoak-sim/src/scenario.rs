@@ -184,6 +184,14 @@ impl Scenario {
             file: file.to_owned(),
             problem: format!("`{field}`: {why}"),
         };
+        // The name goes into artifacts and reports as is: a plain word.
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if self.name.is_empty() || self.name.len() > 64 || !self.name.chars().all(plain) {
+            return Err(bad(
+                "name",
+                "must be 1 to 64 letters, digits, `-`, `_` or `.`",
+            ));
+        }
         let m = &self.market;
         let positive = [
             ("market.price", m.price),
@@ -377,7 +385,7 @@ mod tests {
     #[test]
     fn extreme_values_are_refused_by_name() {
         type Edit = fn(&mut Scenario);
-        let cases: [(Edit, &str); 6] = [
+        let cases: [(Edit, &str); 7] = [
             (
                 |s| s.market.levels = 4_000_000_000,
                 "`market.levels`: must be at most 1000",
@@ -401,6 +409,10 @@ mod tests {
             (
                 |s| s.latency.base_ms = 1e13,
                 "`latency.base_ms`: must be at most 60000",
+            ),
+            (
+                |s| s.name = "x\n# PASS".into(),
+                "`name`: must be 1 to 64 letters",
             ),
         ];
         for (edit, expect) in cases {
