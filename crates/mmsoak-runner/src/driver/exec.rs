@@ -47,16 +47,69 @@ impl ExecDriver {
         }
     }
 
-    /// The command line for one iteration, placeholders replaced.
+    /// The command line for one iteration: each placeholder of the
+    /// template replaced by its value, shell-quoted.
+    ///
+    /// The template is read once, left to right: a value is never searched
+    /// for placeholders again, so a path holding `{out}`, quotes, `$(...)`,
+    /// backticks or newlines reaches the bot as that one argument and is
+    /// never run.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use std::time::Duration;
+    /// use mmsoak_core::RuntimeOverrides;
+    /// use mmsoak_runner::{ExecDriver, IterationInput};
+    /// let driver = ExecDriver::new("./bot {overrides} {out} {iteration}", Duration::from_secs(60));
+    /// let overrides = RuntimeOverrides::new();
+    /// let line = driver.command_line(&IterationInput {
+    ///     iteration: 3,
+    ///     overrides: &overrides,
+    ///     overrides_path: Path::new("w/y{out}$(touch pwned)/iter_3/runtime_overrides.json"),
+    ///     out_dir: Path::new("w/y{out}$(touch pwned)/iter_3"),
+    ///     stop: &Default::default(),
+    /// });
+    /// assert_eq!(
+    ///     line,
+    ///     "./bot 'w/y{out}$(touch pwned)/iter_3/runtime_overrides.json' 'w/y{out}$(touch pwned)/iter_3' '3'"
+    /// );
+    /// ```
     pub fn command_line(&self, input: &IterationInput<'_>) -> String {
-        self.command
-            .replace(
-                "{overrides}",
-                &shell_quote(&input.overrides_path.to_string_lossy()),
-            )
-            .replace("{out}", &shell_quote(&input.out_dir.to_string_lossy()))
-            .replace("{iteration}", &input.iteration.to_string())
+        substitute(&self.command, |name| match name {
+            "overrides" => Some(input.overrides_path.to_string_lossy().into_owned()),
+            "out" => Some(input.out_dir.to_string_lossy().into_owned()),
+            "iteration" => Some(input.iteration.to_string()),
+            _ => None,
+        })
     }
+}
+
+/// `template` with every `{name}` for which `value` answers replaced by that
+/// answer, shell-quoted, in one pass; anything else (other braces, unknown
+/// names) is kept as written.
+fn substitute(template: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let replaced = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            value(name).map(|v| (v, close))
+        });
+        match replaced {
+            Some((v, close)) => {
+                out.push_str(&shell_quote(&v));
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Quote for POSIX sh: `'...'` with embedded quotes closed and escaped.
@@ -214,10 +267,73 @@ fn stderr_tail(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mmsoak_core::RuntimeOverrides;
 
     #[test]
     fn quoting_survives_hostile_paths() {
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn placeholders_are_replaced_once_and_only_in_the_template() {
+        let value = |name: &str| match name {
+            "a" => Some("{b}".to_owned()),
+            "b" => Some("x'y".to_owned()),
+            _ => None,
+        };
+        assert_eq!(substitute("{a} {b}", value), r"'{b}' 'x'\''y'");
+        assert_eq!(substitute("{a}{", value), "'{b}'{");
+        assert_eq!(substitute("{} {c} {{a}} }{", value), "{} {c} {'{b}'} }{");
+        assert_eq!(substitute("", value), "");
+    }
+
+    /// The command line through a real `sh -c`: each value arrives as one
+    /// argument, byte for byte, and nothing in it runs.
+    #[test]
+    fn hostile_values_reach_the_shell_as_single_arguments() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hostile = [
+            "w/y{out}$(touch pwned)",
+            "w/{iteration}`touch pwned`",
+            "w/it's \"q\" $HOME ;touch pwned",
+            "w/new\nline & touch pwned |",
+            "w/{overrides}{out}{iteration} sp  ace",
+        ];
+        for out in hostile {
+            let out_dir = dir.path().join(out).join("iter_7");
+            let overrides_path = out_dir.join("runtime_overrides.json");
+            let overrides = RuntimeOverrides::new();
+            let driver = ExecDriver::new(
+                "printf '%s\\0' {overrides} {out} {iteration}",
+                Duration::from_secs(5),
+            );
+            let line = driver.command_line(&IterationInput {
+                iteration: 7,
+                overrides: &overrides,
+                overrides_path: &overrides_path,
+                out_dir: &out_dir,
+                stop: &Default::default(),
+            });
+            let output = Command::new("/bin/sh")
+                .arg("-c")
+                .arg(&line)
+                .current_dir(dir.path())
+                .output()
+                .expect("sh runs");
+            assert!(output.status.success(), "{line}");
+            let args: Vec<&[u8]> = output.stdout.split(|&b| b == 0).collect();
+            assert_eq!(
+                args,
+                [
+                    overrides_path.as_os_str().as_encoded_bytes(),
+                    out_dir.as_os_str().as_encoded_bytes(),
+                    b"7",
+                    b"",
+                ],
+                "{line}"
+            );
+            assert!(!dir.path().join("pwned").exists(), "{line} ran a command");
+        }
     }
 }
