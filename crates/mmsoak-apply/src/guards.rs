@@ -350,12 +350,35 @@ impl IterationRecord {
     }
 }
 
-/// The records of a run's iterations, in increasing iteration order.
+/// The records of a run's iterations, in increasing iteration order: the
+/// recent ones whole, the older ones folded into what the guards still need
+/// of them ([`RunHistory::compact`]), so that a run's history, and the time
+/// to evaluate the guards, stay bounded however long the run.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunHistory {
     /// The records; iteration numbers strictly increase (gaps are allowed).
     pub iterations: Vec<IterationRecord>,
+    /// What the records before `iterations` left behind; `None` when no
+    /// record was folded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folded: Option<FoldedHistory>,
+}
+
+/// What folded records leave for the guards: the freeze state after the
+/// last of them, and the last one that changed the state (the oscillation
+/// guard's return-to-a-previous-state check looks back that far).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoldedHistory {
+    /// The last folded iteration.
+    pub last_iteration: u32,
+    /// Consecutive steady iterations up to it.
+    pub steady_streak: u32,
+    /// The last iteration its freeze lock covers, if one holds.
+    pub freeze_until: Option<u32>,
+    /// The last folded record whose apply step changed the state.
+    pub last_applied: Option<IterationRecord>,
 }
 
 impl RunHistory {
@@ -378,6 +401,50 @@ impl RunHistory {
         Ok(())
     }
 
+    /// Fold every record the guards under `policy` can no longer look at
+    /// one by one into [`RunHistory::folded`]: those older than the longest
+    /// window (oscillation, velocity, cooldown) before the next iteration.
+    /// The guards' verdicts are the same as with the whole history
+    /// (property-tested), provided the same policy judges the run.
+    pub fn compact(&mut self, policy: &GuardPolicy) {
+        let Some(last) = self.iterations.last().map(|r| r.iteration) else {
+            return;
+        };
+        let reach = policy
+            .oscillation_window_iters
+            .max(policy.velocity_window_iters)
+            .max(policy.cooldown_iters)
+            .saturating_add(1);
+        let keep_from = last.saturating_add(1).saturating_sub(reach);
+        let fold = self.iterations.partition_point(|r| r.iteration < keep_from);
+        if fold == 0 {
+            return;
+        }
+        let mut folded = FreezeWalk::after(self.folded.as_ref());
+        let mut last_applied = self.folded.take().and_then(|f| f.last_applied);
+        for record in self.iterations.drain(..fold) {
+            folded.step(policy, record.iteration, &record.kpis);
+            if record.applied() {
+                last_applied = Some(record);
+            }
+        }
+        self.folded = Some(FoldedHistory {
+            last_iteration: folded.prev.unwrap_or(0),
+            steady_streak: folded.streak,
+            freeze_until: folded.until,
+            last_applied,
+        });
+    }
+
+    /// The last record whose apply step changed the state, folded or not.
+    fn last_applied(&self) -> Option<&IterationRecord> {
+        self.iterations
+            .iter()
+            .rev()
+            .find(|r| r.applied())
+            .or_else(|| self.folded.as_ref()?.last_applied.as_ref())
+    }
+
     /// The record of one iteration.
     pub fn get(&self, iteration: u32) -> Option<&IterationRecord> {
         self.iterations
@@ -387,6 +454,21 @@ impl RunHistory {
     }
 
     fn check_before(&self, current: u32) -> Result<(), GuardError> {
+        let folded = self.folded.as_ref().map(|f| f.last_iteration);
+        if let (Some(folded), Some(first)) = (folded, self.iterations.first()) {
+            if first.iteration <= folded {
+                return Err(GuardError::HistoryOrder {
+                    previous: folded,
+                    found: first.iteration,
+                });
+            }
+        }
+        if let Some(folded) = folded.filter(|f| *f >= current) {
+            return Err(GuardError::HistoryAhead {
+                found: folded,
+                current,
+            });
+        }
         for pair in self.iterations.windows(2) {
             if pair[1].iteration <= pair[0].iteration {
                 return Err(GuardError::HistoryOrder {
@@ -656,69 +738,83 @@ fn steady(p: &GuardPolicy, k: &GuardKpis) -> bool {
         && breach(p, k).is_none()
 }
 
-/// Walk the run from its first recorded iteration to this one.
-fn freeze_state(ctx: &GuardContext<'_>) -> FreezeState {
-    let p = ctx.policy;
-    let mut until: Option<u32> = None;
-    let mut streak: u32 = 0;
-    let mut prev: Option<u32> = None;
-    let mut state = FreezeState {
-        triggered: false,
-        locked_until: None,
-        broken: None,
-    };
-    let walk = ctx
-        .history
-        .iterations
-        .iter()
-        .map(|r| (r.iteration, r.kpis))
-        .chain(std::iter::once((ctx.iteration, ctx.kpis)));
-    for (j, k) in walk {
-        let consecutive = prev.is_some_and(|q| q + 1 == j);
-        prev = Some(j);
-        streak = match (steady(p, &k), consecutive) {
+/// The freeze state machine, one iteration at a time.
+#[derive(Debug, Clone, Copy, Default)]
+struct FreezeWalk {
+    /// The previous iteration walked.
+    prev: Option<u32>,
+    /// Consecutive steady iterations up to it.
+    streak: u32,
+    /// The last iteration the current lock covers.
+    until: Option<u32>,
+}
+
+impl FreezeWalk {
+    /// The state after the folded records (the start without any).
+    fn after(folded: Option<&FoldedHistory>) -> Self {
+        folded.map_or(FreezeWalk::default(), |f| FreezeWalk {
+            prev: Some(f.last_iteration),
+            streak: f.steady_streak,
+            until: f.freeze_until,
+        })
+    }
+
+    /// Walk iteration `j` with KPIs `k`: whether a freeze triggers there,
+    /// and the lock it breaks, if any.
+    fn step(&mut self, p: &GuardPolicy, j: u32, k: &GuardKpis) -> (bool, Option<FreezeBreak>) {
+        let consecutive = self.prev.is_some_and(|q| q + 1 == j);
+        self.prev = Some(j);
+        self.streak = match (steady(p, k), consecutive) {
             (false, _) => 0,
-            (true, true) => streak.saturating_add(1),
+            (true, true) => self.streak.saturating_add(1),
             (true, false) => 1,
         };
         let mut triggered = false;
         let mut broken = None;
-        match until {
+        match self.until {
             Some(u) if j <= u => {
-                if let Some(reason) = breach(p, &k) {
+                if let Some(reason) = breach(p, k) {
                     broken = Some(FreezeBreak {
                         iteration: j,
                         locked_until: u,
                         reason,
                     });
-                    until = None;
+                    self.until = None;
                 }
             }
             _ => {
-                until = None;
-                if streak >= p.freeze_consecutive_iters {
-                    until = Some(j.saturating_add(p.freeze_lock_iters));
+                self.until = None;
+                if self.streak >= p.freeze_consecutive_iters {
+                    self.until = Some(j.saturating_add(p.freeze_lock_iters));
                     triggered = true;
                 }
             }
         }
-        if j == ctx.iteration {
-            state = FreezeState {
-                triggered,
-                locked_until: until,
-                broken,
-            };
-        }
+        (triggered, broken)
     }
-    state
+}
+
+/// Walk the run from the folded state (or its first recorded iteration) to
+/// this one.
+fn freeze_state(ctx: &GuardContext<'_>) -> FreezeState {
+    let p = ctx.policy;
+    let mut walk = FreezeWalk::after(ctx.history.folded.as_ref());
+    for r in &ctx.history.iterations {
+        walk.step(p, r.iteration, &r.kpis);
+    }
+    let (triggered, broken) = walk.step(p, ctx.iteration, &ctx.kpis);
+    FreezeState {
+        triggered,
+        locked_until: walk.until,
+        broken,
+    }
 }
 
 fn oscillation(ctx: &GuardContext<'_>, prospect: &Prospect) -> Option<String> {
     if prospect.moves.is_empty() {
         return None;
     }
-    let last_applied = ctx.history.iterations.iter().rev().find(|r| r.applied());
-    if let Some(last) = last_applied {
+    if let Some(last) = ctx.history.last_applied() {
         if last.old_hash == prospect.hash {
             return Some(format!(
                 "oscillation: state would return to {} (before iter {})",
@@ -1246,5 +1342,70 @@ mod tests {
             ..GuardPolicy::default()
         };
         assert!(zero.validate().is_err());
+    }
+
+    mod compaction {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn kpis() -> impl Strategy<Value = GuardKpis> {
+            (
+                // Mostly steady (a freeze needs runs of steady iterations),
+                // sometimes a breach that breaks a lock.
+                prop_oneof![4 => Just(0.2), 2 => Just(0.45), 1 => Just(0.6)],
+                prop_oneof![1 => Just(None), 1 => Just(Some(1.5)), 5 => Just(Some(3.5))],
+                prop_oneof![Just(None), Just(Some(300.0)), Just(Some(450.0))],
+            )
+                .prop_map(|(risk_ratio, net_bps, p95_latency_ms)| GuardKpis {
+                    risk_ratio,
+                    net_bps,
+                    p95_latency_ms,
+                })
+        }
+
+        fn ops() -> impl Strategy<Value = Vec<DeltaOp>> {
+            prop::collection::vec(
+                (
+                    prop_oneof![Just(Param::MinIntervalMs), Just(Param::TailAgeMs)],
+                    prop_oneof![Just(-40.0), Just(-5.0), Just(5.0), Just(40.0)],
+                )
+                    .prop_map(|(p, a)| DeltaOp::new(p, Delta::Add(a))),
+                0..3,
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+            /// Folding what the guards can no longer see changes no verdict,
+            /// whatever the windows, over runs much longer than them.
+            #[test]
+            fn a_compacted_history_gives_the_same_verdicts(
+                steps in prop::collection::vec((kpis(), ops()), 1..60),
+                windows in (1u32..6, 1u32..6, 0u32..6, 1u32..4, 0u32..4),
+            ) {
+                let (osc, vel, cool, consecutive, lock) = windows;
+                let policy = GuardPolicy {
+                    oscillation_window_iters: osc.max(2),
+                    oscillation_sign_flips: 2,
+                    velocity_window_iters: vel,
+                    cooldown_iters: cool,
+                    freeze_consecutive_iters: consecutive,
+                    freeze_lock_iters: lock,
+                    ..GuardPolicy::default()
+                };
+                let mut whole = Run::new();
+                whole.policy = policy.clone();
+                let mut compacted = Run::new();
+                compacted.policy = policy.clone();
+                for (k, ops) in &steps {
+                    let a = whole.step(*k, ops);
+                    let b = compacted.step(*k, ops);
+                    prop_assert_eq!(a, b);
+                    compacted.history.compact(&policy);
+                    let kept = compacted.history.iterations.len() as u32;
+                    prop_assert!(kept <= osc.max(2).max(vel).max(cool) + 1);
+                }
+            }
+        }
     }
 }

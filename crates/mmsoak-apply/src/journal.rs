@@ -6,8 +6,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use mmsoak_core::input::{limits, read_line_capped, LineRead};
 use mmsoak_core::{Change, StateHash};
 
+use crate::artifact_file::open_artifact;
 use crate::error::ApplyError;
 use crate::guards::SkipReason;
 
@@ -119,10 +121,8 @@ impl JournalEntry {
 /// Append one entry and fsync it.
 pub(crate) fn append(journal: &Path, entry: &JournalEntry) -> Result<(), ApplyError> {
     let line = entry.to_line(journal)?;
-    let mut file = OpenOptions::new()
-        .append(true)
-        .open(journal)
-        .map_err(|source| match source.kind() {
+    let mut file = open_artifact(journal, OpenOptions::new().append(true)).map_err(|source| {
+        match source.kind() {
             std::io::ErrorKind::NotFound => ApplyError::JournalMissing {
                 journal: journal.to_owned(),
             },
@@ -131,7 +131,8 @@ pub(crate) fn append(journal: &Path, entry: &JournalEntry) -> Result<(), ApplyEr
                 path: journal.to_owned(),
                 source,
             },
-        })?;
+        }
+    })?;
     // One write call: a killed process leaves the whole line or none of it.
     file.write_all(&line)
         .map_err(ApplyError::io("append to", journal))?;
@@ -148,7 +149,7 @@ pub(crate) struct Tail {
 }
 
 fn open_journal(journal: &Path) -> Result<File, ApplyError> {
-    File::open(journal).map_err(|source| match source.kind() {
+    open_artifact(journal, OpenOptions::new().read(true)).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => ApplyError::JournalMissing {
             journal: journal.to_owned(),
         },
@@ -185,7 +186,7 @@ pub(crate) fn read_tail(journal: &Path) -> Result<Tail, ApplyError> {
                 Some(q) => (q + 1, Some(start + q as u64 + 1)),
                 None if start == 0 => (0, Some(0)),
                 None => {
-                    window = window.saturating_mul(2);
+                    window = grow(journal, window)?;
                     continue;
                 }
             },
@@ -201,7 +202,7 @@ pub(crate) fn read_tail(journal: &Path) -> Result<Tail, ApplyError> {
             Some(q) => &body[q + 1..],
             None if start == 0 => body,
             None => {
-                window = window.saturating_mul(2);
+                window = grow(journal, window)?;
                 continue;
             }
         };
@@ -213,11 +214,22 @@ pub(crate) fn read_tail(journal: &Path) -> Result<Tail, ApplyError> {
     }
 }
 
+/// The next, doubled window of [`read_tail`]; an error once it would hold
+/// more than two lines of the longest length a journal line may have.
+fn grow(journal: &Path, window: u64) -> Result<u64, ApplyError> {
+    if window > 2 * limits::LINE {
+        return Err(ApplyError::Journal {
+            journal: journal.to_owned(),
+            location: "last line".into(),
+            problem: format!("longer than {} bytes: not a journal entry", limits::LINE),
+        });
+    }
+    Ok(window.saturating_mul(2))
+}
+
 /// Cut a torn last line off.
 pub(crate) fn truncate(journal: &Path, at: u64) -> Result<(), ApplyError> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(journal)
+    let file = open_artifact(journal, OpenOptions::new().write(true))
         .map_err(ApplyError::io("open for truncating", journal))?;
     file.set_len(at)
         .map_err(ApplyError::io("truncate", journal))?;
@@ -232,28 +244,47 @@ pub(crate) struct Entries {
     pub(crate) torn_at: Option<u64>,
 }
 
-/// Read every complete entry.
+/// Read every complete entry, one line at a time (a line may have at most
+/// [`limits::LINE`] bytes).
 pub(crate) fn read_all(journal: &Path) -> Result<Entries, ApplyError> {
-    let mut bytes = Vec::new();
-    open_journal(journal)?
-        .read_to_end(&mut bytes)
-        .map_err(ApplyError::io("read", journal))?;
-    let complete = match bytes.iter().rposition(|b| *b == b'\n') {
-        Some(q) => q + 1,
-        None => 0,
-    };
-    let torn_at = (complete < bytes.len()).then_some(complete as u64);
-    let entries = match complete.checked_sub(1) {
-        None => Vec::new(),
-        Some(end) => bytes[..end]
-            .split(|b| *b == b'\n')
-            .enumerate()
-            .map(|(i, line)| {
-                JournalEntry::parse(journal, || format!("line {}", i + 1), line).map(|e| (i + 1, e))
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-    };
-    Ok(Entries { entries, torn_at })
+    let mut reader = std::io::BufReader::new(open_journal(journal)?);
+    let mut entries = Vec::new();
+    let mut line = Vec::new();
+    let mut offset = 0u64;
+    let mut number = 0usize;
+    loop {
+        let read = read_line_capped(&mut reader, &mut line, limits::LINE)
+            .map_err(ApplyError::io("read", journal))?;
+        number += 1;
+        match read {
+            LineRead::End => {
+                return Ok(Entries {
+                    entries,
+                    torn_at: None,
+                })
+            }
+            LineRead::TooLong => {
+                return Err(ApplyError::Journal {
+                    journal: journal.to_owned(),
+                    location: format!("line {number}"),
+                    problem: format!("longer than {} bytes: not a journal entry", limits::LINE),
+                })
+            }
+            LineRead::Line => {}
+        }
+        let Some(text) = line.strip_suffix(b"\n") else {
+            // A last line without its newline: torn by a crash.
+            return Ok(Entries {
+                entries,
+                torn_at: Some(offset),
+            });
+        };
+        entries.push((
+            number,
+            JournalEntry::parse(journal, || format!("line {number}"), text)?,
+        ));
+        offset += line.len() as u64;
+    }
 }
 
 /// The facts the hash chain establishes about a journal.

@@ -72,6 +72,7 @@
 //! ```
 
 mod apply;
+mod artifact_file;
 mod error;
 mod guards;
 mod journal;
@@ -79,13 +80,14 @@ mod lock;
 mod recover;
 
 pub use apply::{apply_with_tracking, initialize, replay_decided, ApplyOutcome, InitOutcome};
+pub use artifact_file::open_artifact;
 pub use error::{ApplyError, GuardError, LockError};
 pub use guards::{
-    evaluate_guards, FreezeBreak, GuardContext, GuardFlags, GuardKpis, GuardPolicy, GuardVerdict,
-    IterationRecord, RunHistory, SkipKind, SkipReason,
+    evaluate_guards, FoldedHistory, FreezeBreak, GuardContext, GuardFlags, GuardKpis, GuardPolicy,
+    GuardVerdict, IterationRecord, RunHistory, SkipKind, SkipReason,
 };
 pub use journal::JournalEntry;
-pub use lock::{SoakDirLock, LOCK_FILE_NAME};
+pub use lock::{remove_interrupted_writes, SoakDirLock, LOCK_FILE_NAME};
 pub use recover::{recover, verify_chain, ChainSummary, Recovery, RecoveryKind};
 
 /// The runtime overrides file in an artifacts directory.

@@ -5,6 +5,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::artifact_file::open_artifact;
 use crate::error::LockError;
 use crate::{JOURNAL_FILE_NAME, RUNTIME_OVERRIDES_FILE_NAME};
 
@@ -52,13 +53,15 @@ impl SoakDirLock {
             source,
         };
         // No truncation before the lock is ours: the holder's note must survive.
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
+        let mut file = open_artifact(
+            &path,
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+        )
+        .map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -100,6 +103,58 @@ impl SoakDirLock {
     pub fn journal_path(&self) -> PathBuf {
         self.dir.join(JOURNAL_FILE_NAME)
     }
+}
+
+/// Remove what interrupted atomic writes left at the top of `dir` (the
+/// `.atomicwrite*` temporary directories of a killed `verify`, `gate`,
+/// `snapshot` or `report`, which may hold a large partial file); returns how
+/// many entries went. Nothing is removed while a soak holds the directory
+/// (its own writes may be in flight): the lock is taken for the time of the
+/// removal, without writing a holder's note, when the directory has a lock
+/// file, and a held one means none is removed.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// std::fs::create_dir(dir.path().join(".atomicwriteXYZ"))?;
+/// std::fs::write(dir.path().join(".atomicwriteXYZ/REPORT.md"), b"half a rep")?;
+/// assert_eq!(mmsoak_apply::remove_interrupted_writes(dir.path())?, 1);
+/// let held = mmsoak_apply::SoakDirLock::acquire(dir.path())?;
+/// std::fs::create_dir(dir.path().join(".atomicwriteABC"))?;
+/// assert_eq!(mmsoak_apply::remove_interrupted_writes(dir.path())?, 0);
+/// # drop(held);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn remove_interrupted_writes(dir: &Path) -> std::io::Result<usize> {
+    let lock_path = dir.join(LOCK_FILE_NAME);
+    let _held = match open_artifact(&lock_path, OpenOptions::new().read(true).write(true)) {
+        Ok(file) => match file.try_lock() {
+            Ok(()) => Some(file),
+            Err(TryLockError::WouldBlock) => return Ok(0),
+            Err(TryLockError::Error(e)) => return Err(e),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        // A lock file that is not one (a link, a directory): leave all be.
+        Err(_) => return Ok(0),
+    };
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".atomicwrite")
+        {
+            continue;
+        }
+        // `file_type` does not follow links: a link is removed itself.
+        if entry.file_type()?.is_dir() {
+            std::fs::remove_dir_all(entry.path())?;
+        } else {
+            std::fs::remove_file(entry.path())?;
+        }
+        removed += 1;
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]

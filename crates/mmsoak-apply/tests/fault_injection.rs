@@ -5,7 +5,7 @@
 //!
 //! The child is this test binary itself, re-executed with `--exact
 //! fault_child_apply_loop` and an environment variable naming the directory.
-//! By default 5 kills run; with `MMSOAK_SLOW_TESTS=1`, 250. The seed is fixed
+//! By default 5 kills run; with `MMSOAK_SLOW_TESTS=1`, 500. The seed is fixed
 //! (override with `MMSOAK_FAULT_SEED` to explore) and printed for replay.
 
 use std::collections::BTreeMap;
@@ -213,7 +213,7 @@ fn seed() -> u64 {
 #[test]
 fn sigkill_at_random_moments_never_breaks_the_chain() {
     let slow = std::env::var("MMSOAK_SLOW_TESTS").is_ok_and(|v| v == "1");
-    let kills = if slow { 250 } else { 5 };
+    let kills = if slow { 500 } else { 5 };
     let seed = seed();
     let started = Instant::now();
     let c = run_fault_injection(kills, seed);

@@ -367,6 +367,13 @@ impl SoakObserver for Terminal {
         }
     }
 
+    fn notice(&mut self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(format!("soak: {text}")),
+            None => errln!("soak: {text}"),
+        }
+    }
+
     fn iteration_done(&mut self, done: &IterationDone<'_>) {
         let mut lines = vec![iteration_line(done)];
         // The tuner's marker events of this iteration, one per rule.

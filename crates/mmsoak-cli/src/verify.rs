@@ -68,17 +68,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     if args.json {
         out!("{}", report.metrics_json());
     }
+    let reasons = report.fail_reasons(threshold).join("; ");
     match report.verdict(threshold) {
         VerifyVerdict::Pass => Ok(Outcome::Success),
         VerifyVerdict::Fail if args.strict => {
-            errln!(
-                "verify: FAIL (full_apply_ratio {:.3} < {threshold}, or a broken journal chain)",
-                m.full_apply_ratio
-            );
+            errln!("verify: FAIL: {reasons}");
             Ok(Outcome::GateFailed)
         }
         VerifyVerdict::Fail => {
-            errln!("verify: warning: below threshold {threshold} (not strict: exit 0)");
+            errln!("verify: warning: {reasons} (not strict: exit 0)");
             Ok(Outcome::Success)
         }
     }

@@ -30,7 +30,7 @@ const REPORT_FILES: [&str; 3] = [
 ];
 
 mod common;
-use common::s;
+use common::{copy_dir, s};
 
 /// Runs `mmsoak ARGS` in `cwd` and returns (exit code, stdout, stderr).
 #[track_caller]
@@ -69,19 +69,6 @@ fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(name)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("create the copy");
-    for entry in fs::read_dir(from).expect("read the source dir") {
-        let entry = entry.expect("a dir entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("a file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("copy a file");
-        }
-    }
 }
 
 /// Every file and folder under `dir` with its bytes (None for folders).

@@ -10,6 +10,8 @@
 //!
 //! Serialize → parse → serialize is byte-identical.
 
+use std::cell::RefCell;
+
 use serde_json::{Map, Number, Value};
 
 /// A document could not be read as JSON.
@@ -17,7 +19,10 @@ use serde_json::{Map, Number, Value};
 #[non_exhaustive]
 pub enum JsonError {
     /// Not JSON at all (truncated, garbage, trailing characters).
-    #[error("invalid JSON at line {line} column {column}: {message}")]
+    #[error(
+        "invalid JSON at line {line} column {column}: {}",
+        crate::input::excerpt(message)
+    )]
     Syntax {
         /// 1-based line.
         line: usize,
@@ -26,8 +31,18 @@ pub enum JsonError {
         /// What the parser said.
         message: String,
     },
+    /// An object holds the same key twice (which value is meant cannot be
+    /// known; serde_json and Python would silently take the last).
+    #[error(
+        "`{}` appears twice (a key may appear only once)",
+        crate::input::excerpt(path)
+    )]
+    DuplicateKey {
+        /// JSON path of the repeated key, e.g. `risk.min_interval_ms`.
+        path: String,
+    },
     /// A `NaN`/`Infinity` literal (as Python's `json.dump` writes them).
-    #[error("`{path}` is {token}, not a finite number")]
+    #[error("`{}` is {token}, not a finite number", crate::input::excerpt(path))]
     NonFinite {
         /// JSON path of the value, e.g. `totals.net_bps`.
         path: String,
@@ -150,18 +165,30 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// Parse a JSON document, explaining `NaN`/`Infinity` literals by the path
-/// where they stand instead of by a column number.
+/// Parse a JSON document strictly: an object with the same key twice is an
+/// error naming it ([`JsonError::DuplicateKey`]; serde_json's `Value` would
+/// keep the last one silently), and `NaN`/`Infinity` literals are explained
+/// by the path where they stand instead of by a column number. A UTF-8 byte
+/// order mark before the document (as Windows editors write) is skipped.
 ///
 /// ```
 /// use mmsoak_core::canonical::{parse_document, JsonError};
 /// let err = parse_document(br#"{"totals": {"net_bps": NaN}}"#).unwrap_err();
 /// assert_eq!(err, JsonError::NonFinite { path: "totals.net_bps".into(), token: "NaN".into() });
+/// let err = parse_document(br#"{"risk": {"min_interval_ms": 75, "min_interval_ms": 41}}"#).unwrap_err();
+/// assert_eq!(err.to_string(), "`risk.min_interval_ms` appears twice (a key may appear only once)");
 /// ```
 pub fn parse_document(bytes: &[u8]) -> Result<Value, JsonError> {
-    match serde_json::from_slice::<Value>(bytes) {
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    let duplicate = RefCell::new(None);
+    match parse_strict(bytes, &duplicate) {
         Ok(v) => Ok(v),
         Err(err) => {
+            if let Some(segments) = duplicate.into_inner() {
+                return Err(JsonError::DuplicateKey {
+                    path: path_of_segments(segments),
+                });
+            }
             let syntax = JsonError::Syntax {
                 line: err.line(),
                 column: err.column(),
@@ -176,6 +203,118 @@ pub fn parse_document(bytes: &[u8]) -> Result<Value, JsonError> {
             }
             Err(syntax)
         }
+    }
+}
+
+/// The byte order mark UTF-8 text may start with.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Where a duplicate key was found, innermost segment first (`Err` unwinds
+/// from it outwards, each level adding its own).
+type DuplicateAt = RefCell<Option<Vec<Segment>>>;
+
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+fn path_of_segments(mut segments: Vec<Segment>) -> String {
+    segments.reverse();
+    let mut path = String::new();
+    for segment in segments {
+        match segment {
+            Segment::Key(k) => path = join_path(&path, &k),
+            Segment::Index(i) => path.push_str(&format!("[{i}]")),
+        }
+    }
+    path
+}
+
+fn parse_strict(bytes: &[u8], duplicate: &DuplicateAt) -> Result<Value, serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = StrictValue(duplicate).deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// A `serde_json::Value` that refuses an object's second occurrence of a key.
+#[derive(Clone, Copy)]
+struct StrictValue<'a>(&'a DuplicateAt);
+
+impl<'de> serde::de::DeserializeSeed<'de> for StrictValue<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StrictValue<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // serde_json never hands over a non-finite float.
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        loop {
+            match seq.next_element_seed(self) {
+                Ok(Some(v)) => items.push(v),
+                Ok(None) => return Ok(Value::Array(items)),
+                Err(e) => {
+                    if let Some(at) = self.0.borrow_mut().as_mut() {
+                        at.push(Segment::Index(items.len()));
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                *self.0.borrow_mut() = Some(vec![Segment::Key(key)]);
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+            match map.next_value_seed(self) {
+                Ok(v) => {
+                    out.insert(key, v);
+                }
+                Err(e) => {
+                    if let Some(at) = self.0.borrow_mut().as_mut() {
+                        at.push(Segment::Key(key));
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Value::Object(out))
     }
 }
 
@@ -364,6 +503,46 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn a_key_twice_is_an_error_naming_it() {
+        let cases = [
+            (r#"{"a": 1, "a": 1}"#, "a"),
+            (
+                r#"{"risk": {"x": 1, "min_interval_ms": 75, "min_interval_ms": 41}}"#,
+                "risk.min_interval_ms",
+            ),
+            (r#"{"a": [0, {"b": {"c": 1, "c": 2}}]}"#, "a[1].b.c"),
+            (r#"[{}, [{"k": null, "k": null}]]"#, "[1][0].k"),
+        ];
+        for (text, path) in cases {
+            assert_eq!(
+                parse_document(text.as_bytes()),
+                Err(JsonError::DuplicateKey { path: path.into() }),
+                "{text}"
+            );
+        }
+        // The same key in sibling objects is fine.
+        assert!(parse_document(br#"{"a": {"k": 1}, "b": {"k": 1}}"#).is_ok());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let v = parse_document(b"\xEF\xBB\xBF{\"a\": 1}").expect("BOM then JSON");
+        assert_eq!(v, serde_json::json!({"a": 1}));
+        // Only one, and only at the start.
+        assert!(parse_document(b"\xEF\xBB\xBF\xEF\xBB\xBF{}").is_err());
+        assert!(parse_document(b"{}\xEF\xBB\xBF").is_err());
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = "[".repeat(100_000);
+        assert!(matches!(
+            parse_document(deep.as_bytes()),
+            Err(JsonError::Syntax { .. })
+        ));
+    }
+
     fn arb_json() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
@@ -391,6 +570,12 @@ mod tests {
             let back = parse_document(&bytes).expect("canonical bytes parse");
             prop_assert_eq!(&back, &v);
             prop_assert_eq!(to_canonical_bytes(&back), bytes);
+        }
+
+        #[test]
+        fn the_strict_parser_agrees_with_serde_json_on_duplicate_free_text(v in arb_json()) {
+            let text = serde_json::to_vec_pretty(&v).expect("serializable");
+            prop_assert_eq!(parse_document(&text).expect("parses"), serde_json::from_slice::<Value>(&text).expect("parses"));
         }
 
         #[test]

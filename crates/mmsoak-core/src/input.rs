@@ -69,10 +69,13 @@ impl fmt::Display for FieldProblem {
                 other_value,
             } => write!(
                 f,
-                "is {value} but `{other_path}` is {other_value}: the two places disagree"
+                "is {} but `{}` is {}: the two places disagree",
+                excerpt(value),
+                excerpt(other_path),
+                excerpt(other_value)
             ),
             FieldProblem::UnknownKey => f.write_str("is not a known key"),
-            FieldProblem::Invalid(s) => f.write_str(s),
+            FieldProblem::Invalid(s) => f.write_str(&excerpt(s)),
         }
     }
 }
@@ -90,7 +93,28 @@ pub enum InputError {
         #[source]
         source: std::io::Error,
     },
-    /// The file is not valid JSON (or holds NaN/Infinity).
+    /// The path names something other than a regular file (a directory, a
+    /// FIFO, a socket, a device): nothing is read from it, so a FIFO cannot
+    /// block the reader.
+    #[error("{} is {what}, not a regular file", file.display())]
+    NotAFile {
+        /// The path.
+        file: PathBuf,
+        /// What it is, e.g. `"a directory"`, `"a FIFO (named pipe)"`.
+        what: &'static str,
+    },
+    /// The file is larger than inputs of its kind may be; refused before
+    /// it is read (see [`limits`]).
+    #[error("{} is {size} bytes, more than the {limit} bytes this input may have", file.display())]
+    TooLarge {
+        /// The file.
+        file: PathBuf,
+        /// Its size (or the bytes read before giving up).
+        size: u64,
+        /// The cap of its kind.
+        limit: u64,
+    },
+    /// The file is not valid JSON (or holds NaN/Infinity, or a key twice).
     #[error("{}: {source}", file.display())]
     Json {
         /// The file.
@@ -100,7 +124,7 @@ pub enum InputError {
         source: JsonError,
     },
     /// A field has a bad value.
-    #[error("{}: `{path}` {problem}", file.display())]
+    #[error("{}: `{}` {problem}", file.display(), excerpt(path))]
     Field {
         /// The file.
         file: PathBuf,
@@ -111,11 +135,283 @@ pub enum InputError {
     },
 }
 
+/// The size caps of the inputs mmsoak reads, in bytes. A file over its cap
+/// is refused before it is read ([`InputError::TooLarge`]); files read line
+/// by line (the apply journal, fill logs) cap each line instead. Each cap is
+/// far above what a real file of its kind holds (docs/formats.md, "Size
+/// limits").
+pub mod limits {
+    /// `runtime_overrides.json` and its per-iteration snapshots (mmsoak's
+    /// are under 1 KiB).
+    pub const RUNTIME_OVERRIDES: u64 = 1 << 20;
+    /// A policy file (TOML; the full default policy is about 4 KiB).
+    pub const POLICY: u64 = 1 << 20;
+    /// A market scenario file (TOML; about 2 KiB).
+    pub const SCENARIO: u64 = 1 << 20;
+    /// A bot's `EDGE_REPORT.json` (the simulator's is about 2 KiB).
+    pub const EDGE_REPORT: u64 = 16 << 20;
+    /// An `ITER_SUMMARY_{i}.json` (mmsoak's are about 5 KiB).
+    pub const ITER_SUMMARY: u64 = 16 << 20;
+    /// `SOAK_RUN.json` (its history is bounded: about 20 KiB).
+    pub const SOAK_RUN: u64 = 16 << 20;
+    /// `POST_SOAK_SNAPSHOT.json` and other small reports (a weekly rollup,
+    /// a `--compare` baseline).
+    pub const SMALL_REPORT: u64 = 1 << 20;
+    /// `TUNING_REPORT.json`: about 1.2 KiB per iteration, read as a stream.
+    pub const TUNING_REPORT: u64 = 1 << 30;
+    /// One line of a line-oriented file: an apply journal entry, a fill.
+    pub const LINE: u64 = 1 << 20;
+}
+
+/// The longest quoted input an error message carries, in bytes; longer text
+/// is cut in the middle ([`excerpt`]).
+pub const EXCERPT_BYTES: usize = 160;
+
+/// `text` as an error message quotes it: whole when short, else its start
+/// and end around a note of how much was left out, so that a 2 GB value or
+/// key never becomes a 2 GB message.
+///
+/// ```
+/// use mmsoak_core::input::excerpt;
+/// assert_eq!(excerpt("short"), "short");
+/// let long = format!("start{}end", "x".repeat(10_000));
+/// let cut = excerpt(&long);
+/// assert!(cut.starts_with("startxx") && cut.ends_with("xxend") && cut.len() < 200);
+/// assert!(cut.contains("[9862 bytes left out]"));
+/// ```
+pub fn excerpt(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= EXCERPT_BYTES {
+        return text.into();
+    }
+    let head_end = floor_char_boundary(text, EXCERPT_BYTES * 2 / 3);
+    let tail_start = ceil_char_boundary(text, text.len() - EXCERPT_BYTES / 4);
+    format!(
+        "{} … [{} bytes left out] … {}",
+        &text[..head_end],
+        tail_start - head_end,
+        &text[tail_start..]
+    )
+    .into()
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// Open `file` for reading, only when it is a regular file (symbolic links
+/// are followed). A FIFO, socket, device or directory is refused without
+/// waiting: the open does not block (`O_NONBLOCK`) and the type is checked
+/// on the opened handle, so the file cannot be swapped in between.
+pub fn open_regular(file: &Path) -> Result<std::fs::File, InputError> {
+    let io = |source| InputError::Io {
+        file: file.to_owned(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // The flag only matters for FIFOs (the open of one without a writer
+        // would wait for one); a regular file ignores it.
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let handle = options.open(file).map_err(io)?;
+    let kind = handle.metadata().map_err(io)?.file_type();
+    if kind.is_file() {
+        return Ok(handle);
+    }
+    Err(InputError::NotAFile {
+        file: file.to_owned(),
+        what: describe_file_type(kind),
+    })
+}
+
+/// What a non-regular file is, for messages.
+fn describe_file_type(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return "a device";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The bytes of the regular file `file`, refused unread when it is larger
+/// than `limit` bytes (and read no further than that if it grows).
+///
+/// ```
+/// use mmsoak_core::input::{read_capped, InputError};
+/// let dir = std::env::temp_dir().join(format!("mmsoak-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let file = dir.join("x.json");
+/// std::fs::write(&file, b"0123456789").unwrap();
+/// assert_eq!(read_capped(&file, 10).unwrap(), b"0123456789");
+/// assert!(matches!(read_capped(&file, 9), Err(InputError::TooLarge { size: 10, limit: 9, .. })));
+/// assert!(matches!(read_capped(&dir, 9), Err(InputError::NotAFile { what: "a directory", .. })));
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn read_capped(file: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
+    use std::io::Read;
+    let (handle, size) = open_capped(file, limit)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    handle
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|source| InputError::Io {
+            file: file.to_owned(),
+            source,
+        })?;
+    if bytes.len() as u64 > limit {
+        return Err(InputError::TooLarge {
+            file: file.to_owned(),
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+/// The text of the regular file `file` (at most `limit` bytes, UTF-8, a
+/// leading byte order mark removed): for TOML inputs.
+pub fn read_text(file: &Path, limit: u64) -> Result<String, InputError> {
+    let mut bytes = read_capped(file, limit)?;
+    if bytes.starts_with(crate::canonical::UTF8_BOM) {
+        bytes.drain(..crate::canonical::UTF8_BOM.len());
+    }
+    String::from_utf8(bytes).map_err(|e| InputError::Io {
+        file: file.to_owned(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        ),
+    })
+}
+
+/// What [`read_line_capped`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineRead {
+    /// The end of the input: nothing was read.
+    End,
+    /// A line (with its `\n`, unless it is the last and has none).
+    Line,
+    /// A line longer than the cap: `buf` holds its first `limit` bytes and
+    /// the rest is unread.
+    TooLong,
+}
+
+/// Read one line into `buf` (cleared first), as `BufRead::read_until`
+/// would, but never more than `limit` bytes: a file without newlines cannot
+/// make a line reader hold it whole.
+///
+/// ```
+/// use mmsoak_core::input::{read_line_capped, LineRead};
+/// let mut input: &[u8] = b"ab\nabcdef\n";
+/// let mut buf = Vec::new();
+/// assert_eq!(read_line_capped(&mut input, &mut buf, 4).unwrap(), LineRead::Line);
+/// assert_eq!(buf, b"ab\n");
+/// assert_eq!(read_line_capped(&mut input, &mut buf, 4).unwrap(), LineRead::TooLong);
+/// ```
+pub fn read_line_capped(
+    reader: &mut impl std::io::BufRead,
+    buf: &mut Vec<u8>,
+    limit: u64,
+) -> std::io::Result<LineRead> {
+    buf.clear();
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(if buf.is_empty() {
+                LineRead::End
+            } else {
+                LineRead::Line
+            });
+        }
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if buf.len() + take > limit.saturating_add(usize::from(done)) {
+            let room = limit - buf.len().min(limit);
+            buf.extend_from_slice(&chunk[..room.min(take)]);
+            return Ok(LineRead::TooLong);
+        }
+        buf.extend_from_slice(&chunk[..take]);
+        reader.consume(take);
+        if done {
+            return Ok(LineRead::Line);
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` of `text`, for
+/// errors about a position in a text file.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// [`open_regular`], refused when the file is larger than `limit` bytes;
+/// also returns its size. A reader of the handle must still stop after
+/// `limit` bytes (the file may grow).
+pub fn open_capped(file: &Path, limit: u64) -> Result<(std::fs::File, u64), InputError> {
+    let handle = open_regular(file)?;
+    let size = handle
+        .metadata()
+        .map_err(|source| InputError::Io {
+            file: file.to_owned(),
+            source,
+        })?
+        .len();
+    if size > limit {
+        return Err(InputError::TooLarge {
+            file: file.to_owned(),
+            size,
+            limit,
+        });
+    }
+    Ok((handle, size))
+}
+
 impl InputError {
     /// The file the error is about.
     pub fn file(&self) -> &Path {
         match self {
             InputError::Io { file, .. }
+            | InputError::NotAFile { file, .. }
+            | InputError::TooLarge { file, .. }
             | InputError::Json { file, .. }
             | InputError::Field { file, .. } => file,
         }
@@ -126,7 +422,7 @@ impl InputError {
         match self {
             InputError::Field { path, .. } => Some(path),
             InputError::Json {
-                source: JsonError::NonFinite { path, .. },
+                source: JsonError::NonFinite { path, .. } | JsonError::DuplicateKey { path },
                 ..
             } => Some(path),
             _ => None,
@@ -134,13 +430,9 @@ impl InputError {
     }
 }
 
-/// Read and parse a JSON file.
-pub fn read_document(file: &Path) -> Result<Value, InputError> {
-    let bytes = std::fs::read(file).map_err(|source| InputError::Io {
-        file: file.to_owned(),
-        source,
-    })?;
-    parse_bytes(file, &bytes)
+/// Read and parse a JSON file of at most `limit` bytes (one of [`limits`]).
+pub fn read_document(file: &Path, limit: u64) -> Result<Value, InputError> {
+    parse_bytes(file, &read_capped(file, limit)?)
 }
 
 /// Parse JSON bytes that came from `file` (used only to name it in errors).
@@ -407,7 +699,11 @@ mod tests {
 
     #[test]
     fn read_document_names_missing_and_bad_files() {
-        let err = read_document(Path::new("/nonexistent/EDGE_REPORT.json")).expect_err("missing");
+        let err = read_document(
+            Path::new("/nonexistent/EDGE_REPORT.json"),
+            limits::EDGE_REPORT,
+        )
+        .expect_err("missing");
         assert!(
             err.to_string().contains("/nonexistent/EDGE_REPORT.json"),
             "{err}"

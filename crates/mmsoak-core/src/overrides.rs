@@ -50,7 +50,7 @@ impl RuntimeOverrides {
 
     /// Read a file.
     pub fn from_path(file: &Path) -> Result<Self, InputError> {
-        let doc = read_document(file)?;
+        let doc = read_document(file, crate::input::limits::RUNTIME_OVERRIDES)?;
         Self::from_document(file, doc)
     }
 

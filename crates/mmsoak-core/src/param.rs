@@ -59,11 +59,41 @@ impl Param {
         }
     }
 
+    /// The largest magnitude the parameter may have, whatever a policy's
+    /// bounds say: far beyond any sane setting (a spread of 10%, an hour
+    /// between requotes), and far within what every reader and writer
+    /// represents exactly (integers up to 2^53), so that clamping into the
+    /// bounds always yields a value the runtime file, the journal and the
+    /// bot agree on.
+    pub const fn largest(self) -> f64 {
+        match self {
+            Param::BaseSpreadBps | Param::BaseSpreadBpsDelta => 1_000.0,
+            Param::ImpactCapRatio | Param::MaxDeltaRatio => 10.0,
+            Param::ReplaceRatePerMin => 60_000.0,
+            Param::ConcurrencyLimit => 10_000.0,
+            Param::TailAgeMs => 86_400_000.0,
+            Param::MinIntervalMs => 3_600_000.0,
+        }
+    }
+
     /// Why `value` cannot be a value of this parameter (below
-    /// [`Param::least`], or not a whole number for an integer parameter).
+    /// [`Param::least`], beyond [`Param::largest`], or not a whole number
+    /// for an integer parameter).
     pub fn impossible(self, value: f64) -> Option<String> {
         if !value.is_finite() {
             return Some(format!("{value} is not a finite number"));
+        }
+        if value.abs() > self.largest() {
+            // 1e300 said as such, not as 301 digits.
+            let value = if value.abs() >= 1e9 {
+                format!("{value:e}")
+            } else {
+                value.to_string()
+            };
+            return Some(format!(
+                "{value} is beyond ±{}, the largest {self} can be",
+                self.largest()
+            ));
         }
         if self.kind() == ParamKind::Integer && value.fract() != 0.0 {
             return Some(format!(
@@ -417,6 +447,31 @@ mod tests {
             err(Param::ImpactCapRatio, bounds(0.0, 0.2)),
             "invalid bounds for impact_cap_ratio: min 0 is not above 0, as impact_cap_ratio must be"
         );
+        // Beyond the largest a parameter can be: values no reader would
+        // agree on (1e300 written as i64::MAX), or a step of 1e14 ms.
+        assert_eq!(
+            err(Param::MinIntervalMs, bounds(40.0, 1e300)),
+            "invalid bounds for min_interval_ms: max 1e300 is beyond ±3600000, the largest min_interval_ms can be"
+        );
+        assert_eq!(
+            err(Param::MinIntervalMs, bounds(40.0, 1e15)),
+            "invalid bounds for min_interval_ms: max 1e15 is beyond ±3600000, the largest min_interval_ms can be"
+        );
+        assert_eq!(
+            err(Param::BaseSpreadBpsDelta, bounds(-1e9, 0.25)),
+            "invalid bounds for base_spread_bps_delta: min -1e9 is beyond ±1000, the largest base_spread_bps_delta can be"
+        );
+        for p in Param::ALL {
+            let least = p.least().map_or(-p.largest(), |(least, _)| least.max(1.0));
+            assert!(
+                reg.clone()
+                    .set_bounds(p, bounds(least.min(reg.spec(p).default), p.largest()))
+                    .is_ok(),
+                "{p}: up to its largest"
+            );
+            // Every reader and writer holds the largest exactly.
+            assert!(p.largest() < 9_007_199_254_740_992.0);
+        }
         assert!(reg
             .set_bounds(Param::MinIntervalMs, bounds(0.0, 100.0))
             .is_ok());

@@ -127,7 +127,7 @@ pub struct EdgeReport {
 impl EdgeReport {
     /// Read a file.
     pub fn from_path(file: &Path) -> Result<Self, InputError> {
-        let doc = read_document(file)?;
+        let doc = read_document(file, crate::input::limits::EDGE_REPORT)?;
         Self::from_document(file, &doc)
     }
 

@@ -141,7 +141,7 @@ fn unknown_key(fields: &Fields<'_>, known: &[&str]) -> Result<(), InputError> {
 /// 1.1 with no key a snapshot does not have, ratios within 0–1 and a
 /// latency not below 0 (errors name the file and the key).
 pub fn read_baseline(file: &Path) -> Result<KpiLast8, InputError> {
-    let doc = read_document(file)?;
+    let doc = read_document(file, mmsoak_core::input::limits::SMALL_REPORT)?;
     let root = Fields::root(file, &doc)?;
     unknown_key(&root, &SNAPSHOT_KEYS)?;
     if let Some(version) = root.opt_str("schema_version")? {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use mmsoak_core::input::{read_document, Fields};
+use mmsoak_core::input::{limits, read_document, Fields};
 use mmsoak_core::ParamRegistry;
 use mmsoak_verify::{classify, ArtifactDir, ArtifactError, PairClass};
 use serde::Serialize;
@@ -161,7 +161,7 @@ pub fn explain_iteration(
         None
     };
 
-    let doc = read_document(&this.file).map_err(ArtifactError::from)?;
+    let doc = read_document(&this.file, limits::ITER_SUMMARY).map_err(ArtifactError::from)?;
     let extras = read_extras(&this.file, &doc).map_err(ArtifactError::from)?;
     let root = Fields::root(&this.file, &doc).map_err(ArtifactError::from)?;
     let mut kpis = BTreeMap::new();

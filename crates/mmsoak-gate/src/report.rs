@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use mmsoak_core::input::{read_document, Fields};
+use mmsoak_core::input::{limits, read_document, Fields};
 use mmsoak_core::{InputError, Param, ParamRegistry};
 use mmsoak_verify::{ArtifactDir, ArtifactError, GuardFlags, PairClass, PairResult};
 use serde_json::Value;
@@ -26,7 +26,7 @@ pub const SOAK_REPORT_HTML: &str = "SOAK_REPORT.html";
 /// File name of the Markdown report.
 pub const SOAK_REPORT_MD: &str = "SOAK_REPORT.md";
 /// File name of the run record written by `mmsoak run`.
-pub const SOAK_RUN: &str = "SOAK_RUN.json";
+pub const SOAK_RUN: &str = mmsoak_verify::SOAK_RUN;
 
 /// Run metadata from `SOAK_RUN.json`; every field `None` when the directory
 /// has no such file (a predecessor's run).
@@ -60,10 +60,12 @@ impl RunMeta {
     /// Read `SOAK_RUN.json` from `dir`; `Ok(default)` when it does not exist.
     pub fn read(dir: &Path) -> Result<Self, InputError> {
         let file = dir.join(SOAK_RUN);
-        if !file.is_file() {
+        // Absent: a predecessor's run; anything else there (a directory, a
+        // FIFO) must read as a run record, never count as absent.
+        if std::fs::symlink_metadata(&file).is_err() {
             return Ok(RunMeta::default());
         }
-        let doc = read_document(&file)?;
+        let doc = read_document(&file, limits::SOAK_RUN)?;
         let root = Fields::root(&file, &doc)?;
         let config = root.opt_object("config")?;
         let cfg_str = |key: &str| -> Result<Option<String>, InputError> {
@@ -380,7 +382,7 @@ pub fn read_report(
     let mut iterations = Vec::with_capacity(artifacts.iteration_count() as usize);
     for summary in artifacts.summaries() {
         let summary = summary?;
-        let doc = read_document(&summary.file)?;
+        let doc = read_document(&summary.file, limits::ITER_SUMMARY)?;
         let extras = read_extras(&summary.file, &doc)?;
         let params = summary.runtime.as_ref().map(|r| {
             Param::ALL

@@ -1791,7 +1791,7 @@ const SOAK_RUN: &str = r#"{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://example.invalid/mmsoak/schemas/soak_run.schema.json",
   "title": "SOAK_RUN.json",
-  "description": "Run configuration, progress and resume state, schema mmsoak.soak_run.v1; written last in every iteration (its commit point). history and tuner_memory are internal resume state: their inner shape may change within v1.",
+  "description": "Run configuration, progress and resume state, schema mmsoak.soak_run.v1; written last in every iteration (its commit point). history, tuner_memory and tuning_report are internal resume state: their inner shape may change within v1.",
   "type": "object",
   "properties": {
     "schema": {
@@ -1998,6 +1998,25 @@ const SOAK_RUN: &str = r#"{
     "tuner_memory": {
       "type": "object",
       "additionalProperties": true
+    },
+    "tuning_report": {
+      "description": "Where TUNING_REPORT.json ends after the complete iterations: the report grows in place, and --resume cuts it back to this mark after a crash. Internal resume state.",
+      "type": "object",
+      "properties": {
+        "body_end": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "counts": {
+          "type": "object",
+          "additionalProperties": true
+        }
+      },
+      "required": [
+        "body_end",
+        "counts"
+      ],
+      "additionalProperties": false
     }
   },
   "required": [

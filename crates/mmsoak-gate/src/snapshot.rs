@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
-use mmsoak_core::input::{read_document, Fields};
+use mmsoak_core::input::{limits, read_document, Fields};
 use mmsoak_core::{FieldProblem, InputError, StateHash};
 use mmsoak_verify::stats::{exact_mean, median, round_to};
 use mmsoak_verify::{ArtifactDir, ArtifactError, GuardFlags, IterSummary, SummaryKpis};
@@ -298,10 +298,11 @@ impl SnapshotWindow {
 /// `KPI_GATE.json`'s verdict (`true` for PASS), or `None` without the file.
 pub fn kpi_gate_passed(dir: &Path) -> Result<Option<bool>, InputError> {
     let file = dir.join("KPI_GATE.json");
-    if !file.is_file() {
+    // Absent: no verdict; anything else there must read as one.
+    if std::fs::symlink_metadata(&file).is_err() {
         return Ok(None);
     }
-    let doc = read_document(&file)?;
+    let doc = read_document(&file, limits::SMALL_REPORT)?;
     let root = Fields::root(&file, &doc)?;
     match root.opt_str("verdict")? {
         Some("PASS") => Ok(Some(true)),

@@ -13,11 +13,11 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use mmsoak_core::FillTotals;
+use mmsoak_core::input::{excerpt, limits, open_regular, read_line_capped, LineRead};
+use mmsoak_core::{FillTotals, InputError};
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
@@ -64,7 +64,7 @@ pub enum FillLogError {
         source: std::io::Error,
     },
     /// A line is malformed.
-    #[error("{}:{line}: {problem}", file.display())]
+    #[error("{}:{line}: {}", file.display(), excerpt(problem))]
     Line {
         /// The file.
         file: PathBuf,
@@ -73,6 +73,9 @@ pub enum FillLogError {
         /// What is wrong (names the field).
         problem: String,
     },
+    /// Not a regular file (a FIFO, a directory).
+    #[error(transparent)]
+    Input(Box<InputError>),
     /// The file's name does not say whether it is JSONL or CSV.
     #[error("{}: unknown fill log format (expected a .jsonl, .ndjson or .csv file)", file.display())]
     UnknownFormat {
@@ -106,9 +109,12 @@ pub fn read_fill_log(path: &Path) -> Result<FillStats, FillLogError> {
     let format = FillLogFormat::from_path(path).ok_or_else(|| FillLogError::UnknownFormat {
         file: path.to_owned(),
     })?;
-    let file = File::open(path).map_err(|source| FillLogError::Io {
-        file: path.to_owned(),
-        source,
+    let file = open_regular(path).map_err(|e| match e {
+        InputError::Io { source, .. } => FillLogError::Io {
+            file: path.to_owned(),
+            source,
+        },
+        other => FillLogError::Input(Box::new(other)),
     })?;
     match format {
         FillLogFormat::Jsonl => read_jsonl(BufReader::with_capacity(1 << 16, file), path),
@@ -282,17 +288,24 @@ pub fn read_jsonl<R: BufRead>(mut reader: R, file: &Path) -> Result<FillStats, F
     let mut buf = Vec::with_capacity(512);
     let mut line = 0u64;
     loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|source| FillLogError::Io {
+        let read = read_line_capped(&mut reader, &mut buf, limits::LINE).map_err(|source| {
+            FillLogError::Io {
                 file: file.to_owned(),
                 source,
-            })?;
-        if n == 0 {
-            break;
-        }
+            }
+        })?;
         line += 1;
+        match read {
+            LineRead::End => break,
+            LineRead::Line => {}
+            LineRead::TooLong => {
+                return Err(FillLogError::Line {
+                    file: file.to_owned(),
+                    line,
+                    problem: format!("longer than {} bytes: not a fill", limits::LINE),
+                })
+            }
+        }
         let text = buf.trim_ascii();
         if text.is_empty() {
             continue;
@@ -318,9 +331,43 @@ pub fn read_jsonl<R: BufRead>(mut reader: R, file: &Path) -> Result<FillStats, F
 
 fn strip_position(e: serde_json::Error) -> String {
     let msg = e.to_string();
-    match msg.rfind(" at line ") {
-        Some(i) => format!("invalid JSON: {}", &msg[..i]),
-        None => format!("invalid JSON: {msg}"),
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => &msg[..i],
+        None => &msg,
+    };
+    format!("invalid JSON: {}", excerpt(msg))
+}
+
+/// A reader that fails once a CSV record (bytes since the last newline
+/// outside quotes) grows past [`limits::LINE`]: the CSV reader holds a
+/// record whole.
+struct RecordCapped<R> {
+    inner: R,
+    since_newline: u64,
+    quoted: bool,
+}
+
+impl<R: Read> Read for RecordCapped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            match b {
+                b'"' => self.quoted = !self.quoted,
+                b'\n' if !self.quoted => {
+                    self.since_newline = 0;
+                    continue;
+                }
+                _ => {}
+            }
+            self.since_newline += 1;
+            if self.since_newline > limits::LINE {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("a record longer than {} bytes: not a fill", limits::LINE),
+                ));
+            }
+        }
+        Ok(n)
     }
 }
 
@@ -352,7 +399,11 @@ pub fn read_csv<R: Read>(reader: R, file: &Path) -> Result<FillStats, FillLogErr
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
-        .from_reader(reader);
+        .from_reader(RecordCapped {
+            inner: reader,
+            since_newline: 0,
+            quoted: false,
+        });
     let csv_err = |e: csv::Error| {
         let line = e.position().map_or(0, |p| p.line());
         match e.into_kind() {

@@ -15,7 +15,7 @@ pub struct WeeklyRollup {
 impl WeeklyRollup {
     /// Read a rollup file; `taker_share_pct.median` is required.
     pub fn from_path(file: &Path) -> Result<Self, InputError> {
-        let doc = read_document(file)?;
+        let doc = read_document(file, mmsoak_core::input::limits::SMALL_REPORT)?;
         let root = Fields::root(file, &doc)?;
         let median = root.object("taker_share_pct")?.f64("median")?;
         Ok(WeeklyRollup {

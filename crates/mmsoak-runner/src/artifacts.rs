@@ -96,6 +96,11 @@ pub struct SoakRun {
     pub history: RunHistory,
     /// Tuner memory (for the next proposal).
     pub tuner_memory: TunerMemory,
+    /// Where `TUNING_REPORT.json` ends after the complete iterations
+    /// (absent from run records written before the report was written in
+    /// place: such a run cannot be resumed).
+    #[serde(default)]
+    pub tuning_report: Option<TuningReportMark>,
 }
 
 /// The `summary` object of an ITER_SUMMARY: the KPIs plus report metadata.
@@ -257,6 +262,25 @@ pub struct TuningCounts {
     pub final_iteration_skips: u32,
 }
 
+impl TuningCounts {
+    /// Count one more entry.
+    pub fn add(&mut self, entry: &TuningEntry) {
+        self.count += 1;
+        if entry.applied {
+            self.applied += 1;
+        }
+        match entry.skip_reason.as_ref().map(|r| r.kind) {
+            Some(SkipKind::Oscillation) => self.blocked_oscillation += 1,
+            Some(SkipKind::Velocity) => self.blocked_velocity += 1,
+            Some(SkipKind::Cooldown) => self.cooldown_skips += 1,
+            Some(SkipKind::Freeze) => self.freeze_skips += 1,
+            Some(SkipKind::NoOp) => self.no_op_skips += 1,
+            Some(SkipKind::FinalIteration) => self.final_iteration_skips += 1,
+            None => {}
+        }
+    }
+}
+
 /// `TUNING_REPORT.json`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct TuningReport {
@@ -269,35 +293,215 @@ pub struct TuningReport {
 impl TuningReport {
     /// Append an entry and recount.
     pub fn push(&mut self, entry: TuningEntry) {
+        self.summary.add(&entry);
         self.iterations.push(entry);
-        self.summary = Self::count(&self.iterations);
     }
+}
 
-    /// Keep the first `n` entries (resume) and recount.
-    pub fn truncate(&mut self, n: usize) {
-        self.iterations.truncate(n);
-        self.summary = Self::count(&self.iterations);
-    }
+/// Where `TUNING_REPORT.json` of a run in progress stands, recorded in
+/// `SOAK_RUN.json` with each iteration.
+///
+/// The report grows by one entry per iteration without being rewritten
+/// whole (a long run would otherwise spend more and more of each iteration
+/// on it): the new entry and the closing summary are written in place after
+/// the last entry, at `body_end`. Bytes before `body_end` are never written
+/// again, so after a crash the run record's mark says where the report of
+/// its last complete iteration ends, and `--resume` cuts there and closes
+/// the file again. The file is always the
+/// pretty JSON of the whole [`TuningReport`], byte for byte.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TuningReportMark {
+    /// Byte offset just after the last entry (after the `[` with none).
+    pub body_end: u64,
+    /// The counts over the entries, entry count included.
+    pub counts: TuningCounts,
+}
 
-    fn count(entries: &[TuningEntry]) -> TuningCounts {
-        let mut c = TuningCounts {
-            count: entries.len() as u32,
-            ..TuningCounts::default()
+/// `{` and the key of the entry list, up to its `[`.
+const REPORT_HEAD: &[u8] = b"{\n  \"iterations\": [";
+
+impl TuningReportMark {
+    /// Start an empty report at `path` (atomically).
+    pub(crate) fn start(path: &Path) -> std::io::Result<TuningReportMark> {
+        let mark = TuningReportMark {
+            body_end: REPORT_HEAD.len() as u64,
+            counts: TuningCounts::default(),
         };
-        for e in entries {
-            if e.applied {
-                c.applied += 1;
-            }
-            match e.skip_reason.as_ref().map(|r| r.kind) {
-                Some(SkipKind::Oscillation) => c.blocked_oscillation += 1,
-                Some(SkipKind::Velocity) => c.blocked_velocity += 1,
-                Some(SkipKind::Cooldown) => c.cooldown_skips += 1,
-                Some(SkipKind::Freeze) => c.freeze_skips += 1,
-                Some(SkipKind::NoOp) => c.no_op_skips += 1,
-                Some(SkipKind::FinalIteration) => c.final_iteration_skips += 1,
-                None => {}
-            }
+        let mut bytes = REPORT_HEAD.to_vec();
+        mark.write_tail(&mut bytes)?;
+        mmsoak_verify::write_atomically(path, &bytes)?;
+        Ok(mark)
+    }
+
+    /// Append `entry` to the report at `path` in place (fsynced); the mark
+    /// after it.
+    pub(crate) fn append(
+        &self,
+        path: &Path,
+        entry: &TuningEntry,
+    ) -> std::io::Result<TuningReportMark> {
+        let mut bytes = Vec::with_capacity(1536);
+        bytes.extend_from_slice(if self.counts.count == 0 {
+            b"\n"
+        } else {
+            b",\n"
+        });
+        indented(&mut bytes, entry, b"    ")?;
+        let mut next = *self;
+        next.body_end += bytes.len() as u64;
+        next.counts.add(entry);
+        next.write_tail(&mut bytes)?;
+        self.write_at_body_end(path, &bytes)?;
+        Ok(next)
+    }
+
+    /// Cut the report at `path` back to this mark and close it again: the
+    /// report of the last complete iteration, after a crash during a later
+    /// one. An error when the file is not one this mark can be of.
+    pub(crate) fn restore(&self, path: &Path) -> std::io::Result<()> {
+        let mut file = mmsoak_apply::open_artifact(path, std::fs::OpenOptions::new().read(true))?;
+        let len = file.metadata()?.len();
+        let mut last = [0u8];
+        let fits = len >= self.body_end && self.body_end >= REPORT_HEAD.len() as u64 && {
+            use std::io::{Read, Seek};
+            file.seek(std::io::SeekFrom::Start(self.body_end - 1))?;
+            file.read_exact(&mut last)?;
+            last[0] == if self.counts.count == 0 { b'[' } else { b'}' }
+        };
+        if !fits {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "it does not hold the {} entries the run record says were written (it was changed outside mmsoak)",
+                    self.counts.count
+                ),
+            ));
         }
-        c
+        let mut tail = Vec::new();
+        self.write_tail(&mut tail)?;
+        self.write_at_body_end(path, &tail)
+    }
+
+    /// Write `bytes` at `body_end`, end the file there, fsync.
+    fn write_at_body_end(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::{Seek, Write};
+        let mut file = mmsoak_apply::open_artifact(path, std::fs::OpenOptions::new().write(true))?;
+        file.seek(std::io::SeekFrom::Start(self.body_end))?;
+        file.write_all(bytes)?;
+        file.set_len(self.body_end + bytes.len() as u64)?;
+        file.sync_data()
+    }
+
+    /// The end of the list and the summary, as `serde_json`'s pretty
+    /// printer writes them after the last entry, and the final newline.
+    fn write_tail(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
+        out.extend_from_slice(if self.counts.count == 0 {
+            b"],\n"
+        } else {
+            b"\n  ],\n"
+        });
+        out.extend_from_slice(b"  \"summary\": ");
+        let start = out.len();
+        indented(out, &self.counts, b"  ")?;
+        // The summary's first line follows its key: no indent there.
+        out.drain(start..start + 2);
+        out.extend_from_slice(b"\n}\n");
+        Ok(())
+    }
+}
+
+/// `value` as pretty JSON with every line indented by `indent` (JSON
+/// strings hold no raw newline, so lines are the printer's own).
+fn indented<T: Serialize>(out: &mut Vec<u8>, value: &T, indent: &[u8]) -> std::io::Result<()> {
+    let text = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+        }
+        out.extend_from_slice(indent);
+        out.extend_from_slice(line);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(i: u32) -> TuningEntry {
+        let mut deltas = BTreeMap::new();
+        if i.is_multiple_of(2) {
+            deltas.insert(Param::MinIntervalMs, 5.0);
+            deltas.insert(Param::ImpactCapRatio, -0.005);
+        }
+        TuningEntry {
+            iteration: i,
+            runtime_utc: (!i.is_multiple_of(3)).then(|| format!("2026-12-03T00:{i:02}:00Z")),
+            net_bps: (!i.is_multiple_of(4)).then_some(f64::from(i) * 0.37 - 2.0),
+            neg_edge_drivers: vec!["adverse \"toxic\" flow \u{e9}".into(); (i % 3) as usize],
+            proposed_deltas: deltas.clone(),
+            suggested_deltas: deltas,
+            rationale: format!("RISK_MODERATE: risk={i}\nline\tbreak"),
+            rules_fired: vec!["STABLE".into()],
+            applied: i.is_multiple_of(2),
+            skip_reason: (!i.is_multiple_of(2)).then(|| {
+                SkipReason::new(
+                    [SkipKind::Cooldown, SkipKind::NoOp, SkipKind::Freeze][(i % 3) as usize],
+                    "cooldown 2 iters left",
+                )
+            }),
+            changed_keys: vec![Param::TailAgeMs],
+            state_hash: StateHash::of_canonical_bytes(format!("{i}").as_bytes()),
+            old_hash: StateHash::of_canonical_bytes(b"{}"),
+            freeze_triggered: i == 5,
+            oscillation_detected: false,
+            velocity_violation: i == 7,
+            cooldown_active: i % 2 == 1,
+        }
+    }
+
+    fn pretty(report: &TuningReport) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(report).expect("serializable");
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// After every append, the file is the pretty JSON of the whole report,
+    /// byte for byte (what rewriting it whole wrote); a restore to an
+    /// earlier mark gives that mark's report back, whatever follows it.
+    #[test]
+    fn the_report_written_in_place_is_the_whole_reports_pretty_json() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(TUNING_REPORT_FILE);
+        let mut mark = TuningReportMark::start(&path).expect("start");
+        let mut report = TuningReport::default();
+        let mut marks = vec![(mark, pretty(&report))];
+        assert_eq!(std::fs::read(&path).expect("read"), pretty(&report));
+        for i in 1..=9 {
+            mark = mark.append(&path, &entry(i)).expect("append");
+            report.push(entry(i));
+            assert_eq!(mark.counts, report.summary);
+            let bytes = std::fs::read(&path).expect("read");
+            assert_eq!(
+                String::from_utf8_lossy(&bytes),
+                String::from_utf8_lossy(&pretty(&report)),
+                "after {i}"
+            );
+            marks.push((mark, bytes));
+        }
+        for (mark, bytes) in marks.iter().rev() {
+            // A torn write after the mark: garbage past it.
+            let mut torn = std::fs::read(&path).expect("read");
+            torn.truncate(mark.body_end as usize);
+            torn.extend_from_slice(b",\n    {\n      \"iteration\": 4");
+            std::fs::write(&path, &torn).expect("tear");
+            mark.restore(&path).expect("restore");
+            assert_eq!(&std::fs::read(&path).expect("read"), bytes);
+        }
+        // A file that is not the mark's is refused, not cut.
+        std::fs::write(&path, b"{}").expect("write");
+        assert!(marks[3].0.restore(&path).is_err());
+        assert_eq!(std::fs::read(&path).expect("read"), b"{}");
     }
 }

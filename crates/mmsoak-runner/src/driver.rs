@@ -13,6 +13,7 @@ use mmsoak_ratio::{FillLogError, FillStats};
 
 use crate::stop::StopRequest;
 
+pub(crate) mod bot_process;
 pub(crate) mod exec;
 mod mock;
 mod sim;
@@ -230,7 +231,7 @@ pub fn collect_output(
     let fill_log = FILL_LOG_FILES
         .iter()
         .map(|name| out_dir.join(name))
-        .find(|p| p.is_file())
+        .find(|p| std::fs::symlink_metadata(p).is_ok())
         .map(|p| mmsoak_ratio::read_fill_log(&p))
         .transpose()
         .map_err(|source| DriverError::FillLog { iteration, source })?;

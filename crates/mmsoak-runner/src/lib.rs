@@ -50,7 +50,7 @@ mod stop;
 
 pub use artifacts::{
     iter_dir_name, iter_summary_name, RunConfig, SoakRun, TuningCounts, TuningEntry, TuningReport,
-    ITER_SUMMARY_SCHEMA, SOAK_RUN_FILE, SOAK_RUN_SCHEMA, TUNING_REPORT_FILE,
+    TuningReportMark, ITER_SUMMARY_SCHEMA, SOAK_RUN_FILE, SOAK_RUN_SCHEMA, TUNING_REPORT_FILE,
 };
 pub use clock::Clock;
 pub use driver::{

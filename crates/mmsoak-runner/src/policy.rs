@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mmsoak_apply::GuardPolicy;
+use mmsoak_core::input::excerpt;
 use mmsoak_core::{Bounds, Param, ParamRegistry, StateHash};
 use mmsoak_gate::GatePolicy;
 use mmsoak_tuner::{PolicyError, TuningPolicy};
@@ -97,10 +98,8 @@ struct Effective<'a> {
 impl SoakPolicy {
     /// Read a policy file.
     pub fn from_path(file: &Path) -> Result<Self, PolicyFileError> {
-        let text = std::fs::read_to_string(file).map_err(|source| PolicyError::Io {
-            file: file.to_owned(),
-            source,
-        })?;
+        let text = mmsoak_core::input::read_text(file, mmsoak_core::input::limits::POLICY)
+            .map_err(PolicyError::from)?;
         Self::from_toml_str(&text, file)
     }
 
@@ -110,11 +109,11 @@ impl SoakPolicy {
         let tuner = TuningPolicy::from_toml_str(text, file)?;
         let doc: Document = serde_path_to_error::deserialize(toml::Deserializer::new(text))
             .map_err(|e| {
-                let key = e.path().to_string();
+                let key = excerpt(&e.path().to_string()).into_owned();
                 PolicyFileError::Toml {
                     file: file.to_owned(),
                     key,
-                    message: e.into_inner().message().to_owned(),
+                    message: excerpt(e.into_inner().message()).into_owned(),
                 }
             })?;
         let invalid = |problem: String| PolicyFileError::Invalid {

@@ -7,14 +7,16 @@ use mmsoak_apply::{
     apply_with_tracking, initialize, recover, replay_decided, verify_chain, ApplyError,
     ApplyOutcome, GuardContext, GuardKpis, IterationRecord, RecoveryKind, RunHistory, SoakDirLock,
 };
-use mmsoak_core::{input::read_document, InputError, IterationKpis, RuntimeOverrides, StateHash};
+use mmsoak_core::input::{limits, read_document};
+use mmsoak_core::{InputError, IterationKpis, RuntimeOverrides, StateHash};
 use mmsoak_tuner::{propose, Proposal, TunerError, TunerMemory};
 
 use crate::artifacts::{
     iter_dir_name, iter_summary_name, write_json, IterSummaryFile, RunConfig, SoakRun,
-    SummarySection, TuningEntry, TuningReport, TuningSection, ITER_SUMMARY_SCHEMA, SOAK_RUN_FILE,
-    SOAK_RUN_SCHEMA, TUNING_REPORT_FILE,
+    SummarySection, TuningEntry, TuningReportMark, TuningSection, ITER_SUMMARY_SCHEMA,
+    SOAK_RUN_FILE, SOAK_RUN_SCHEMA, TUNING_REPORT_FILE,
 };
+use crate::driver::bot_process::{kill_recorded, BOT_RECORD_FILE};
 use crate::driver::exec::{BOT_STDERR_LOG, BOT_STDOUT_LOG};
 use crate::driver::{
     collect_output, Driver, DriverError, IterationInput, IterationOutput, EDGE_REPORT_FILE,
@@ -61,6 +63,10 @@ pub struct SoakConfig {
 pub trait SoakObserver {
     /// The run is about to start at iteration `first` (1, or later on resume).
     fn started(&mut self, _config: &SoakConfig, _first: u32) {}
+    /// Something the person running the soak should know, in a sentence:
+    /// `--resume` found no run record and starts a fresh run instead, or
+    /// the bot of a killed soak was still running and has been killed.
+    fn notice(&mut self, _text: &str) {}
     /// Iteration finished.
     fn iteration_done(&mut self, _done: &IterationDone<'_>) {}
 }
@@ -243,7 +249,8 @@ fn run_config(config: &SoakConfig, driver: &dyn Driver) -> RunConfig {
 /// Mutable state of a run between iterations.
 struct Progress {
     run: SoakRun,
-    report: TuningReport,
+    /// Where the tuning report ends (also in `run`, once saved).
+    report: TuningReportMark,
 }
 
 /// Run a soak: `config.iterations` iterations of `driver`, each summarized,
@@ -262,14 +269,23 @@ pub fn run_soak(
     if config.iterations == 0 {
         return Err(SoakError::Config("iterations must be at least 1".into()));
     }
-    if config.resume && !config.out_dir.is_dir() {
-        // Refuse before the lock would create the directory.
-        return Err(SoakError::Resume {
-            dir: config.out_dir.clone(),
-            problem: format!("no such directory: there is no run to resume (no {SOAK_RUN_FILE})"),
-        });
+    // Killed before the first run record (or before the directory was
+    // made): nothing complete can be lost, so the run starts afresh (under
+    // the fresh run's rules) and says so.
+    let resume =
+        config.resume && std::fs::symlink_metadata(config.out_dir.join(SOAK_RUN_FILE)).is_ok();
+    if config.resume && !resume {
+        let why = if config.out_dir.exists() {
+            format!("it holds no {SOAK_RUN_FILE}")
+        } else {
+            "no such directory".to_owned()
+        };
+        observer.notice(&format!(
+            "nothing to resume in {}: {why} (a run killed before its first iteration was complete); starting a fresh run",
+            config.out_dir.display()
+        ));
     }
-    if !config.resume {
+    if !resume {
         if let Some((param, value)) = config
             .initial_overrides
             .outside_bounds(&config.policy.registry)
@@ -285,12 +301,16 @@ pub fn run_soak(
     }
     let lock = SoakDirLock::acquire(&config.out_dir)?;
     let wanted = run_config(config, driver);
-    let (mut progress, recovery, last_decided) = if config.resume {
-        let (p, r, last) = resume_state(&lock, &wanted)?;
-        (p, Some(r), last)
+    let mut notices = Vec::new();
+    let started = if resume {
+        resume_state(&lock, &wanted, &mut notices).map(|(p, r, last)| (p, Some(r), last))
     } else {
-        (fresh_start(config, &lock, wanted)?, None, None)
+        fresh_start(config, &lock, wanted, &mut notices).map(|p| (p, None, None))
     };
+    for notice in &notices {
+        observer.notice(notice);
+    }
+    let (mut progress, recovery, last_decided) = started?;
     let first = progress.run.completed_iterations + 1;
     // Killed after the apply step of `first` but before its records: replay it.
     let replay_first = last_decided == Some(first);
@@ -324,7 +344,7 @@ pub fn run_soak(
     let state = verify_chain(&lock)?;
     Ok(SoakResult {
         iterations: progress.run.completed_iterations,
-        applied: progress.report.summary.applied,
+        applied: progress.report.counts.applied,
         final_state: state.state_hash,
         first_iteration: first,
         recovery,
@@ -336,9 +356,12 @@ fn fresh_start(
     config: &SoakConfig,
     lock: &SoakDirLock,
     wanted: RunConfig,
+    notices: &mut Vec<String>,
 ) -> Result<Progress, SoakError> {
-    clean_dir(lock)?;
+    clean_dir(lock, notices)?;
     let init = initialize(lock, &config.initial_overrides, &config.policy.registry)?;
+    let report_path = lock.dir().join(TUNING_REPORT_FILE);
+    let report = TuningReportMark::start(&report_path).map_err(io_err(&report_path))?;
     let now = config.clock.now_utc();
     let run = SoakRun {
         schema: SOAK_RUN_SCHEMA.to_owned(),
@@ -351,12 +374,10 @@ fn fresh_start(
         initial_state_hash: init.state_hash,
         history: RunHistory::new(),
         tuner_memory: TunerMemory::default(),
+        tuning_report: Some(report),
     };
-    let progress = Progress {
-        run,
-        report: TuningReport::default(),
-    };
-    save(lock, &progress)?;
+    let progress = Progress { run, report };
+    save_run(lock, &progress.run)?;
     Ok(progress)
 }
 
@@ -431,6 +452,7 @@ fn is_iteration_artifact(name: &str) -> bool {
         EDGE_REPORT_FILE,
         BOT_STDOUT_LOG,
         BOT_STDERR_LOG,
+        BOT_RECORD_FILE,
     ]
     .contains(&name)
         || FILL_LOG_FILES.contains(&name)
@@ -439,7 +461,7 @@ fn is_iteration_artifact(name: &str) -> bool {
 
 /// The driver the directory's last run recorded, if it can be read.
 fn recorded_driver(dir: &Path) -> Option<String> {
-    let doc = read_document(&dir.join(SOAK_RUN_FILE)).ok()?;
+    let doc = read_document(&dir.join(SOAK_RUN_FILE), limits::SOAK_RUN).ok()?;
     Some(doc.get("config")?.get("driver")?.as_str()?.to_owned())
 }
 
@@ -448,7 +470,7 @@ fn recorded_driver(dir: &Path) -> Option<String> {
 /// An iteration directory of an exec run is the bot's output directory and
 /// goes whole; one of another driver (or of an unknown one) loses only the
 /// files a soak writes there, and stays if anything else is left in it.
-fn clean_dir(lock: &SoakDirLock) -> Result<(), SoakError> {
+fn clean_dir(lock: &SoakDirLock, notices: &mut Vec<String>) -> Result<(), SoakError> {
     let dir = lock.dir();
     let bots_dirs = recorded_driver(dir).as_deref() == Some("exec");
     let entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
@@ -464,11 +486,21 @@ fn clean_dir(lock: &SoakDirLock) -> Result<(), SoakError> {
         if !entry.file_type().map_err(io_err(&path))?.is_dir() {
             std::fs::remove_file(&path).map_err(io_err(&path))?;
         } else if name.starts_with("iter_") {
+            stop_leftover_bot(&path, notices)?;
             remove_iteration_dir(&path, bots_dirs)?;
         } else {
             // An interrupted atomic write's temporary directory.
             std::fs::remove_dir_all(&path).map_err(io_err(&path))?;
         }
+    }
+    Ok(())
+}
+
+/// Kill what the bot of a killed soak left running in iteration directory
+/// `dir` (as its record says), before the directory is reused or removed.
+fn stop_leftover_bot(dir: &Path, notices: &mut Vec<String>) -> Result<(), SoakError> {
+    if let Some(notice) = kill_recorded(dir).map_err(io_err(&dir.join(BOT_RECORD_FILE)))? {
+        notices.push(notice);
     }
     Ok(())
 }
@@ -512,6 +544,7 @@ fn clean_iteration_dir(dir: &Path) -> Result<(), SoakError> {
 fn resume_state(
     lock: &SoakDirLock,
     wanted: &RunConfig,
+    notices: &mut Vec<String>,
 ) -> Result<(Progress, RecoveryKind, Option<u32>), SoakError> {
     let dir = lock.dir().to_owned();
     let resume_err = |problem: String| SoakError::Resume {
@@ -519,12 +552,7 @@ fn resume_state(
         problem,
     };
     let run_path = dir.join(SOAK_RUN_FILE);
-    if !run_path.is_file() {
-        return Err(resume_err(format!(
-            "no {SOAK_RUN_FILE}: there is no run to resume"
-        )));
-    }
-    let run: SoakRun = serde_json::from_value(read_document(&run_path)?)
+    let run: SoakRun = serde_json::from_value(read_document(&run_path, limits::SOAK_RUN)?)
         .map_err(|e| resume_err(format!("{}: {e}", run_path.display())))?;
     let stored = &run.config;
     if stored.driver == wanted.driver
@@ -552,10 +580,11 @@ fn resume_state(
                 path.display()
             ))
         };
-        if !path.is_file() {
+        if std::fs::symlink_metadata(&path).is_err() {
             return Err(unusable("is missing".to_owned()));
         }
-        let doc = read_document(&path).map_err(|e| unusable(format!("cannot be read ({e})")))?;
+        let doc = read_document(&path, limits::ITER_SUMMARY)
+            .map_err(|e| unusable(format!("cannot be read ({e})")))?;
         let schema = doc.get("schema").and_then(|v| v.as_str());
         let iteration = doc.get("iteration").and_then(serde_json::Value::as_u64);
         if schema != Some(ITER_SUMMARY_SCHEMA) || iteration != Some(u64::from(i)) {
@@ -577,16 +606,22 @@ fn resume_state(
             )))
         }
     }
+    // The tuning report back to the last complete iteration's.
     let report_path = dir.join(TUNING_REPORT_FILE);
-    let mut report: TuningReport = serde_json::from_value(read_document(&report_path)?)
-        .map_err(|e| resume_err(format!("{}: {e}", report_path.display())))?;
-    if report.iterations.len() < k as usize {
+    let report = run.tuning_report.ok_or_else(|| {
+        resume_err(format!(
+            "{SOAK_RUN_FILE} does not record where {TUNING_REPORT_FILE} ends (it was written by an earlier mmsoak): start the run again"
+        ))
+    })?;
+    if report.counts.count != k {
         return Err(resume_err(format!(
-            "{TUNING_REPORT_FILE} has {} entries, fewer than the {k} complete iterations",
-            report.iterations.len()
+            "{SOAK_RUN_FILE} says {k} iterations are complete but records {} {TUNING_REPORT_FILE} entries",
+            report.counts.count
         )));
     }
-    report.truncate(k as usize);
+    report
+        .restore(&report_path)
+        .map_err(|e| resume_err(format!("{}: {e}", report_path.display())))?;
     // Records of iterations after the last complete one are partial.
     for i in k + 1..=run.config.iterations.max(k + 1) {
         let summary = dir.join(iter_summary_name(i));
@@ -597,8 +632,18 @@ fn resume_state(
         // decided it: its report is replayed, not re-run.
         let decided = chain.last_iteration == Some(i);
         let iter_dir = dir.join(iter_dir_name(i));
-        if !decided && iter_dir.is_dir() {
-            remove_iteration_dir(&iter_dir, run.config.driver == "exec")?;
+        match std::fs::symlink_metadata(&iter_dir).map(|m| m.file_type()) {
+            // A link is removed itself, never what it points to.
+            Ok(kind) if kind.is_symlink() => {
+                std::fs::remove_file(&iter_dir).map_err(io_err(&iter_dir))?
+            }
+            Ok(kind) if kind.is_dir() => {
+                stop_leftover_bot(&iter_dir, notices)?;
+                if !decided {
+                    remove_iteration_dir(&iter_dir, run.config.driver == "exec")?
+                }
+            }
+            _ => {}
         }
     }
     Ok((
@@ -620,6 +665,16 @@ fn run_iteration(
     let dir = lock.dir();
     let iter_dir = dir.join(iter_dir_name(iteration));
     let snapshot_path = iter_dir.join(OVERRIDES_SNAPSHOT_FILE);
+    if std::fs::symlink_metadata(&iter_dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        // Planted after the directory was cleaned: nothing is written through it.
+        return Err(SoakError::Io {
+            path: iter_dir,
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "it is a symbolic link; mmsoak writes an iteration only into a directory of its own, never through a link (remove it)",
+            ),
+        });
+    }
 
     // 1. The overrides in force, and the bot's report.
     let (overrides, output) = if decided {
@@ -704,7 +759,7 @@ fn run_iteration(
     let summary_path = dir.join(iter_summary_name(iteration));
     write_json(&summary_path, &summary).map_err(io_err(&summary_path))?;
 
-    progress.report.push(TuningEntry {
+    let entry = TuningEntry {
         iteration,
         runtime_utc: runtime_utc.map(str::to_owned),
         net_bps: kpis.net_bps,
@@ -726,17 +781,23 @@ fn run_iteration(
         oscillation_detected: outcome.guards.oscillation_detected,
         velocity_violation: outcome.guards.velocity_violation,
         cooldown_active: outcome.guards.cooldown_active,
-    });
-    progress
-        .run
-        .history
+    };
+    let report_path = dir.join(TUNING_REPORT_FILE);
+    progress.report = progress
+        .report
+        .append(&report_path, &entry)
+        .map_err(io_err(&report_path))?;
+    let history = &mut progress.run.history;
+    history
         .push(IterationRecord::from_outcome(guard_kpis, &outcome))
         .map_err(ApplyError::from)?;
+    history.compact(&config.policy.guards);
     progress.run.tuner_memory = proposal.memory;
     progress.run.completed_iterations = iteration;
     progress.run.finished = iteration == config.iterations;
     progress.run.updated_utc = config.clock.now_utc();
-    save(lock, progress)?;
+    progress.run.tuning_report = Some(progress.report);
+    save_run(lock, &progress.run)?;
 
     observer.iteration_done(&IterationDone {
         iteration,
@@ -748,12 +809,11 @@ fn run_iteration(
     Ok(())
 }
 
-/// TUNING_REPORT.json, then SOAK_RUN.json (the commit point of an iteration).
-fn save(lock: &SoakDirLock, progress: &Progress) -> Result<(), SoakError> {
-    let report_path = lock.dir().join(TUNING_REPORT_FILE);
-    write_json(&report_path, &progress.report).map_err(io_err(&report_path))?;
+/// SOAK_RUN.json: the commit point of an iteration (written after its
+/// summary and its tuning report entry).
+fn save_run(lock: &SoakDirLock, run: &SoakRun) -> Result<(), SoakError> {
     let run_path = lock.dir().join(SOAK_RUN_FILE);
-    write_json(&run_path, &progress.run).map_err(io_err(&run_path))
+    write_json(&run_path, run).map_err(io_err(&run_path))
 }
 
 /// KPIs of one iteration: maker/taker from the fill log when there is one.

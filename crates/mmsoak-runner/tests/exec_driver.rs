@@ -135,6 +135,54 @@ fn timeout_kills_the_whole_process_group() {
     }
 }
 
+/// Field `n` (1-based, as in proc(5)) of `/proc/PID/stat`, when the
+/// process exists and is not a zombie.
+fn stat_field(pid: &str, n: usize) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    (fields.first() != Some(&"Z")).then(|| fields.get(n - 3).map(|f| f.to_string()))?
+}
+
+/// Wait (5 s at most) until process `pid` has ended.
+#[track_caller]
+fn assert_ends(pid: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while stat_field(pid, 3).is_some() {
+        assert!(Instant::now() < deadline, "{what} {pid} survived");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A child that left the bot's process group and session (`setsid`)
+/// escapes a group kill: it is found by the bot's token and killed when the
+/// bot exits, and on timeout; the bot's record is gone with it.
+#[test]
+fn a_child_that_left_the_bots_group_is_killed_with_the_bot() {
+    let s = Setup::new(60.0);
+    for (mode, iteration, timeout) in [
+        ("escape", 8, T),
+        ("escape-hang", 9, Duration::from_millis(800)),
+    ] {
+        let result = s.run(mode, iteration, timeout);
+        let out = s.dir.path().join(format!("iter_{iteration}"));
+        let pid = std::fs::read_to_string(out.join("escaped.pid")).expect("escaped.pid");
+        let pid = pid.trim();
+        match mode {
+            "escape" => assert!(result.is_ok(), "{result:?}"),
+            _ => assert!(
+                matches!(result, Err(DriverError::Timeout { iteration: 9, .. })),
+                "{result:?}"
+            ),
+        }
+        assert_ends(pid, &format!("{mode}: the escaped child"));
+        assert!(
+            !out.join("bot.process.json").exists(),
+            "{mode}: record left"
+        );
+    }
+}
+
 #[test]
 fn garbage_or_missing_report_is_a_clear_error() {
     let s = Setup::new(60.0);

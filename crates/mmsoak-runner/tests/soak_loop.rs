@@ -525,17 +525,39 @@ fn resume_continues_a_stopped_run_to_the_same_artifacts() {
     assert_eq!(tree(&stopped), tree(&full));
 }
 
+/// Collects the observer's notices.
+#[derive(Default)]
+struct Notices(Vec<String>);
+
+impl SoakObserver for Notices {
+    fn notice(&mut self, text: &str) {
+        self.0.push(text.to_owned());
+    }
+}
+
+/// Nothing to resume (killed before the first run record, or before the
+/// directory was made): nothing complete can be lost, and the run starts
+/// afresh, saying so. Another run's directory is refused.
 #[test]
-fn resume_refuses_a_different_run_or_an_empty_directory() {
+fn resume_of_nothing_starts_afresh_and_of_another_run_is_refused() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("latest");
     let mut c = config(&out, 4, true);
     c.resume = true;
-    let err = run_soak(&c, &mut MockDriver, &mut Quiet).expect_err("nothing to resume");
-    assert!(err.to_string().contains("no SOAK_RUN.json"), "{err}");
-    assert!(!out.exists(), "a refused resume creates nothing");
+    let mut notices = Notices::default();
+    let result = run_soak(&c, &mut MockDriver, &mut notices).expect("a fresh run instead");
+    assert_eq!((result.first_iteration, result.iterations), (1, 4));
+    assert_eq!(
+        notices.0,
+        [format!(
+            "nothing to resume in {}: no such directory (a run killed before its first iteration was complete); starting a fresh run",
+            out.display()
+        )]
+    );
+    let fresh = tree(&out);
     c.resume = false;
     run_soak(&c, &mut MockDriver, &mut Quiet).expect("a run");
+    assert_eq!(tree(&out), fresh, "the same as a fresh run");
     c.resume = true;
     c.seed = 7;
     let err = run_soak(&c, &mut MockDriver, &mut Quiet).expect_err("other seed");

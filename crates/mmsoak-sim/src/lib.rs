@@ -74,6 +74,10 @@ pub enum SimError {
         /// What is wrong, e.g. `data.npy: record 17: qty is negative (-1)`.
         problem: String,
     },
+    /// An input file could not be read (missing, not a regular file, over
+    /// its size cap, not UTF-8).
+    #[error(transparent)]
+    Input(#[from] mmsoak_core::InputError),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use mmsoak_core::input::{excerpt, limits, line_column, read_text};
 use serde::{Deserialize, Serialize};
 
 use crate::SimError;
@@ -162,18 +163,26 @@ impl Scenario {
 
     /// Read a TOML file.
     pub fn from_path(path: &Path) -> Result<Scenario, SimError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SimError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = read_text(path, limits::SCENARIO)?;
         Scenario::parse(&text, path)
     }
 
     /// Parse TOML text that came from `file` (named in errors).
     pub fn parse(text: &str, file: &Path) -> Result<Scenario, SimError> {
-        let scenario: Scenario = toml::from_str(text).map_err(|e| SimError::Scenario {
-            file: file.to_owned(),
-            problem: e.to_string().trim_end().to_owned(),
+        // The TOML reader's own message quotes the offending line whole:
+        // say where instead, and cut quoted values short.
+        let scenario: Scenario = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|span| {
+                    let (line, column) = line_column(text, span.start);
+                    format!(" (line {line}, column {column})")
+                })
+                .unwrap_or_default();
+            SimError::Scenario {
+                file: file.to_owned(),
+                problem: format!("{}{at}", excerpt(e.message().trim_end())),
+            }
         })?;
         scenario.validate(file)?;
         Ok(scenario)

@@ -4,7 +4,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use mmsoak_core::{Delta, Param};
+use mmsoak_core::input::{excerpt, limits, line_column, read_text};
+use mmsoak_core::{Delta, InputError, Param};
 use serde::{Deserialize, Serialize};
 
 use crate::rule::Rule;
@@ -810,10 +811,7 @@ impl TuningPolicy {
 
     /// Read the `[tuner]` table of a soak policy file.
     pub fn from_path(file: &Path) -> Result<Self, PolicyError> {
-        let text = std::fs::read_to_string(file).map_err(|source| PolicyError::Io {
-            file: file.to_owned(),
-            source,
-        })?;
+        let text = read_text(file, limits::POLICY)?;
         Self::from_toml_str(&text, file)
     }
 
@@ -833,10 +831,10 @@ impl TuningPolicy {
                     .unwrap_or((0, 0));
                 PolicyError::Toml {
                     file: file.to_owned(),
-                    key: (path != ".").then_some(path),
+                    key: (path != ".").then(|| excerpt(&path).into_owned()),
                     line,
                     column,
-                    message: inner.message().to_owned(),
+                    message: excerpt(inner.message()).into_owned(),
                 }
             })?;
         document
@@ -1010,13 +1008,6 @@ struct PolicyDocument {
 }
 
 /// 1-based line and column of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
-
 /// A policy value that parses but cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`tuner.{key}` {problem}")]
@@ -1040,15 +1031,10 @@ impl InvalidPolicy {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyError {
-    /// The file could not be read.
-    #[error("cannot read {}: {source}", file.display())]
-    Io {
-        /// The file.
-        file: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    /// The file could not be read (missing, not a regular file, over
+    /// [`limits::POLICY`], not UTF-8).
+    #[error(transparent)]
+    Input(#[from] InputError),
     /// Not TOML, an unknown key, or a value of the wrong type.
     #[error("{}: {}{message} (line {line}, column {column})", file.display(), KeyPrefix(key.as_deref()))]
     Toml {
@@ -1080,7 +1066,7 @@ impl PolicyError {
     /// (e.g. `tuner.maker_boost.net_bps_min`).
     pub fn key(&self) -> Option<String> {
         match self {
-            PolicyError::Io { .. } => None,
+            PolicyError::Input(_) => None,
             PolicyError::Toml { key, .. } => key.clone(),
             PolicyError::Invalid { source, .. } => Some(format!("tuner.{}", source.key)),
         }

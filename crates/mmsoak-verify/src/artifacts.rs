@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use mmsoak_core::input::{parse_bytes, read_document, Fields};
+use mmsoak_core::input::{limits, open_regular, parse_bytes, read_capped, read_document, Fields};
 use mmsoak_core::{FieldProblem, InputError, Param, RuntimeOverrides, StateHash};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
@@ -18,6 +18,9 @@ use crate::reader::{default_reader_threads, ReadState, Summaries};
 pub const MMSOAK_ITER_SUMMARY_SCHEMA: &str = "mmsoak.iter_summary.v1";
 /// File name of the tuning report.
 pub const TUNING_REPORT: &str = "TUNING_REPORT.json";
+/// File name of a run's configuration and progress, which `mmsoak run`
+/// writes (its presence says that mmsoak wrote the directory).
+pub const SOAK_RUN: &str = "SOAK_RUN.json";
 /// File name of the current runtime overrides.
 pub const RUNTIME_OVERRIDES: &str = "runtime_overrides.json";
 /// File name of the apply pipeline's journal.
@@ -66,8 +69,8 @@ impl FallbackRuntime {
         ];
         let mut found = None;
         for file in candidates.into_iter().flatten() {
-            if file.is_file() {
-                let doc = read_document(&file)?;
+            if std::fs::symlink_metadata(&file).is_ok() {
+                let doc = read_document(&file, limits::RUNTIME_OVERRIDES)?;
                 found = Some(Arc::new(RuntimeState::from_value(&file, doc, "")?));
                 break;
             }
@@ -147,10 +150,21 @@ impl ArtifactDir {
         self.dir.join(iter_summary_name(i))
     }
 
-    /// Path of the apply journal, when the directory has one.
+    /// Path of the apply journal, when the directory has one (a regular
+    /// file; a link to one counts, a directory or FIFO does not).
     pub fn journal_path(&self) -> Option<PathBuf> {
         let p = self.dir.join(APPLY_JOURNAL);
         p.is_file().then_some(p)
+    }
+
+    /// Whether the directory must hold an apply journal: it holds
+    /// `SOAK_RUN.json`, or its first summary carries mmsoak's schema tag
+    /// (a run mmsoak wrote). The predecessor's directories have none.
+    pub fn journal_required(&self) -> Result<bool, ArtifactError> {
+        if std::fs::symlink_metadata(self.dir.join(SOAK_RUN)).is_ok() {
+            return Ok(true);
+        }
+        Ok(self.read_summary(1)?.written_by_mmsoak)
     }
 
     /// Read and interpret iteration `i`'s summary.
@@ -251,32 +265,68 @@ struct TuningReportShape {
 
 /// Check that the tuning report exists and has the documented shape
 /// (`{"iterations": [...], ...}` or a bare list); return its entry count.
+/// The file is read as a stream (memory does not grow with its length),
+/// up to [`limits::TUNING_REPORT`] bytes.
 fn check_tuning_report(file: &Path) -> Result<usize, ArtifactError> {
-    let bytes = match std::fs::read(file) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    use std::io::{BufRead, Read};
+    let handle = match open_regular(file) {
+        Ok(h) => h,
+        Err(InputError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             return Err(ArtifactError::MissingTuningReport {
                 file: file.to_owned(),
             })
         }
-        Err(source) => {
-            return Err(InputError::Io {
-                file: file.to_owned(),
-                source,
+        Err(e) => return Err(e.into()),
+    };
+    let io = |source| InputError::Io {
+        file: file.to_owned(),
+        source,
+    };
+    let size = handle.metadata().map_err(io)?.len();
+    if size > limits::TUNING_REPORT {
+        return Err(InputError::TooLarge {
+            file: file.to_owned(),
+            size,
+            limit: limits::TUNING_REPORT,
+        }
+        .into());
+    }
+    let mut reader = std::io::BufReader::new(handle.take(limits::TUNING_REPORT));
+    let first = loop {
+        let buf = reader.fill_buf().map_err(io)?;
+        if buf.is_empty() {
+            break None;
+        }
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => break Some(buf[i]),
+            None => {
+                let n = buf.len();
+                reader.consume(n);
             }
-            .into())
         }
     };
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    let fast = if first == Some(&b'[') {
-        serde_json::from_slice::<Vec<IgnoredAny>>(&bytes).map(|v| Some(v.len()))
+    let fast = if first == Some(b'[') {
+        serde_json::from_reader::<_, Vec<IgnoredAny>>(reader).map(|v| Some(v.len()))
     } else {
-        serde_json::from_slice::<TuningReportShape>(&bytes).map(|s| s.iterations.map(|v| v.len()))
+        serde_json::from_reader::<_, TuningReportShape>(reader)
+            .map(|s| s.iterations.map(|v| v.len()))
     };
     match fast {
         Ok(Some(n)) => Ok(n),
-        // Slow path: parse again to say precisely what is wrong.
+        Err(e) if e.is_io() => Err(io(e.into()).into()),
+        // Slow path: parse again to say precisely what is wrong (a file of
+        // a summary's size at most; a larger one gets the stream's error).
+        Err(e) if size > limits::ITER_SUMMARY => Err(InputError::Json {
+            file: file.to_owned(),
+            source: mmsoak_core::canonical::JsonError::Syntax {
+                line: e.line(),
+                column: e.column(),
+                message: "not a tuning report's JSON".to_owned(),
+            },
+        }
+        .into()),
         _ => {
+            let bytes = read_capped(file, limits::ITER_SUMMARY)?;
             let doc = mmsoak_core::input::parse_bytes(file, &bytes)?;
             if let Value::Array(items) = &doc {
                 return Ok(items.len());

@@ -296,9 +296,9 @@ fn tuning(t: Option<Obj<Tuning<'_>>>) -> Option<TuningRecord> {
     };
     let mut proposed = Vec::new();
     if let Some(DeltaList(entries)) = t.proposed_deltas.or(t.deltas) {
-        // The reference path iterates a map: sorted by name, duplicates
-        // merged. Only strictly sorted names are taken here, so that both
-        // orders agree whatever the map's ordering.
+        // The reference path iterates a map: sorted by name (a repeated
+        // name is refused before). Only strictly sorted names are taken
+        // here, so that both orders agree whatever the map's ordering.
         if entries.windows(2).any(|w| w[0].0 >= w[1].0) {
             return None;
         }
@@ -721,6 +721,69 @@ impl<'a> CanonicalScan<'a> {
     }
 }
 
+/// Whether no object in JSON `bytes` holds a key twice, decided by a scan
+/// that compares keys as written: `false` also when unsure (a key with an
+/// escape, or text that is not JSON), so that the reference path, which
+/// refuses a repeated key naming it, decides. The typed reader below would
+/// take the last of two unknown keys' values silently.
+fn keys_unique(bytes: &[u8]) -> bool {
+    // Per open container: `Some(keys)` for an object, `None` for an array.
+    let mut stack: Vec<Option<Vec<&[u8]>>> = Vec::new();
+    let mut expect_key = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' => {
+                stack.push(Some(Vec::new()));
+                expect_key = true;
+            }
+            b'[' => {
+                stack.push(None);
+                expect_key = false;
+            }
+            b'}' | b']' => {
+                if let Some(Some(mut keys)) = stack.pop() {
+                    keys.sort_unstable();
+                    if keys.windows(2).any(|w| w[0] == w[1]) {
+                        return false;
+                    }
+                }
+                expect_key = false;
+            }
+            b',' => expect_key = matches!(stack.last(), Some(Some(_))),
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                let mut escaped = false;
+                while j < bytes.len() && bytes[j] != b'"' {
+                    if bytes[j] == b'\\' {
+                        escaped = true;
+                        j += 1;
+                    }
+                    j += 1;
+                }
+                if j >= bytes.len() {
+                    return false;
+                }
+                if expect_key {
+                    if escaped {
+                        return false;
+                    }
+                    match stack.last_mut() {
+                        Some(Some(keys)) => keys.push(&bytes[start..j]),
+                        _ => return false,
+                    }
+                    expect_key = false;
+                }
+                i = j;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    stack.is_empty()
+}
+
 /// The fast path; `None` means "use the reference path".
 pub(crate) fn read(
     file: &Path,
@@ -729,6 +792,9 @@ pub(crate) fn read(
     cache: &mut RuntimeCache,
     detail: RuntimeDetail,
 ) -> Option<FastSummary> {
+    if !keys_unique(bytes) {
+        return None;
+    }
     let text = std::str::from_utf8(bytes).ok()?;
     let Some((at, len, state)) = seen_runtime(bytes, cache) else {
         return read_text(file, iteration, text, None, cache, detail);
@@ -897,6 +963,25 @@ mod tests {
     }
 
     #[test]
+    fn repeated_keys_are_found_at_any_depth() {
+        for text in [
+            r#"{"a":1,"a":2}"#,
+            r#"{"x": {"k": [1, {"n": 1, "m": 2, "n": 3}]}}"#,
+            r#"{"b": 1, "a": {}, "b": 2}"#,
+            r#"{"a\u0062": 1}"#,
+        ] {
+            assert!(!keys_unique(text.as_bytes()), "{text}");
+        }
+        for text in [
+            r#"{"a": {"k": 1}, "b": {"k": 1}, "s": "\"k\":1,\"k\":1"}"#,
+            r#"[{"a": 1}, {"a": 1}]"#,
+            r#"{}"#,
+        ] {
+            assert!(keys_unique(text.as_bytes()), "{text}");
+        }
+    }
+
+    #[test]
     fn anything_unusual_goes_to_the_reference_path() {
         for text in [
             // Arrays would fill derived structs positionally.
@@ -906,6 +991,9 @@ mod tests {
             // Unsorted or duplicate delta names: map order is the reference.
             r#"{"tuning": {"deltas": {"tail_age_ms": 5, "min_interval_ms": 5}}}"#,
             r#"{"tuning": {"deltas": {"tail_age_ms": 5, "tail_age_ms": 6}}}"#,
+            // A key twice, known or not.
+            r#"{"summary": {"net_bps": 1.1, "net_bps": 7.3}}"#,
+            r#"{"extras": {"x": 1, "x": 2}}"#,
             // Escaped key.
             r#"{"tuning": {"deltas": {"tail_age\u005fms": 5}}}"#,
             // Values the readers reject.

@@ -9,6 +9,7 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
+use mmsoak_core::input::{limits, read_line_capped, LineRead};
 use mmsoak_core::{InputError, RuntimeOverrides, StateHash};
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +50,7 @@ pub struct ChainBreak {
 }
 
 /// Result of checking the journal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct JournalCheck {
     /// Records read (blank lines are not counted).
     pub records: usize,
@@ -65,6 +66,19 @@ pub struct JournalCheck {
     /// to: the runtime file may already hold it (a run stopped between the
     /// write and the commit, which `run --resume` completes).
     pub pending: Option<StateHash>,
+    /// The journal of a run mmsoak wrote is absent or not a regular file:
+    /// the chain cannot be followed at all, a break of its own.
+    pub missing: Option<MissingJournal>,
+}
+
+/// A run mmsoak wrote (its directory holds `SOAK_RUN.json`, or its
+/// summaries carry mmsoak's schema tag) has no usable apply journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MissingJournal {
+    /// Where the journal should be.
+    pub file: PathBuf,
+    /// What is there instead: `"nothing"`, `"a directory"`, ...
+    pub found: String,
 }
 
 /// The runtime file does not hold the state the journal's chain ends at:
@@ -83,12 +97,34 @@ impl JournalCheck {
     /// Whether the chain is unbroken and ends at the runtime file's state
     /// (when that was checked).
     pub fn is_intact(&self) -> bool {
-        self.breaks.is_empty() && self.runtime_mismatch.is_none()
+        self.break_count() == 0
     }
 
-    /// Breaks of the chain, the runtime file's mismatch counted as one.
+    /// Breaks of the chain, the runtime file's mismatch and a missing
+    /// journal counted as one each.
     pub fn break_count(&self) -> usize {
-        self.breaks.len() + usize::from(self.runtime_mismatch.is_some())
+        self.breaks.len()
+            + usize::from(self.runtime_mismatch.is_some())
+            + usize::from(self.missing.is_some())
+    }
+
+    /// The check of a run whose journal is missing (or not a regular
+    /// file): one break, nothing else known.
+    pub fn missing(file: &Path) -> JournalCheck {
+        let found = match std::fs::symlink_metadata(file) {
+            Err(_) => "nothing",
+            Ok(m) if m.is_dir() => "a directory",
+            Ok(m) if m.file_type().is_symlink() => "a symbolic link",
+            Ok(m) if m.is_file() => "a file",
+            Ok(_) => "a FIFO, socket or device",
+        };
+        JournalCheck {
+            missing: Some(MissingJournal {
+                file: file.to_owned(),
+                found: found.to_owned(),
+            }),
+            ..JournalCheck::default()
+        }
     }
 
     /// Compare the state the chain ends at with `runtime_file`'s (the
@@ -100,7 +136,9 @@ impl JournalCheck {
         let Some(expected) = self.head else {
             return Ok(()); // no init line: already a break
         };
-        let found = if runtime_file.is_file() {
+        // Missing: a mismatch; anything there but a readable regular file
+        // (a directory, a FIFO, a huge file): an error naming it.
+        let found = if std::fs::symlink_metadata(runtime_file).is_ok() {
             Some(RuntimeOverrides::from_path(runtime_file)?.state_hash())
         } else {
             None
@@ -117,14 +155,8 @@ impl JournalCheck {
 
 /// Read and check a journal file, one line at a time.
 pub fn check_journal(file: &Path) -> Result<JournalCheck, ArtifactError> {
-    let io_err = |source| {
-        ArtifactError::from(InputError::Io {
-            file: file.to_owned(),
-            source,
-        })
-    };
-    let reader = std::io::BufReader::new(std::fs::File::open(file).map_err(io_err)?);
-    check_lines(file, reader)
+    let handle = mmsoak_core::input::open_regular(file)?;
+    check_lines(file, std::io::BufReader::new(handle))
 }
 
 fn parse_record(line: &str) -> Result<Record, serde_json::Error> {
@@ -134,44 +166,45 @@ fn parse_record(line: &str) -> Result<Record, serde_json::Error> {
 
 /// Check journal text that came from `file` (named in errors).
 pub fn check_lines(file: &Path, mut reader: impl BufRead) -> Result<JournalCheck, ArtifactError> {
-    let mut check = JournalCheck {
-        records: 0,
-        commits: 0,
-        head: None,
-        breaks: Vec::new(),
-        runtime_mismatch: None,
-        pending: None,
-    };
+    let mut check = JournalCheck::default();
     let mut seen_init = false;
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     let mut line_no = 0;
     loop {
-        text.clear();
-        let read = reader
-            .read_line(&mut text)
-            .map_err(|source| InputError::Io {
+        let read = read_line_capped(&mut reader, &mut bytes, limits::LINE).map_err(|source| {
+            InputError::Io {
                 file: file.to_owned(),
                 source,
-            })?;
-        if read == 0 {
-            break;
-        }
+            }
+        })?;
         line_no += 1;
+        let not_a_record = |why: String| {
+            ArtifactError::JournalLine {
+            file: file.to_owned(),
+            line: line_no,
+            message: format!(
+                "not a journal record ({why}); expected {{\"kind\": \"init\"|\"intent\"|\"commit\"|\"skip\"|\"abort\", \"iteration\", \"old_hash\", \"new_hash\", ...}}"
+            ),
+        }
+        };
+        match read {
+            LineRead::End => break,
+            LineRead::Line => {}
+            LineRead::TooLong => {
+                return Err(not_a_record(format!("longer than {} bytes", limits::LINE)))
+            }
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|e| not_a_record(e.to_string()))?;
         // As `BufRead::lines`: without the `\n` or `\r\n` ending.
         let line = match text.strip_suffix('\n') {
             Some(line) => line.strip_suffix('\r').unwrap_or(line),
-            None => &text,
+            None => text,
         };
         if line.trim().is_empty() {
             continue;
         }
-        let record = parse_record(line).map_err(|e| ArtifactError::JournalLine {
-            file: file.to_owned(),
-            line: line_no,
-            message: format!(
-                "not a journal record ({e}); expected {{\"kind\": \"init\"|\"intent\"|\"commit\"|\"skip\"|\"abort\", \"iteration\", \"old_hash\", \"new_hash\", ...}}"
-            ),
-        })?;
+        let record = parse_record(line)
+            .map_err(|e| not_a_record(mmsoak_core::input::excerpt(&e.to_string()).into_owned()))?;
         check.records += 1;
         match record.kind {
             RecordKind::Init => {

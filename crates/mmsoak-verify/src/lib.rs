@@ -45,10 +45,12 @@ mod verifier;
 pub use artifacts::{
     iter_summary_name, ArtifactDir, GuardFlags, IterSummary, RecordedOperation, RuntimeState,
     SkipReason, SummaryKpis, TuningRecord, APPLY_JOURNAL, MMSOAK_ITER_SUMMARY_SCHEMA,
-    RUNTIME_OVERRIDES, TUNING_REPORT,
+    RUNTIME_OVERRIDES, SOAK_RUN, TUNING_REPORT,
 };
 pub use error::ArtifactError;
-pub use journal::{check_journal, check_lines, ChainBreak, JournalCheck, RuntimeMismatch};
+pub use journal::{
+    check_journal, check_lines, ChainBreak, JournalCheck, MissingJournal, RuntimeMismatch,
+};
 pub use markdown::render_markdown;
 pub use reader::default_reader_threads;
 pub use verifier::{

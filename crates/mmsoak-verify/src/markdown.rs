@@ -137,6 +137,14 @@ pub fn render_markdown(report: &VerifyReport, threshold: f64) -> String {
                 show(b.expected)
             );
         }
+        if let Some(m) = &j.missing {
+            let _ = writeln!(
+                out,
+                "- {} is {}: this run was written by mmsoak, so its journal must be there; without it no change can be proven",
+                m.file.display(),
+                if m.found == "nothing" { "missing".to_owned() } else { m.found.clone() }
+            );
+        }
         if let Some(r) = &j.runtime_mismatch {
             let name = r
                 .file

@@ -15,6 +15,8 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use mmsoak_core::input::{limits, open_capped};
+
 use crate::artifacts::{iter_summary_name, FallbackRuntime, IterSummary, RuntimeState};
 use crate::error::ArtifactError;
 use crate::fast::{parameters_only, RuntimeCache, RuntimeDetail};
@@ -61,7 +63,7 @@ impl ReadState {
             file: file.clone(),
             source,
         };
-        let mut f = std::fs::File::open(&file).map_err(io)?;
+        let (mut f, _) = open_capped(&file, limits::ITER_SUMMARY)?;
         let (len, at_end) = read_into(&mut f, &mut self.buf, 0, true).map_err(io)?;
         let detail = self.detail;
         let fallback_parameters = &mut self.fallback_parameters;
@@ -98,6 +100,15 @@ impl ReadState {
             return IterSummary::from_fast(fast, fallback);
         }
         let (whole, _) = read_into(&mut f, &mut self.buf, len, false).map_err(io)?;
+        if whole as u64 > limits::ITER_SUMMARY {
+            // It grew past the cap while being read.
+            return Err(mmsoak_core::InputError::TooLarge {
+                file: file.clone(),
+                size: whole as u64,
+                limit: limits::ITER_SUMMARY,
+            }
+            .into());
+        }
         if whole == len {
             IterSummary::read_reference(&file, i, &self.buf[..len], fallback, detail)
         } else {
@@ -119,7 +130,8 @@ impl ReadState {
 /// the end of the file was seen (a read returning nothing). With
 /// `stop_short`, stops as soon as a read leaves part of the buffer empty
 /// (on a local file, the end of it, seen without one more call). `buf`
-/// only grows, and only its new part is zeroed.
+/// only grows, and only its new part is zeroed. Stops once more than a
+/// summary's cap ([`limits::ITER_SUMMARY`]) is read.
 fn read_into(
     f: &mut std::fs::File,
     buf: &mut Vec<u8>,
@@ -135,7 +147,7 @@ fn read_into(
             Ok(0) => return Ok((len, true)),
             Ok(n) => {
                 len += n;
-                if stop_short && len < buf.len() {
+                if stop_short && len < buf.len() || len as u64 > limits::ITER_SUMMARY {
                     return Ok((len, false));
                 }
             }

@@ -230,12 +230,52 @@ pub struct VerifyReport {
 impl VerifyReport {
     /// PASS when `full_apply_ratio >= threshold` and the journal chain (if any) is intact.
     pub fn verdict(&self, threshold: f64) -> VerifyVerdict {
-        let chain_ok = self.journal.as_ref().is_none_or(JournalCheck::is_intact);
-        if self.metrics.full_apply_ratio >= threshold && chain_ok {
+        if self.fail_reasons(threshold).is_empty() {
             VerifyVerdict::Pass
         } else {
             VerifyVerdict::Fail
         }
+    }
+
+    /// Why the verdict at `threshold` is FAIL, one sentence per reason
+    /// (empty for PASS): the ratio below the threshold, a missing journal,
+    /// breaks in its chain, a runtime file that is not the chain's end.
+    pub fn fail_reasons(&self, threshold: f64) -> Vec<String> {
+        let mut reasons = Vec::new();
+        if self.metrics.full_apply_ratio < threshold {
+            reasons.push(format!(
+                "full_apply_ratio {:.3} < {threshold}",
+                self.metrics.full_apply_ratio
+            ));
+        }
+        let Some(journal) = &self.journal else {
+            return reasons;
+        };
+        if let Some(missing) = &journal.missing {
+            reasons.push(format!(
+                "the apply journal {} is {}",
+                missing.file.display(),
+                if missing.found == "nothing" {
+                    "missing"
+                } else {
+                    &missing.found
+                }
+            ));
+        }
+        if !journal.breaks.is_empty() {
+            reasons.push(format!(
+                "the journal's hash chain breaks {} time(s) (first at line {})",
+                journal.breaks.len(),
+                journal.breaks[0].line
+            ));
+        }
+        if let Some(m) = &journal.runtime_mismatch {
+            reasons.push(format!(
+                "{} does not hold the state the journal's chain ends at",
+                m.file.display()
+            ));
+        }
+        reasons
     }
 
     /// Breaks in the journal chain (0 without a journal).
@@ -361,7 +401,13 @@ pub fn with_journal<T>(
     pass: impl FnOnce() -> Result<T, ArtifactError>,
 ) -> Result<(T, Option<JournalCheck>), ArtifactError> {
     let Some(file) = dir.journal_path() else {
-        return Ok((pass()?, None));
+        let value = pass()?;
+        // A run mmsoak wrote must have its journal: without it the chain
+        // check would silently be skipped.
+        let journal = dir
+            .journal_required()?
+            .then(|| JournalCheck::missing(&dir.path().join(crate::artifacts::APPLY_JOURNAL)));
+        return Ok((value, journal));
     };
     // The chain, then the runtime file beside the journal against its end.
     let check = || {

@@ -58,3 +58,17 @@ pub fn mock_soak(dir: &Path) -> String {
     assert_eq!(code, 0, "mock soak failed:\n{stderr}");
     stdout
 }
+
+/// Copy the directory `from` to `to` (created), recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the copy");
+    for entry in std::fs::read_dir(from).expect("read the source dir") {
+        let entry = entry.expect("a dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a file");
+        }
+    }
+}

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rustix::process::{kill_process_group, Pid, Signal};
-
+use super::bot_process::{
+    become_subreaper, kill_tree, start_ticks, BotRecord, BOT_RECORD_FILE, BOT_TOKEN_VAR,
+};
 use super::{collect_output, Driver, DriverError, IterationInput, IterationOutput};
 use crate::stop::StopRequest;
 
@@ -22,16 +23,25 @@ pub const DEFAULT_ITERATION_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Runs `sh -c COMMAND` for each iteration.
 ///
-/// Placeholders in the command are replaced (shell-quoted): `{overrides}`
-/// (path of the runtime overrides file), `{out}` (the iteration directory),
+/// Placeholders in the command are replaced (shell-quoted, in one pass over
+/// the command: see [`ExecDriver::command_line`]): `{overrides}` (path of
+/// the runtime overrides file), `{out}` (the iteration directory),
 /// `{iteration}`. The same values are in `MMSOAK_OVERRIDES`, `MMSOAK_OUT`,
 /// `MMSOAK_ITERATION`, and the overrides document itself (canonical JSON, the
 /// file's exact bytes) in `MM_RUNTIME_OVERRIDES_JSON`. The bot writes
 /// `{out}/EDGE_REPORT.json` and optionally `{out}/fills.jsonl` (or
 /// `fills.csv`). Its stdout and stderr go to `{out}/bot.stdout.log` and
-/// `{out}/bot.stderr.log`. The bot runs in its own process group; on timeout,
-/// on a stop request ([`IterationInput::stop`], which the binary makes on
-/// SIGINT and SIGTERM) and when the bot exits, the whole group is killed.
+/// `{out}/bot.stderr.log`.
+///
+/// The bot runs in its own process group, with a token of its own in
+/// `MMSOAK_BOT_TOKEN`, recorded with its pid in `{out}/bot.process.json`
+/// while it runs. On timeout, on a stop request ([`IterationInput::stop`],
+/// which the binary makes on SIGINT and SIGTERM) and when the bot exits,
+/// its whole tree is killed: the group, then every process still carrying
+/// the token (a child that left the group with `setsid`). On Linux the
+/// calling process becomes a child subreaper (`PR_SET_CHILD_SUBREAPER`) so
+/// that it reaps those children. A soak killed with SIGKILL cannot do
+/// this; the next run in the directory does, from the record.
 #[derive(Debug, Clone)]
 pub struct ExecDriver {
     command: String,
@@ -142,6 +152,14 @@ impl Driver for ExecDriver {
         let overrides_json =
             String::from_utf8_lossy(&input.overrides.to_canonical_bytes()).into_owned();
 
+        // Recorded before it starts, so that a soak killed at any instant
+        // leaves what the next run needs to find it.
+        let record_path = input.out_dir.join(BOT_RECORD_FILE);
+        let mut record = BotRecord::new(iteration);
+        record
+            .write(input.out_dir)
+            .map_err(io_err(record_path.clone()))?;
+        become_subreaper();
         let mut child = Command::new("/bin/sh")
             .arg("-c")
             .arg(&command)
@@ -149,6 +167,7 @@ impl Driver for ExecDriver {
             .env("MMSOAK_OUT", input.out_dir)
             .env("MMSOAK_ITERATION", iteration.to_string())
             .env("MM_RUNTIME_OVERRIDES_JSON", overrides_json)
+            .env(BOT_TOKEN_VAR, &record.token)
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
@@ -159,8 +178,22 @@ impl Driver for ExecDriver {
                 command: command.clone(),
                 source,
             })?;
+        let pid = child.id() as i32;
+        record.pid = Some(pid);
+        record.start_ticks = start_ticks(pid);
+        let recorded = record.write(input.out_dir);
 
-        let status = match wait_for_bot(&mut child, self.timeout, input.stop) {
+        let waited = match recorded {
+            Ok(()) => wait_for_bot(&mut child, self.timeout, input.stop, &record.token),
+            Err(e) => {
+                kill_tree(pid, &record.token, Some(pid));
+                let _ = child.wait();
+                Err(e)
+            }
+        };
+        // The bot and everything it started are gone: the record goes.
+        let removed = std::fs::remove_file(&record_path);
+        let status = match waited {
             Ok(Waited::Exited(status)) => status,
             Ok(Waited::TimedOut) => {
                 return Err(DriverError::Timeout {
@@ -179,6 +212,7 @@ impl Driver for ExecDriver {
                 })
             }
         };
+        removed.map_err(io_err(record_path))?;
         let tail = stderr_tail(&stderr_path);
         if !status.success() {
             return Err(DriverError::Failed {
@@ -202,19 +236,22 @@ enum Waited {
     Stopped(usize),
 }
 
-/// Wait for the child; its group is killed (and the child reaped) however
-/// the wait ends.
+/// Wait for the child; its whole tree is killed (and the child reaped)
+/// however the wait ends.
 fn wait_for_bot(
     child: &mut Child,
     timeout: Duration,
     stop: &StopRequest,
+    token: &str,
 ) -> std::io::Result<Waited> {
     let start = Instant::now();
     let mut pause = Duration::from_millis(2);
+    let pid = child.id() as i32;
     loop {
         if let Some(status) = child.try_wait()? {
-            // Leftover children of the bot (same group) must not outlive the iteration.
-            kill_group(child);
+            // Leftover children of the bot (its group, and any that left
+            // it) must not outlive the iteration.
+            kill_tree(pid, token, Some(pid));
             // The same signal may have stopped the bot before the soak saw it
             // (a SIGTERM to the whole process tree): a stop, not a failure.
             return Ok(match stop.requested() {
@@ -230,19 +267,13 @@ fn wait_for_bot(
             None
         };
         if let Some(ended) = ended {
-            kill_group(child);
+            kill_tree(pid, token, Some(pid));
             child.wait()?;
             return Ok(ended);
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(50));
     }
-}
-
-fn kill_group(child: &Child) {
-    // The group id is the child's pid (process_group(0)). ESRCH (group already
-    // gone) is the normal case after a clean exit.
-    let _ = kill_process_group(Pid::from_child(child), Signal::KILL);
 }
 
 /// The last 20 lines (at most 8 KiB) of the bot's stderr.

@@ -30,6 +30,12 @@ const RECORD: usize = 64;
 const MAX_ARRAY_BYTES: u64 = 4 << 30;
 /// Largest header accepted (numpy's own reading limit).
 const MAX_HEADER: usize = 10_000;
+/// The largest ratio of inflated to compressed size accepted for the array
+/// (numpy's `savez_compressed` of hftbacktest events gives under 10).
+const MAX_COMPRESSION_RATIO: u64 = 100;
+/// Below this inflated size the ratio is not checked (a tiny array of
+/// zeros may compress better, and costs nothing).
+const MIN_BOMB_BYTES: u64 = 16 << 20;
 /// Deepest bracket nesting of a header (`[('ev', '<u8'), ...]` is 2).
 const MAX_HEADER_DEPTH: usize = 4;
 /// Nanoseconds per second.
@@ -78,10 +84,8 @@ impl RecordedEvents {
             file: path.to_owned(),
             problem,
         };
-        let file = std::fs::File::open(path).map_err(|source| SimError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        // A directory or FIFO is refused by name, before anything is read.
+        let file = mmsoak_core::input::open_regular(path)?;
         let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
             .map_err(|e| problem(format!("not an npz (zip) archive: {e}")))?;
         let entry = archive.by_name(ARRAY).map_err(|e| match e {
@@ -96,6 +100,15 @@ impl RecordedEvents {
         if declared > MAX_ARRAY_BYTES {
             return Err(problem(format!(
                 "{ARRAY}: holds {declared} bytes uncompressed, more than the {MAX_ARRAY_BYTES} (4 GiB) a recorded market may"
+            )));
+        }
+        // A zip bomb (a small archive inflating to gigabytes) is refused
+        // before it is inflated: market events compress a few times, not
+        // hundreds.
+        let compressed = entry.compressed_size().max(1);
+        if declared > MIN_BOMB_BYTES && declared / compressed > MAX_COMPRESSION_RATIO {
+            return Err(problem(format!(
+                "{ARRAY}: {compressed} compressed bytes would inflate to {declared}, a ratio over {MAX_COMPRESSION_RATIO} that no recorded market has (a zip bomb?)"
             )));
         }
         let mut npy = Vec::new();
@@ -462,20 +475,66 @@ mod tests {
                 MAX_ARRAY_BYTES + 1
             )
         );
-        // At the cap, the size is believed only as far as the bytes go.
-        std::fs::write(&path, declaring(&npy, MAX_ARRAY_BYTES)).expect("write");
+        // Where no bomb is suspected, the size is believed only as far as
+        // the bytes go.
+        std::fs::write(&path, declaring(&npy, MIN_BOMB_BYTES)).expect("write");
         let err = RecordedEvents::read(&path, TICK).expect_err("short of its size");
         assert_eq!(
             err.to_string(),
             format!(
-                "{}: {ARRAY}: holds {} bytes, the archive says {MAX_ARRAY_BYTES}",
+                "{}: {ARRAY}: holds {} bytes, the archive says {MIN_BOMB_BYTES}",
                 path.display(),
                 npy.len()
             )
         );
+        // Above it, a size out of proportion with the stored bytes is
+        // refused before anything is inflated.
+        std::fs::write(&path, declaring(&npy, MAX_ARRAY_BYTES)).expect("write");
+        let err = RecordedEvents::read(&path, TICK).expect_err("a bomb");
+        assert!(err.to_string().contains("a zip bomb?"), "{err}");
         // The helper's archive is otherwise valid.
         std::fs::write(&path, declaring(&npy, npy.len() as u64)).expect("write");
         assert_eq!(RecordedEvents::read(&path, TICK).expect("valid").len(), 3);
+    }
+
+    /// A small deflated archive that would inflate a thousandfold is
+    /// refused unread; a directory or a FIFO given as the market is named.
+    #[test]
+    fn zip_bombs_directories_and_fifos_are_refused() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bomb = dir.path().join("bomb.npz");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&bomb).expect("create"));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file(ARRAY, options).expect("entry");
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..64 {
+            zip.write_all(&zeros).expect("write");
+        }
+        zip.finish().expect("finish");
+        let size = std::fs::metadata(&bomb).expect("stat").len();
+        assert!(size < 1 << 20, "{size}");
+        let err = RecordedEvents::read(&bomb, TICK).expect_err("bomb");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("would inflate to 67108864") && msg.contains("a zip bomb?"),
+            "{msg}"
+        );
+
+        let err = RecordedEvents::read(dir.path(), TICK).expect_err("a directory");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} is a directory, not a regular file",
+                dir.path().display()
+            )
+        );
+        let fifo = dir.path().join("market.npz");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.expect("mkfifo").success());
+        let err = RecordedEvents::read(&fifo, TICK).expect_err("a FIFO");
+        assert!(err.to_string().contains("a FIFO"), "{err}");
     }
 
     /// numpy's `savez_compressed` deflates: the same market, the same events
