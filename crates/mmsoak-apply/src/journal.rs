@@ -113,7 +113,10 @@ impl JournalEntry {
         serde_json::from_slice(bytes).map_err(|e| ApplyError::Journal {
             journal: journal.to_owned(),
             location: location(),
-            problem: format!("not a journal entry: {e}"),
+            problem: format!(
+                "not a journal entry: {}",
+                mmsoak_core::input::excerpt(&e.to_string())
+            ),
         })
     }
 }

@@ -87,7 +87,7 @@ pub use guards::{
     GuardVerdict, IterationRecord, RunHistory, SkipKind, SkipReason,
 };
 pub use journal::JournalEntry;
-pub use lock::{remove_interrupted_writes, SoakDirLock, LOCK_FILE_NAME};
+pub use lock::{ReportWriteLock, SoakDirLock, LOCK_FILE_NAME};
 pub use recover::{recover, verify_chain, ChainSummary, Recovery, RecoveryKind};
 
 /// The runtime overrides file in an artifacts directory.

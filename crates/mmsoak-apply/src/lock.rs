@@ -105,37 +105,101 @@ impl SoakDirLock {
     }
 }
 
-/// Remove what interrupted atomic writes left at the top of `dir` (the
-/// `.atomicwrite*` temporary directories of a killed `verify`, `gate`,
-/// `snapshot` or `report`, which may hold a large partial file); returns how
-/// many entries went. Nothing is removed while a soak holds the directory
-/// (its own writes may be in flight): the lock is taken for the time of the
-/// removal, without writing a holder's note, when the directory has a lock
-/// file, and a held one means none is removed.
+/// What a command that writes report files into an artifacts directory
+/// (`verify`, `snapshot`, `gate`, `report`) holds while it writes: a shared
+/// lock on the directory's lock file, so that no other such command removes
+/// its temporary files in flight.
+///
+/// Taking it first removes what interrupted atomic writes left at the top
+/// of the directory (the `.atomicwrite*` temporary directories of a killed
+/// writer, which may hold a large partial file), when nothing else holds
+/// the lock: no soak runs there and no other report writer writes. A soak
+/// directory only (one with a lock file); elsewhere nothing is locked or
+/// removed. When a soak holds the lock, the writer goes on without it.
 ///
 /// ```
 /// let dir = tempfile::tempdir()?;
+/// let soak = mmsoak_apply::SoakDirLock::acquire(dir.path())?;
+/// drop(soak); // the lock file stays
 /// std::fs::create_dir(dir.path().join(".atomicwriteXYZ"))?;
-/// std::fs::write(dir.path().join(".atomicwriteXYZ/REPORT.md"), b"half a rep")?;
-/// assert_eq!(mmsoak_apply::remove_interrupted_writes(dir.path())?, 1);
-/// let held = mmsoak_apply::SoakDirLock::acquire(dir.path())?;
+/// std::fs::write(dir.path().join(".atomicwriteXYZ/SOAK_REPORT.md"), b"half a rep")?;
+/// let writing = mmsoak_apply::ReportWriteLock::acquire(dir.path())?;
+/// assert_eq!(writing.removed(), 1);
+/// // A second writer shares the lock and removes nothing of the first's.
 /// std::fs::create_dir(dir.path().join(".atomicwriteABC"))?;
-/// assert_eq!(mmsoak_apply::remove_interrupted_writes(dir.path())?, 0);
-/// # drop(held);
+/// let second = mmsoak_apply::ReportWriteLock::acquire(dir.path())?;
+/// assert_eq!(second.removed(), 0);
+/// assert!(dir.path().join(".atomicwriteABC").exists());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn remove_interrupted_writes(dir: &Path) -> std::io::Result<usize> {
-    let lock_path = dir.join(LOCK_FILE_NAME);
-    let _held = match open_artifact(&lock_path, OpenOptions::new().read(true).write(true)) {
-        Ok(file) => match file.try_lock() {
-            Ok(()) => Some(file),
-            Err(TryLockError::WouldBlock) => return Ok(0),
+#[derive(Debug)]
+pub struct ReportWriteLock {
+    _file: Option<File>,
+    removed: usize,
+}
+
+impl ReportWriteLock {
+    /// Take the shared lock of `dir` (removing interrupted writes when it
+    /// is free), waiting up to a second for another report writer's
+    /// cleanup; without a lock file, or while a soak holds it, nothing is
+    /// held.
+    pub fn acquire(dir: &Path) -> std::io::Result<ReportWriteLock> {
+        let lock_path = dir.join(LOCK_FILE_NAME);
+        let file = match open_artifact(&lock_path, OpenOptions::new().read(true).write(true)) {
+            Ok(file) => file,
+            // Not a soak directory, or a lock file that is not one (a
+            // link, a directory): nothing to share, nothing removed.
+            Err(_) => {
+                return Ok(ReportWriteLock {
+                    _file: None,
+                    removed: 0,
+                })
+            }
+        };
+        match file.try_lock() {
+            Ok(()) => {
+                let removed = remove_interrupted_writes(dir)?;
+                // Exclusive to shared: other writers may go on.
+                file.lock_shared()?;
+                return Ok(ReportWriteLock {
+                    _file: Some(file),
+                    removed,
+                });
+            }
+            Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => return Err(e),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        // A lock file that is not one (a link, a directory): leave all be.
-        Err(_) => return Ok(0),
-    };
+        }
+        // Another writer (sharing, or cleaning for a moment) or a soak.
+        for _ in 0..100 {
+            match file.try_lock_shared() {
+                Ok(()) => {
+                    return Ok(ReportWriteLock {
+                        _file: Some(file),
+                        removed: 0,
+                    })
+                }
+                Err(TryLockError::WouldBlock) => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                Err(TryLockError::Error(e)) => return Err(e),
+            }
+        }
+        // A soak holds it: its own writes are its business.
+        Ok(ReportWriteLock {
+            _file: None,
+            removed: 0,
+        })
+    }
+
+    /// How many interrupted writes were removed when it was taken.
+    pub fn removed(&self) -> usize {
+        self.removed
+    }
+}
+
+/// Remove the `.atomicwrite*` entries at the top of `dir` (the caller holds
+/// its lock exclusively).
+fn remove_interrupted_writes(dir: &Path) -> std::io::Result<usize> {
     let mut removed = 0;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;

@@ -128,20 +128,17 @@ fn render_error(err: &anyhow::Error) -> String {
 /// default.
 pub(crate) const DEFAULT_SOAK_DIR: &str = "artifacts/soak/latest";
 
-/// Write `bytes` to `path` atomically; the error names the file. What a
-/// killed earlier write left in the same directory goes first (never while
-/// a soak holds it).
+/// Write `bytes` to `path` atomically; the error names the file. The write
+/// holds the directory's `ReportWriteLock`, whose taking removes what a
+/// killed earlier write left there (in a soak directory, never while a soak
+/// or another writer holds it).
 pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => std::path::Path::new("."),
     };
-    mmsoak_apply::remove_interrupted_writes(dir).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot remove an interrupted write in {}: {e}",
-            dir.display()
-        )
-    })?;
+    let _writing = mmsoak_apply::ReportWriteLock::acquire(dir)
+        .map_err(|e| anyhow::anyhow!("cannot lock {} to write: {e}", dir.display()))?;
     mmsoak_verify::write_atomically(path, bytes)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }

@@ -636,6 +636,69 @@ fn resume_before_the_first_run_record_starts_afresh_and_says_so() {
     assert!(dir.join("ITER_SUMMARY_3.json").is_file());
 }
 
+/// Without its run record but with complete iterations, a directory is
+/// not a run killed before its first record: a resume refuses and removes
+/// nothing (a fresh run would).
+#[test]
+fn resume_without_a_run_record_keeps_complete_iterations() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("soak");
+    let run = [
+        "run",
+        "--mock",
+        "--iterations",
+        "5",
+        "--fixed-clock",
+        "--out",
+        s(&dir),
+    ];
+    assert_eq!(mmsoak(tmp.path(), &run).code, 0);
+    fs::remove_file(dir.join("SOAK_RUN.json")).expect("remove");
+    let before = walk(&dir);
+    let mut resume = run.to_vec();
+    resume.push("--resume");
+    let ran = mmsoak(tmp.path(), &resume);
+    refused(
+        &ran,
+        &["holds no SOAK_RUN.json but holds 5 iteration summaries"],
+        "no run record",
+    );
+    assert_eq!(walk(&dir), before, "nothing removed");
+}
+
+/// `verify` and `report` in the same soak directory at the same time: each
+/// one's cleanup of interrupted writes spares the other's write in flight.
+#[test]
+fn report_writers_at_the_same_time_do_not_remove_each_others_writes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("soak");
+    mock_soak(&dir);
+    for round in 0..15 {
+        let spawn = |command: &str| {
+            Command::new(env!("CARGO_BIN_EXE_mmsoak"))
+                .args([command, "--path", s(&dir)])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        };
+        let writers = [
+            spawn("report"),
+            spawn("verify"),
+            spawn("snapshot"),
+            spawn("report"),
+        ];
+        for child in writers {
+            let out = child.wait_with_output().expect("wait");
+            assert!(
+                out.status.code().is_some_and(|c| c <= 1),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
 #[test]
 fn a_byte_order_mark_is_accepted_and_a_directory_as_market_is_named() {
     let tmp = tempfile::tempdir().expect("tempdir");

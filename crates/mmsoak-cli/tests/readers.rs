@@ -106,8 +106,10 @@ fn fuzz(name: &str, valid: Vec<u8>, check: impl Fn(&Path) -> Option<String>) {
         let file = dir.path().join(name);
         std::fs::write(&file, &bytes).expect("write");
         if let Some(message) = check(&file) {
+            // The file, or (from the apply journal's reader) the runtime
+            // file it disagrees with.
             prop_assert!(
-                message.contains(name),
+                message.contains(name) || message.contains("runtime_overrides.json"),
                 "the error does not name {name}: {message}"
             );
             prop_assert!(
@@ -258,5 +260,24 @@ fn recorded_market() {
     let valid = std::fs::read(&file).expect("read");
     fuzz("market.npz", valid, |f| {
         err(mmsoak_sim::RecordedMarket::open(&scenario, f))
+    });
+}
+
+/// The apply pipeline's own journal reader (`recover`, `verify_chain`),
+/// which a resume runs on the journal a killed soak left.
+#[test]
+fn apply_journal() {
+    let valid = std::fs::read(soak().join("APPLY_JOURNAL.jsonl")).expect("read");
+    fuzz("APPLY_JOURNAL.jsonl", valid, |f| {
+        let dir = f.parent().expect("dir");
+        std::fs::copy(
+            soak().join("runtime_overrides.json"),
+            dir.join("runtime_overrides.json"),
+        )
+        .expect("copy");
+        let lock = mmsoak_apply::SoakDirLock::acquire(dir).expect("lock");
+        let chain = err(mmsoak_apply::verify_chain(&lock));
+        let recovered = err(mmsoak_apply::recover(&lock));
+        recovered.or(chain)
     });
 }

@@ -404,6 +404,72 @@ fn find_sentinel(v: &Value, path: &mut String) -> Option<(String, String)> {
     }
 }
 
+/// Any JSON value, read and dropped like `serde::de::IgnoredAny`, but
+/// refusing an object that holds a key twice, as [`parse_document`] does:
+/// for typed readers that skip what they do not use.
+///
+/// ```
+/// use mmsoak_core::canonical::UniqueKeys;
+/// assert!(serde_json::from_str::<Vec<UniqueKeys>>(r#"[{"a": 1}, {"a": {"b": [1]}}]"#).is_ok());
+/// let err = serde_json::from_str::<Vec<UniqueKeys>>(r#"[{"a": {"b": 1, "b": 2}}]"#).unwrap_err();
+/// assert!(err.to_string().starts_with("`b` appears twice"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UniqueKeys;
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueKeysVisitor)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = UniqueKeys;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_none<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+        while seq.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+        let mut keys = std::collections::BTreeSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            map.next_value::<UniqueKeys>()?;
+            if let Some(key) = keys.replace(key) {
+                return Err(serde::de::Error::custom(format!(
+                    "`{}` appears twice",
+                    crate::input::excerpt(&key)
+                )));
+            }
+        }
+        Ok(UniqueKeys)
+    }
+}
+
 /// Join a JSON path the way error messages spell it: `totals.fills.maker_volume`.
 pub fn join_path(parent: &str, key: &str) -> String {
     if parent.is_empty() {

@@ -306,7 +306,11 @@ pub fn read_jsonl<R: BufRead>(mut reader: R, file: &Path) -> Result<FillStats, F
                 })
             }
         }
-        let text = buf.trim_ascii();
+        let mut text = buf.trim_ascii();
+        if line == 1 {
+            // A byte order mark, as Windows editors write one.
+            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+        }
         if text.is_empty() {
             continue;
         }
@@ -509,6 +513,17 @@ mod tests {
             }
         );
         assert_eq!((s.maker_fees, s.taker_fees), (-0.01, 0.05));
+    }
+
+    /// A byte order mark before the first line (a Windows editor's) is
+    /// not a fill; one anywhere else is an error.
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let s = jsonl("\u{feff}{\"is_maker\": true, \"price\": 100, \"qty\": 2}\n").expect("BOM");
+        assert_eq!(s.fills, 1);
+        let s = csv("\u{feff}is_maker,price,qty\ntrue,100,2\n").expect("BOM");
+        assert_eq!(s.totals.maker_volume, 200.0);
+        assert!(jsonl("{\"is_maker\": true, \"price\": 1, \"qty\": 1}\n\u{feff}{}\n").is_err());
     }
 
     #[test]

@@ -126,7 +126,7 @@ impl SoakPolicy {
         for (name, given) in doc.bounds {
             let param: Param = name
                 .parse()
-                .map_err(|e| invalid(format!("`bounds.{name}`: {e}")))?;
+                .map_err(|e| invalid(excerpt(&format!("`bounds.{name}`: {e}")).into_owned()))?;
             let old = registry.spec(param).bounds;
             let bounds = Bounds {
                 min: given.min.unwrap_or(old.min),

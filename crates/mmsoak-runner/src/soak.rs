@@ -7,7 +7,7 @@ use mmsoak_apply::{
     apply_with_tracking, initialize, recover, replay_decided, verify_chain, ApplyError,
     ApplyOutcome, GuardContext, GuardKpis, IterationRecord, RecoveryKind, RunHistory, SoakDirLock,
 };
-use mmsoak_core::input::{limits, read_document};
+use mmsoak_core::input::{excerpt, limits, read_document, read_line_capped, LineRead};
 use mmsoak_core::{InputError, IterationKpis, RuntimeOverrides, StateHash};
 use mmsoak_tuner::{propose, Proposal, TunerError, TunerMemory};
 
@@ -275,6 +275,16 @@ pub fn run_soak(
     let resume =
         config.resume && std::fs::symlink_metadata(config.out_dir.join(SOAK_RUN_FILE)).is_ok();
     if config.resume && !resume {
+        if let Some(work) = recorded_work(&config.out_dir) {
+            // Complete iterations without their run record: a fresh run
+            // would remove them, and a resume cannot continue them.
+            return Err(SoakError::Resume {
+                dir: config.out_dir.clone(),
+                problem: format!(
+                    "it holds no {SOAK_RUN_FILE} but holds {work}: there is no run record to continue from (start a fresh run without --resume to discard them)"
+                ),
+            });
+        }
         let why = if config.out_dir.exists() {
             format!("it holds no {SOAK_RUN_FILE}")
         } else {
@@ -349,6 +359,42 @@ pub fn run_soak(
         first_iteration: first,
         recovery,
     })
+}
+
+/// What a run that got further than its first record left in `dir`, said
+/// in words: iteration summaries, or an apply journal with decisions.
+/// `None` when nothing complete is there (a run killed before its first
+/// run record).
+fn recorded_work(dir: &Path) -> Option<String> {
+    let summaries = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("ITER_SUMMARY_") && name.ends_with(".json")
+        })
+        .count();
+    if summaries > 0 {
+        return Some(format!("{summaries} iteration summaries"));
+    }
+    // More than its `init` line: an iteration was decided.
+    let journal = mmsoak_apply::open_artifact(
+        &dir.join(mmsoak_verify::APPLY_JOURNAL),
+        std::fs::OpenOptions::new().read(true),
+    )
+    .ok()?;
+    let mut reader = std::io::BufReader::new(journal);
+    let mut line = Vec::new();
+    let mut lines = 0;
+    while lines < 2 {
+        match read_line_capped(&mut reader, &mut line, limits::LINE) {
+            Ok(LineRead::Line) if !line.trim_ascii().is_empty() => lines += 1,
+            Ok(LineRead::Line) => {}
+            _ => break,
+        }
+    }
+    (lines >= 2).then(|| "an apply journal with decided iterations".to_owned())
 }
 
 /// Clean the directory (all but the lock) and write the initial state.
@@ -553,7 +599,13 @@ fn resume_state(
     };
     let run_path = dir.join(SOAK_RUN_FILE);
     let run: SoakRun = serde_json::from_value(read_document(&run_path, limits::SOAK_RUN)?)
-        .map_err(|e| resume_err(format!("{}: {e}", run_path.display())))?;
+        .map_err(|e| {
+            resume_err(format!(
+                "{}: {}",
+                run_path.display(),
+                excerpt(&e.to_string())
+            ))
+        })?;
     let stored = &run.config;
     if stored.driver == wanted.driver
         && stored.driver_settings.is_empty()
@@ -589,7 +641,8 @@ fn resume_state(
         let iteration = doc.get("iteration").and_then(serde_json::Value::as_u64);
         if schema != Some(ITER_SUMMARY_SCHEMA) || iteration != Some(u64::from(i)) {
             return Err(unusable(format!(
-                "is not this run's summary (schema {schema:?}, iteration {iteration:?})"
+                "is not this run's summary (schema {}, iteration {iteration:?})",
+                excerpt(&format!("{schema:?}"))
             )));
         }
     }

@@ -183,6 +183,27 @@ fn a_child_that_left_the_bots_group_is_killed_with_the_bot() {
     }
 }
 
+/// A bot that replaces its stderr log (by a FIFO, by an endless file)
+/// cannot make the driver hang or read without end: the tail is read from
+/// the handle the bot was given.
+#[test]
+fn a_replaced_stderr_log_neither_blocks_nor_floods_the_driver() {
+    for (mode, iteration) in [("stderr-fifo", 10), ("stderr-zero", 11)] {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let s = Setup::new(60.0);
+            let result = s.run(mode, iteration, T).map(|_| ());
+            let _ = tx.send(result.map_err(|e| e.to_string()));
+        });
+        let result = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("{mode}: the driver hung"));
+        let msg = result.expect_err("the bot exits 1");
+        assert!(msg.contains("exit status: 1"), "{mode}: {msg}");
+        assert!(msg.len() < 10_000, "{mode}: a {} byte message", msg.len());
+    }
+}
+
 #[test]
 fn garbage_or_missing_report_is_a_clear_error() {
     let s = Setup::new(60.0);

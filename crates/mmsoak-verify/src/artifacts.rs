@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use mmsoak_core::canonical::UniqueKeys;
 use mmsoak_core::input::{limits, open_regular, parse_bytes, read_capped, read_document, Fields};
 use mmsoak_core::{FieldProblem, InputError, Param, RuntimeOverrides, StateHash};
-use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -258,26 +258,72 @@ fn list_iterations(dir: &Path) -> Result<u64, ArtifactError> {
     Ok(expected - 1)
 }
 
-#[derive(Deserialize)]
+/// The documented shape of a tuning report, read without keeping its
+/// entries: `{"iterations": [...], ...}`, every key once at every depth.
 struct TuningReportShape {
-    iterations: Option<Vec<IgnoredAny>>,
+    iterations: Option<usize>,
+}
+
+impl<'de> Deserialize<'de> for TuningReportShape {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TuningReportShape;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TuningReportShape, A::Error> {
+                let mut keys = std::collections::BTreeSet::new();
+                let mut iterations = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "iterations" {
+                        iterations = map
+                            .next_value::<Option<Vec<UniqueKeys>>>()?
+                            .map(|v| v.len());
+                    } else {
+                        map.next_value::<UniqueKeys>()?;
+                    }
+                    if !keys.insert(key) {
+                        return Err(serde::de::Error::custom("a key appears twice"));
+                    }
+                }
+                Ok(TuningReportShape { iterations })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// Check that the tuning report exists and has the documented shape
-/// (`{"iterations": [...], ...}` or a bare list); return its entry count.
-/// The file is read as a stream (memory does not grow with its length),
-/// up to [`limits::TUNING_REPORT`] bytes.
+/// (`{"iterations": [...], ...}` or a bare list, every key once); return
+/// its entry count. The file is read as a stream (memory does not grow with
+/// its length), up to [`limits::TUNING_REPORT`] bytes.
 fn check_tuning_report(file: &Path) -> Result<usize, ArtifactError> {
-    use std::io::{BufRead, Read};
-    let handle = match open_regular(file) {
-        Ok(h) => h,
+    let open = || match open_regular(file) {
         Err(InputError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ArtifactError::MissingTuningReport {
+            Err(ArtifactError::MissingTuningReport {
                 file: file.to_owned(),
             })
         }
-        Err(e) => return Err(e.into()),
+        other => Ok(other?),
     };
+    match count_tuning_report_entries(file, open()?) {
+        // A soak writes its report's next entry in place: while it does,
+        // the end of the file is torn for an instant. Look once more.
+        Err(_) => {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            count_tuning_report_entries(file, open()?)
+        }
+        ok => ok,
+    }
+}
+
+/// [`check_tuning_report`] of an opened report.
+fn count_tuning_report_entries(file: &Path, handle: std::fs::File) -> Result<usize, ArtifactError> {
+    use std::io::{BufRead, Read};
     let io = |source| InputError::Io {
         file: file.to_owned(),
         source,
@@ -306,10 +352,9 @@ fn check_tuning_report(file: &Path) -> Result<usize, ArtifactError> {
         }
     };
     let fast = if first == Some(b'[') {
-        serde_json::from_reader::<_, Vec<IgnoredAny>>(reader).map(|v| Some(v.len()))
+        serde_json::from_reader::<_, Vec<UniqueKeys>>(reader).map(|v| Some(v.len()))
     } else {
-        serde_json::from_reader::<_, TuningReportShape>(reader)
-            .map(|s| s.iterations.map(|v| v.len()))
+        serde_json::from_reader::<_, TuningReportShape>(reader).map(|s| s.iterations)
     };
     match fast {
         Ok(Some(n)) => Ok(n),

@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -57,74 +57,92 @@ impl ExecDriver {
         }
     }
 
-    /// The command line for one iteration: each placeholder of the
-    /// template replaced by its value, shell-quoted.
+    /// The command line `sh -c` runs: each placeholder of the template
+    /// replaced by a reference to the environment variable holding its value
+    /// (`{out}` by `"${MMSOAK_OUT}"`), quoted for where it stands in the
+    /// template (bare, inside `"…"` or inside `'…'`).
     ///
-    /// The template is read once, left to right: a value is never searched
-    /// for placeholders again, so a path holding `{out}`, quotes, `$(...)`,
-    /// backticks or newlines reaches the bot as that one argument and is
-    /// never run.
+    /// The values themselves (paths chosen by whoever runs the soak) never
+    /// appear in the command text: the shell expands a variable but never
+    /// runs what it holds, so a path holding `{out}`, quotes, `$(...)`,
+    /// backticks or newlines reaches the bot as written and is never run,
+    /// whatever quotes the template puts around its placeholder. (Inside a
+    /// command substitution, `$(... {out} ...)`, the reference may be split
+    /// at spaces: use `"$MMSOAK_OUT"` there.)
     ///
     /// ```
-    /// use std::path::Path;
     /// use std::time::Duration;
-    /// use mmsoak_core::RuntimeOverrides;
-    /// use mmsoak_runner::{ExecDriver, IterationInput};
-    /// let driver = ExecDriver::new("./bot {overrides} {out} {iteration}", Duration::from_secs(60));
-    /// let overrides = RuntimeOverrides::new();
-    /// let line = driver.command_line(&IterationInput {
-    ///     iteration: 3,
-    ///     overrides: &overrides,
-    ///     overrides_path: Path::new("w/y{out}$(touch pwned)/iter_3/runtime_overrides.json"),
-    ///     out_dir: Path::new("w/y{out}$(touch pwned)/iter_3"),
-    ///     stop: &Default::default(),
-    /// });
+    /// use mmsoak_runner::ExecDriver;
+    /// let driver = ExecDriver::new(
+    ///     r#"./bot {overrides} --out "{out}" --tag 'it{iteration}'"#,
+    ///     Duration::from_secs(60),
+    /// );
     /// assert_eq!(
-    ///     line,
-    ///     "./bot 'w/y{out}$(touch pwned)/iter_3/runtime_overrides.json' 'w/y{out}$(touch pwned)/iter_3' '3'"
+    ///     driver.command_line(),
+    ///     r#"./bot "${MMSOAK_OVERRIDES}" --out "${MMSOAK_OUT}" --tag 'it'"${MMSOAK_ITERATION}"''"#
     /// );
     /// ```
-    pub fn command_line(&self, input: &IterationInput<'_>) -> String {
+    pub fn command_line(&self) -> String {
         substitute(&self.command, |name| match name {
-            "overrides" => Some(input.overrides_path.to_string_lossy().into_owned()),
-            "out" => Some(input.out_dir.to_string_lossy().into_owned()),
-            "iteration" => Some(input.iteration.to_string()),
+            "overrides" => Some("MMSOAK_OVERRIDES"),
+            "out" => Some("MMSOAK_OUT"),
+            "iteration" => Some("MMSOAK_ITERATION"),
             _ => None,
         })
     }
 }
 
-/// `template` with every `{name}` for which `value` answers replaced by that
-/// answer, shell-quoted, in one pass; anything else (other braces, unknown
-/// names) is kept as written.
-fn substitute(template: &str, value: impl Fn(&str) -> Option<String>) -> String {
-    let mut out = String::with_capacity(template.len() + 64);
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let replaced = after.find('}').and_then(|close| {
-            let name = &after[..close];
-            value(name).map(|v| (v, close))
-        });
-        match replaced {
-            Some((v, close)) => {
-                out.push_str(&shell_quote(&v));
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+/// Where a placeholder stands in a POSIX shell command.
+#[derive(Clone, Copy, PartialEq)]
+enum Quoting {
+    Bare,
+    Single,
+    Double,
 }
 
-/// Quote for POSIX sh: `'...'` with embedded quotes closed and escaped.
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+/// `template` with every `{name}` for which `variable` answers replaced by
+/// a reference to that environment variable, quoted for its place, in one
+/// pass over the template; anything else (other braces, unknown names) is
+/// kept as written.
+fn substitute(template: &str, variable: impl Fn(&str) -> Option<&'static str>) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut quoting = Quoting::Bare;
+    let mut chars = template.char_indices();
+    while let Some((i, c)) = chars.next() {
+        let placeholder = (c == '{')
+            .then(|| {
+                let rest = &template[i + 1..];
+                let name = &rest[..rest.find('}')?];
+                Some((name.len(), variable(name)?))
+            })
+            .flatten();
+        if let Some((len, var)) = placeholder {
+            out.push_str(&match quoting {
+                Quoting::Bare => format!("\"${{{var}}}\""),
+                Quoting::Double => format!("${{{var}}}"),
+                Quoting::Single => format!("'\"${{{var}}}\"'"),
+            });
+            for _ in 0..=len {
+                chars.next();
+            }
+            continue;
+        }
+        out.push(c);
+        match (quoting, c) {
+            // A backslash outside single quotes takes the next character
+            // as written.
+            (Quoting::Bare | Quoting::Double, '\\') => {
+                if let Some((_, next)) = chars.next() {
+                    out.push(next);
+                }
+            }
+            (Quoting::Bare, '\'') => quoting = Quoting::Single,
+            (Quoting::Bare, '"') => quoting = Quoting::Double,
+            (Quoting::Single, '\'') | (Quoting::Double, '"') => quoting = Quoting::Bare,
+            _ => {}
+        }
+    }
+    out
 }
 
 impl Driver for ExecDriver {
@@ -137,7 +155,7 @@ impl Driver for ExecDriver {
         input: &IterationInput<'_>,
     ) -> Result<IterationOutput, DriverError> {
         let iteration = input.iteration;
-        let command = self.command_line(input);
+        let command = self.command_line();
         let io_err = |path: PathBuf| {
             move |source| DriverError::Io {
                 iteration,
@@ -149,6 +167,12 @@ impl Driver for ExecDriver {
         let stderr_path = input.out_dir.join(BOT_STDERR_LOG);
         let stdout = File::create(&stdout_path).map_err(io_err(stdout_path.clone()))?;
         let stderr = File::create(&stderr_path).map_err(io_err(stderr_path.clone()))?;
+        // The tail is read through a handle opened now, on the file just
+        // made, never by the path later: the bot may replace it (by a
+        // FIFO, a link to /dev/zero).
+        let stderr_log =
+            mmsoak_apply::open_artifact(&stderr_path, std::fs::OpenOptions::new().read(true))
+                .map_err(io_err(stderr_path.clone()))?;
         let overrides_json =
             String::from_utf8_lossy(&input.overrides.to_canonical_bytes()).into_owned();
 
@@ -200,7 +224,7 @@ impl Driver for ExecDriver {
                     iteration,
                     command,
                     seconds: self.timeout.as_secs_f64(),
-                    stderr_tail: stderr_tail(&stderr_path),
+                    stderr_tail: stderr_tail(&stderr_log),
                 })
             }
             Ok(Waited::Stopped(value)) => return Err(DriverError::Stopped { iteration, value }),
@@ -213,7 +237,7 @@ impl Driver for ExecDriver {
             }
         };
         removed.map_err(io_err(record_path))?;
-        let tail = stderr_tail(&stderr_path);
+        let tail = stderr_tail(&stderr_log);
         if !status.success() {
             return Err(DriverError::Failed {
                 iteration,
@@ -276,18 +300,17 @@ fn wait_for_bot(
     }
 }
 
-/// The last 20 lines (at most 8 KiB) of the bot's stderr.
-fn stderr_tail(path: &Path) -> String {
+/// The last 20 lines (at most 8 KiB) of the bot's stderr, read through the
+/// handle the bot was given.
+fn stderr_tail(log: &File) -> String {
     const MAX: u64 = 8 * 1024;
-    let Ok(mut f) = File::open(path) else {
-        return String::new();
-    };
+    let mut f = log;
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     if f.seek(SeekFrom::Start(len.saturating_sub(MAX))).is_err() {
         return String::new();
     }
     let mut buf = Vec::new();
-    if f.read_to_end(&mut buf).is_err() {
+    if f.take(MAX).read_to_end(&mut buf).is_err() {
         return String::new();
     }
     let text = String::from_utf8_lossy(&buf);
@@ -298,73 +321,73 @@ fn stderr_tail(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmsoak_core::RuntimeOverrides;
 
     #[test]
-    fn quoting_survives_hostile_paths() {
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-    }
-
-    #[test]
-    fn placeholders_are_replaced_once_and_only_in_the_template() {
-        let value = |name: &str| match name {
-            "a" => Some("{b}".to_owned()),
-            "b" => Some("x'y".to_owned()),
+    fn placeholders_become_quoted_variable_references_in_one_pass() {
+        let var = |name: &str| match name {
+            "a" => Some("A"),
+            "b" => Some("B"),
             _ => None,
         };
-        assert_eq!(substitute("{a} {b}", value), r"'{b}' 'x'\''y'");
-        assert_eq!(substitute("{a}{", value), "'{b}'{");
-        assert_eq!(substitute("{} {c} {{a}} }{", value), "{} {c} {'{b}'} }{");
-        assert_eq!(substitute("", value), "");
+        assert_eq!(substitute("{a} {b}", var), r#""${A}" "${B}""#);
+        assert_eq!(substitute(r#""x{a}y""#, var), r#""x${A}y""#);
+        assert_eq!(substitute("'x{a}y'", var), r#"'x'"${A}"'y'"#);
+        assert_eq!(substitute(r#"\'{a}"#, var), r#"\'"${A}""#);
+        assert_eq!(substitute(r#""\"{a}""#, var), r#""\"${A}""#);
+        assert_eq!(
+            substitute("{} {c} {{a}} }{ {a", var),
+            r#"{} {c} {"${A}"} }{ {a"#
+        );
+        assert_eq!(substitute("", var), "");
     }
 
-    /// The command line through a real `sh -c`: each value arrives as one
-    /// argument, byte for byte, and nothing in it runs.
+    /// The command line through a real `sh -c`, the values in the
+    /// environment as the driver sets them: each arrives as one argument,
+    /// byte for byte, wherever the template quotes it, and nothing in it
+    /// runs.
     #[test]
-    fn hostile_values_reach_the_shell_as_single_arguments() {
+    fn hostile_values_reach_the_bot_as_written_whatever_the_quoting() {
         let dir = tempfile::tempdir().expect("tempdir");
         let hostile = [
             "w/y{out}$(touch pwned)",
             "w/{iteration}`touch pwned`",
             "w/it's \"q\" $HOME ;touch pwned",
             "w/new\nline & touch pwned |",
-            "w/{overrides}{out}{iteration} sp  ace",
+            "w/{overrides}{out}{iteration} sp  ace *",
+        ];
+        let templates = [
+            "printf '%s\\0' {overrides} {out} {iteration}",
+            r#"printf '%s\0' "{overrides}" "{out}" "{iteration}""#,
+            r#"printf '%s\0' '{overrides}' '{out}' '{iteration}'"#,
         ];
         for out in hostile {
-            let out_dir = dir.path().join(out).join("iter_7");
-            let overrides_path = out_dir.join("runtime_overrides.json");
-            let overrides = RuntimeOverrides::new();
-            let driver = ExecDriver::new(
-                "printf '%s\\0' {overrides} {out} {iteration}",
-                Duration::from_secs(5),
-            );
-            let line = driver.command_line(&IterationInput {
-                iteration: 7,
-                overrides: &overrides,
-                overrides_path: &overrides_path,
-                out_dir: &out_dir,
-                stop: &Default::default(),
-            });
-            let output = Command::new("/bin/sh")
-                .arg("-c")
-                .arg(&line)
-                .current_dir(dir.path())
-                .output()
-                .expect("sh runs");
-            assert!(output.status.success(), "{line}");
-            let args: Vec<&[u8]> = output.stdout.split(|&b| b == 0).collect();
-            assert_eq!(
-                args,
-                [
-                    overrides_path.as_os_str().as_encoded_bytes(),
-                    out_dir.as_os_str().as_encoded_bytes(),
-                    b"7",
-                    b"",
-                ],
-                "{line}"
-            );
-            assert!(!dir.path().join("pwned").exists(), "{line} ran a command");
+            for template in templates {
+                let out_dir = dir.path().join(out).join("iter_7");
+                let overrides_path = out_dir.join("runtime_overrides.json");
+                let line = ExecDriver::new(template, Duration::from_secs(5)).command_line();
+                let output = Command::new("/bin/sh")
+                    .arg("-c")
+                    .arg(&line)
+                    .env("MMSOAK_OVERRIDES", &overrides_path)
+                    .env("MMSOAK_OUT", &out_dir)
+                    .env("MMSOAK_ITERATION", "7")
+                    .current_dir(dir.path())
+                    .output()
+                    .expect("sh runs");
+                assert!(output.status.success(), "{line}");
+                let args: Vec<&[u8]> = output.stdout.split(|&b| b == 0).collect();
+                assert_eq!(
+                    args,
+                    [
+                        overrides_path.as_os_str().as_encoded_bytes(),
+                        out_dir.as_os_str().as_encoded_bytes(),
+                        b"7",
+                        b"",
+                    ],
+                    "{template} -> {line}"
+                );
+                assert!(!dir.path().join("pwned").exists(), "{line} ran a command");
+            }
         }
     }
 }

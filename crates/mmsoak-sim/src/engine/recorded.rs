@@ -86,9 +86,21 @@ impl RecordedEvents {
         };
         // A directory or FIFO is refused by name, before anything is read.
         let file = mmsoak_core::input::open_regular(path)?;
-        let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
+        let file_len = file
+            .metadata()
+            .map_err(|source| SimError::Io {
+                path: path.to_owned(),
+                source,
+            })?
+            .len();
+        let consumed = std::rc::Rc::new(std::cell::Cell::new(0u64));
+        let reader = CountingReader {
+            inner: std::io::BufReader::new(file),
+            count: std::rc::Rc::clone(&consumed),
+        };
+        let mut archive = zip::ZipArchive::new(reader)
             .map_err(|e| problem(format!("not an npz (zip) archive: {e}")))?;
-        let entry = archive.by_name(ARRAY).map_err(|e| match e {
+        let mut entry = archive.by_name(ARRAY).map_err(|e| match e {
             zip::result::ZipError::FileNotFound => {
                 problem(format!("no array `data` ({ARRAY}) in the archive"))
             }
@@ -103,19 +115,39 @@ impl RecordedEvents {
             )));
         }
         // A zip bomb (a small archive inflating to gigabytes) is refused
-        // before it is inflated: market events compress a few times, not
-        // hundreds.
-        let compressed = entry.compressed_size().max(1);
+        // before it is inflated when its sizes say so (the compressed size
+        // is believed only up to the file's), and while it is inflated when
+        // they lie: market events compress a few times, not hundreds.
+        let bomb = |compressed: u64, inflated: u64| {
+            problem(format!(
+                "{ARRAY}: {compressed} compressed bytes would inflate to {inflated}, a ratio over {MAX_COMPRESSION_RATIO} that no recorded market has (a zip bomb?)"
+            ))
+        };
+        let compressed = entry.compressed_size().min(file_len).max(1);
         if declared > MIN_BOMB_BYTES && declared / compressed > MAX_COMPRESSION_RATIO {
-            return Err(problem(format!(
-                "{ARRAY}: {compressed} compressed bytes would inflate to {declared}, a ratio over {MAX_COMPRESSION_RATIO} that no recorded market has (a zip bomb?)"
-            )));
+            return Err(bomb(compressed, declared));
         }
+        let start = consumed.get();
         let mut npy = Vec::new();
-        entry
-            .take(declared.saturating_add(1))
-            .read_to_end(&mut npy)
-            .map_err(|e| problem(format!("{ARRAY}: cannot be read: {e}")))?;
+        let mut chunk = vec![0u8; 1 << 20];
+        loop {
+            let n = match entry.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(problem(format!("{ARRAY}: cannot be read: {e}"))),
+            };
+            npy.extend_from_slice(&chunk[..n]);
+            let inflated = npy.len() as u64;
+            if inflated > declared {
+                break; // more than it says: refused below
+            }
+            // What the inflater has consumed, with room for its read-ahead.
+            let read = consumed.get() - start + (64 << 10);
+            if inflated > MIN_BOMB_BYTES && inflated / read > MAX_COMPRESSION_RATIO {
+                return Err(bomb(consumed.get() - start, declared));
+            }
+        }
         if npy.len() as u64 != declared {
             return Err(problem(format!(
                 "{ARRAY}: holds {} bytes, the archive says {declared}",
@@ -123,6 +155,27 @@ impl RecordedEvents {
             )));
         }
         parse_npy(&npy, tick_size).map_err(|p| problem(format!("{ARRAY}: {p}")))
+    }
+}
+
+/// A reader that counts the bytes read through it (the compressed bytes an
+/// archive's inflater consumes).
+struct CountingReader<R> {
+    inner: R,
+    count: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: std::io::Seek> std::io::Seek for CountingReader<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
     }
 }
 
@@ -521,6 +574,41 @@ mod tests {
             msg.contains("would inflate to 67108864") && msg.contains("a zip bomb?"),
             "{msg}"
         );
+
+        // The same bomb with its compressed size lying (20 MiB, in both
+        // headers) in a file padded to look that large: caught while it
+        // inflates, long before 64 MiB.
+        let liar = dir.path().join("liar.npz");
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&liar).expect("create"));
+        zip.start_file(ARRAY, options).expect("entry");
+        for _ in 0..64 {
+            zip.write_all(&zeros).expect("write");
+        }
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        zip.start_file("padding.bin", stored).expect("entry");
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let noise: Vec<u8> = (0..(21 << 20))
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        zip.write_all(&noise).expect("write");
+        zip.finish().expect("finish");
+        let mut bytes = std::fs::read(&liar).expect("read");
+        let lie = (20u32 << 20).to_le_bytes();
+        bytes[18..22].copy_from_slice(&lie); // local header
+        let central = bytes
+            .windows(4)
+            .position(|w| w == b"PK\x01\x02")
+            .expect("central directory");
+        bytes[central + 20..central + 24].copy_from_slice(&lie);
+        std::fs::write(&liar, &bytes).expect("write");
+        let err = RecordedEvents::read(&liar, TICK).expect_err("a lying bomb");
+        assert!(err.to_string().contains("a zip bomb?"), "{err}");
 
         let err = RecordedEvents::read(dir.path(), TICK).expect_err("a directory");
         assert_eq!(
