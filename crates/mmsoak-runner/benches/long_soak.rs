@@ -3,7 +3,9 @@
 //! temporary directory, with the time of every iteration recorded by the
 //! observer. Prints the mean per-iteration time of the first and the last
 //! 1,000 iterations (and of each tenth of the run), their ratio (flat: about
-//! 1), and the size of `SOAK_RUN.json` and `TUNING_REPORT.json` at the end.
+//! 1), the same for applied and for skipped iterations apart (an applied
+//! step costs more fsyncs than a skip, and a mock run applies more early
+//! on), and the size of `SOAK_RUN.json` and `TUNING_REPORT.json` at the end.
 //!
 //! `cargo bench -p mmsoak-runner --bench long_soak` (release profile). The
 //! mock driver does almost nothing, so the figures are the runner's own
@@ -19,6 +21,7 @@ use mmsoak_runner::{
 struct Timer {
     last: Instant,
     per_iteration_ms: Vec<f64>,
+    applied: Vec<bool>,
 }
 
 impl SoakObserver for Timer {
@@ -26,10 +29,11 @@ impl SoakObserver for Timer {
         self.last = Instant::now();
     }
 
-    fn iteration_done(&mut self, _done: &IterationDone<'_>) {
+    fn iteration_done(&mut self, done: &IterationDone<'_>) {
         let now = Instant::now();
         self.per_iteration_ms
             .push((now - self.last).as_secs_f64() * 1e3);
+        self.applied.push(done.outcome.applied);
         self.last = now;
     }
 }
@@ -61,6 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut timer = Timer {
         last: Instant::now(),
         per_iteration_ms: Vec::with_capacity(iterations as usize),
+        applied: Vec::with_capacity(iterations as usize),
     };
     let start = Instant::now();
     run_soak(&config, &mut MockDriver, &mut timer)?;
@@ -79,6 +84,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tenth = (t.len() / 10).max(1);
     let tenths: Vec<String> = t.chunks(tenth).map(|c| format!("{:.2}", mean(c))).collect();
     println!("  by tenth of the run (ms): {}", tenths.join(" "));
+    // An applied step costs more (an intent and a commit line, the runtime
+    // file written and read back, each fsynced) than a skip (one line):
+    // compare like with like.
+    let split = |range: std::ops::Range<usize>, applied: bool| {
+        let xs: Vec<f64> = range
+            .filter(|&i| timer.applied[i] == applied)
+            .map(|i| t[i])
+            .collect();
+        (mean(&xs), xs.len())
+    };
+    for (what, applied) in [("applied", true), ("skipped", false)] {
+        let (a, na) = split(0..window, applied);
+        let (b, nb) = split(t.len() - window..t.len(), applied);
+        println!(
+            "  {what} iterations: first {window}: {a:.2} ms (n={na}), last {window}: {b:.2} ms (n={nb})"
+        );
+    }
     for name in ["SOAK_RUN.json", "TUNING_REPORT.json", "APPLY_JOURNAL.jsonl"] {
         let bytes = std::fs::metadata(out.join(name))?.len();
         println!("  {name}: {bytes} bytes");
