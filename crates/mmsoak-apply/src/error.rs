@@ -18,6 +18,13 @@ pub enum LockError {
         /// What the holder wrote into the lock file (pid and start time).
         holder: String,
     },
+    /// Report commands (`verify`, `snapshot`, `gate`, `report`) kept
+    /// writing there for seconds. Nothing was read, cleaned or written.
+    #[error("{} is busy: report commands (verify, snapshot, gate, report) are writing there; try again when they have finished", dir.display())]
+    Busy {
+        /// The directory.
+        dir: PathBuf,
+    },
     /// The directory or its lock file could not be created or locked.
     #[error("cannot lock {}: {source}", path.display())]
     Io {

@@ -38,9 +38,11 @@ pub struct SoakDirLock {
 }
 
 impl SoakDirLock {
-    /// Lock `dir` (created if missing), without waiting. When another
-    /// process holds it, fails at once with [`LockError::Held`] naming the
-    /// holder (its pid and start time).
+    /// Lock `dir` (created if missing). When another soak holds it, fails
+    /// at once (within 0.2 s) with [`LockError::Held`] naming the holder
+    /// (its pid and start time); while report commands write there
+    /// ([`ReportWriteLock`]), waits up to 3 s for them, then fails with
+    /// [`LockError::Busy`].
     pub fn acquire(dir: impl AsRef<Path>) -> Result<Self, LockError> {
         let dir = dir.as_ref().to_owned();
         std::fs::create_dir_all(&dir).map_err(|source| LockError::Io {
@@ -62,9 +64,29 @@ impl SoakDirLock {
                 .truncate(false),
         )
         .map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
+        // Report writers (ReportWriteLock) share the lock for the moment of
+        // a write, and take it alone for the moment of a cleanup: wait for
+        // them a little. A soak holds it alone for its whole run.
+        let started = std::time::Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(e)) => return Err(io(e)),
+            }
+            let shared_only = match file.try_lock_shared() {
+                Ok(()) => {
+                    file.unlock().map_err(io)?;
+                    true
+                }
+                Err(TryLockError::WouldBlock) => false,
+                Err(TryLockError::Error(e)) => return Err(io(e)),
+            };
+            let waited = started.elapsed();
+            if shared_only && waited > std::time::Duration::from_secs(3) {
+                return Err(LockError::Busy { dir });
+            }
+            if !shared_only && waited > std::time::Duration::from_millis(200) {
                 let mut note = String::new();
                 // Best effort: the holder may be writing its note right now.
                 let holder = match file.read_to_string(&mut note) {
@@ -73,7 +95,7 @@ impl SoakDirLock {
                 };
                 return Err(LockError::Held { dir, holder });
             }
-            Err(TryLockError::Error(e)) => return Err(io(e)),
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
         let started = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -115,7 +137,10 @@ impl SoakDirLock {
 /// writer, which may hold a large partial file), when nothing else holds
 /// the lock: no soak runs there and no other report writer writes. A soak
 /// directory only (one with a lock file); elsewhere nothing is locked or
-/// removed. When a soak holds the lock, the writer goes on without it.
+/// removed. When a soak holds the lock, the writer goes on without it
+/// after a second (a soak that ends during such a write, followed at once
+/// by another writer's cleanup, is the one case left in which a write in
+/// flight can lose its temporary file: it then fails, naming the file).
 ///
 /// ```
 /// let dir = tempfile::tempdir()?;
@@ -159,10 +184,15 @@ impl ReportWriteLock {
         match file.try_lock() {
             Ok(()) => {
                 let removed = remove_interrupted_writes(dir)?;
-                // Exclusive to shared: other writers may go on.
-                file.lock_shared()?;
+                // Exclusive to shared, so that other writers may go on
+                // (never blocking: the conversion is not atomic everywhere).
+                let file = match file.try_lock_shared() {
+                    Ok(()) => Some(file),
+                    Err(TryLockError::WouldBlock) => None,
+                    Err(TryLockError::Error(e)) => return Err(e),
+                };
                 return Ok(ReportWriteLock {
-                    _file: Some(file),
+                    _file: file,
                     removed,
                 });
             }
@@ -224,6 +254,28 @@ fn remove_interrupted_writes(dir: &Path) -> std::io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A soak starting while report commands write waits for them; one
+    /// that keeps writing makes it give up with its own message, not the
+    /// last soak's pid.
+    #[test]
+    fn a_soak_waits_for_report_writers_and_says_when_they_keep_writing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        drop(SoakDirLock::acquire(dir.path()).expect("lock file"));
+        let writer = ReportWriteLock::acquire(dir.path()).expect("shared");
+        let released = std::thread::scope(|scope| {
+            scope.spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                drop(writer);
+            });
+            SoakDirLock::acquire(dir.path())
+        });
+        drop(released.expect("acquired once the writer is done"));
+        let _writer = ReportWriteLock::acquire(dir.path()).expect("shared");
+        let err = SoakDirLock::acquire(dir.path()).expect_err("busy");
+        assert!(matches!(err, LockError::Busy { .. }), "{err}");
+        assert!(err.to_string().contains("report commands"), "{err}");
+    }
 
     #[test]
     fn second_lock_is_refused_and_names_the_holder() {

@@ -49,9 +49,11 @@ impl DriverKind {
 /// file, --sim-duration seconds per iteration, --market FILE.npz to replay a
 /// recorded market); `mock` replays a scripted KPI sequence and ignores the
 /// parameters (it exists to test the pipeline, not the bot); `exec` runs
-/// your bot: placeholders {overrides} {out} {iteration} in --exec, also in
-/// MMSOAK_OVERRIDES, MMSOAK_OUT, MMSOAK_ITERATION, and the overrides JSON
-/// in MM_RUNTIME_OVERRIDES_JSON; the bot writes {out}/EDGE_REPORT.json and
+/// your bot: placeholders {overrides} {out} {iteration} in --exec (outside
+/// quotes: each becomes one argument), the same values in MMSOAK_OVERRIDES,
+/// MMSOAK_OUT, MMSOAK_ITERATION (use those inside a script another shell
+/// runs, as in sh -c '...'), and the overrides JSON in
+/// MM_RUNTIME_OVERRIDES_JSON; the bot writes {out}/EDGE_REPORT.json and
 /// optionally {out}/fills.jsonl. A flag of another driver than the one
 /// running is an error.
 ///
@@ -190,7 +192,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
                     anyhow::bail!("--iteration-timeout must be a positive number of seconds")
                 }
             };
-            Box::new(ExecDriver::new(cmd, timeout))
+            Box::new(ExecDriver::new(cmd, timeout)?)
         }
     };
     let initial_overrides = match &args.overrides {

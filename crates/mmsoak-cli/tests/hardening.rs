@@ -162,6 +162,30 @@ fn placeholders_in_an_artifacts_path_are_neither_run_nor_replaced() {
             "{out}"
         );
     }
+    // A placeholder inside quotes would be pasted into a script another
+    // shell runs: refused before anything is written.
+    let out = tmp.path().join("quoted");
+    let ran = mmsoak(
+        tmp.path(),
+        &[
+            "run",
+            "--driver",
+            "exec",
+            "--exec",
+            &format!(
+                "sh -c 'sh {} {{overrides}} {{out}} {{iteration}}'",
+                bot().display()
+            ),
+            "--out",
+            s(&out),
+        ],
+    );
+    refused(
+        &ran,
+        &["`{overrides}`", "inside quotes", "$MMSOAK_OUT"],
+        "quoted",
+    );
+    assert!(!out.exists());
     let pwned: Vec<_> = walk(tmp.path())
         .into_iter()
         .filter(|p| p.file_name().is_some_and(|n| n == "pwned"))

@@ -153,6 +153,21 @@ fn sigkill_during_iteration_6_then_resume_equals_an_uninterrupted_run() {
         .expect("spawn");
     let pgid_file = tmp.path().join("block.pgid");
     wait_for(&pgid_file, &mut child);
+    // The bot may run before mmsoak has recorded its pid (then only its
+    // token would find it): wait for the whole record.
+    let record = killed.join("iter_6/bot.process.json");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let started = |text: &str| {
+        serde_json::from_str::<serde_json::Value>(text)
+            .is_ok_and(|v| v["start_ticks"].as_u64().is_some())
+    };
+    while !std::fs::read_to_string(&record).is_ok_and(|r| started(&r)) {
+        assert!(
+            Instant::now() < deadline,
+            "the bot's record has no start time"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     child.kill().expect("SIGKILL mmsoak");
     child.wait().expect("reap");
     // The bot runs in its own process group: it outlives mmsoak, still

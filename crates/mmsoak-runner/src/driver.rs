@@ -18,7 +18,7 @@ pub(crate) mod exec;
 mod mock;
 mod sim;
 
-pub use exec::{ExecDriver, DEFAULT_ITERATION_TIMEOUT};
+pub use exec::{ExecCommandError, ExecDriver, DEFAULT_ITERATION_TIMEOUT};
 pub use mock::MockDriver;
 pub use sim::{SimDriver, DEFAULT_SIM_DURATION};
 

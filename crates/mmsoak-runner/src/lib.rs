@@ -54,8 +54,9 @@ pub use artifacts::{
 };
 pub use clock::Clock;
 pub use driver::{
-    collect_output, Driver, DriverError, ExecDriver, IterationInput, IterationOutput, MockDriver,
-    SimDriver, DEFAULT_ITERATION_TIMEOUT, DEFAULT_SIM_DURATION, EDGE_REPORT_FILE, FILL_LOG_FILES,
+    collect_output, Driver, DriverError, ExecCommandError, ExecDriver, IterationInput,
+    IterationOutput, MockDriver, SimDriver, DEFAULT_ITERATION_TIMEOUT, DEFAULT_SIM_DURATION,
+    EDGE_REPORT_FILE, FILL_LOG_FILES,
 };
 pub use mmsoak_sim::{RecordedMarket, Scenario, MAX_SIM_DURATION};
 pub use policy::{PolicyFileError, SoakPolicy};

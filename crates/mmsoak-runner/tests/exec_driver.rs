@@ -45,7 +45,7 @@ impl Setup {
             "sh {} {{overrides}} {{out}} {{iteration}} {mode}",
             bot().display()
         );
-        let mut driver = ExecDriver::new(cmd, timeout);
+        let mut driver = ExecDriver::new(cmd, timeout).expect("a valid command");
         driver.run_iteration(&IterationInput {
             iteration,
             overrides: &self.overrides,

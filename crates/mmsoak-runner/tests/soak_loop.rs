@@ -237,7 +237,8 @@ fn exec_config(out: &Path, mode: &str) -> (SoakConfig, ExecDriver) {
     );
     let mut c = config(out, 6, true);
     c.exec_command = Some(cmd.clone());
-    (c, ExecDriver::new(cmd, Duration::from_millis(1500)))
+    let driver = ExecDriver::new(cmd, Duration::from_millis(1500)).expect("a valid command");
+    (c, driver)
 }
 
 #[test]
@@ -413,6 +414,7 @@ fn a_stop_request_kills_the_exec_bot() {
     let overrides_path = tmp.path().join("runtime_overrides.json");
     std::fs::write(&overrides_path, overrides.to_canonical_bytes()).expect("overrides");
     let err = ExecDriver::new(cmd, Duration::from_secs(60))
+        .expect("a valid command")
         .run_iteration(&IterationInput {
             iteration: 1,
             overrides: &overrides,

@@ -1007,7 +1007,6 @@ struct PolicyDocument {
     _bounds: Option<toml::Table>,
 }
 
-/// 1-based line and column of a byte offset.
 /// A policy value that parses but cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`tuner.{key}` {problem}")]

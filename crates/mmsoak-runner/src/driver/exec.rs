@@ -23,13 +23,14 @@ pub const DEFAULT_ITERATION_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Runs `sh -c COMMAND` for each iteration.
 ///
-/// Placeholders in the command are replaced (shell-quoted, in one pass over
-/// the command: see [`ExecDriver::command_line`]): `{overrides}` (path of
-/// the runtime overrides file), `{out}` (the iteration directory),
-/// `{iteration}`. The same values are in `MMSOAK_OVERRIDES`, `MMSOAK_OUT`,
-/// `MMSOAK_ITERATION`, and the overrides document itself (canonical JSON, the
-/// file's exact bytes) in `MM_RUNTIME_OVERRIDES_JSON`. The bot writes
-/// `{out}/EDGE_REPORT.json` and optionally `{out}/fills.jsonl` (or
+/// Placeholders in the command stand for the iteration's values:
+/// `{overrides}` (path of the runtime overrides file), `{out}` (the
+/// iteration directory), `{iteration}`. The values themselves are in the
+/// environment, `MMSOAK_OVERRIDES`, `MMSOAK_OUT`, `MMSOAK_ITERATION`, and a
+/// placeholder becomes a quoted reference to its variable (see
+/// [`ExecDriver::command_line`]); the overrides document itself (canonical
+/// JSON, the file's exact bytes) is in `MM_RUNTIME_OVERRIDES_JSON`. The bot
+/// writes `{out}/EDGE_REPORT.json` and optionally `{out}/fills.jsonl` (or
 /// `fills.csv`). Its stdout and stderr go to `{out}/bot.stdout.log` and
 /// `{out}/bot.stderr.log`.
 ///
@@ -45,104 +46,240 @@ pub const DEFAULT_ITERATION_TIMEOUT: Duration = Duration::from_secs(600);
 #[derive(Debug, Clone)]
 pub struct ExecDriver {
     command: String,
+    line: String,
     timeout: Duration,
 }
 
-impl ExecDriver {
-    /// A driver for `command` with the given per-iteration timeout.
-    pub fn new(command: impl Into<String>, timeout: Duration) -> Self {
-        ExecDriver {
-            command: command.into(),
-            timeout,
-        }
-    }
+/// An `--exec` command in which a placeholder cannot stand for its value
+/// safely.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExecCommandError {
+    /// A placeholder inside quotes, an arithmetic expansion or a
+    /// here-document.
+    #[error("--exec: the placeholder `{placeholder}` at byte {at} stands {place}; a placeholder must stand outside quotes, where it becomes exactly one argument. In a script that another shell runs (`sh -c '...'`, `bash -c \"...\"`, a here-document), write \"$MMSOAK_OUT\" (or $MMSOAK_OVERRIDES, $MMSOAK_ITERATION) instead: that shell expands the variable itself")]
+    Placeholder {
+        /// The placeholder, e.g. `{out}`.
+        placeholder: String,
+        /// Its byte offset in the command.
+        at: usize,
+        /// Where it stands, e.g. `"inside quotes"`.
+        place: &'static str,
+    },
+    /// A quote or substitution opened and never closed.
+    #[error("--exec: the {what} opened at byte {at} is never closed")]
+    Unclosed {
+        /// What, e.g. `"single quote"`.
+        what: &'static str,
+        /// Its byte offset in the command.
+        at: usize,
+    },
+}
 
-    /// The command line `sh -c` runs: each placeholder of the template
-    /// replaced by a reference to the environment variable holding its value
-    /// (`{out}` by `"${MMSOAK_OUT}"`), quoted for where it stands in the
-    /// template (bare, inside `"…"` or inside `'…'`).
-    ///
-    /// The values themselves (paths chosen by whoever runs the soak) never
-    /// appear in the command text: the shell expands a variable but never
-    /// runs what it holds, so a path holding `{out}`, quotes, `$(...)`,
-    /// backticks or newlines reaches the bot as written and is never run,
-    /// whatever quotes the template puts around its placeholder. (Inside a
-    /// command substitution, `$(... {out} ...)`, the reference may be split
-    /// at spaces: use `"$MMSOAK_OUT"` there.)
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use mmsoak_runner::ExecDriver;
-    /// let driver = ExecDriver::new(
-    ///     r#"./bot {overrides} --out "{out}" --tag 'it{iteration}'"#,
-    ///     Duration::from_secs(60),
-    /// );
-    /// assert_eq!(
-    ///     driver.command_line(),
-    ///     r#"./bot "${MMSOAK_OVERRIDES}" --out "${MMSOAK_OUT}" --tag 'it'"${MMSOAK_ITERATION}"''"#
-    /// );
-    /// ```
-    pub fn command_line(&self) -> String {
-        substitute(&self.command, |name| match name {
+impl ExecDriver {
+    /// A driver for `command` with the given per-iteration timeout; an
+    /// error when a placeholder stands where it cannot be replaced safely
+    /// ([`ExecDriver::command_line`]).
+    pub fn new(command: impl Into<String>, timeout: Duration) -> Result<Self, ExecCommandError> {
+        let command = command.into();
+        let line = substitute(&command, |name| match name {
             "overrides" => Some("MMSOAK_OVERRIDES"),
             "out" => Some("MMSOAK_OUT"),
             "iteration" => Some("MMSOAK_ITERATION"),
             _ => None,
+        })?;
+        Ok(ExecDriver {
+            command,
+            line,
+            timeout,
         })
+    }
+
+    /// The command line `sh -c` runs: each placeholder replaced by a quoted
+    /// reference to the environment variable holding its value (`{out}` by
+    /// `"${MMSOAK_OUT}"`), in one pass over the command.
+    ///
+    /// The values themselves (paths chosen by whoever runs the soak) never
+    /// appear in the command text, and the shell expands a variable but
+    /// never runs what it holds: a path holding `{out}`, quotes, `$(...)`,
+    /// backticks or newlines reaches the bot as written and is never run.
+    /// For that, a placeholder must stand outside quotes (a comment is
+    /// skipped): inside `'...'` or `"..."` its value would become part of a
+    /// string that may be a script another shell runs (`sh -c '... {out}'`),
+    /// and inside an arithmetic expansion or after a here-document operator
+    /// part of an expression or a document; [`ExecDriver::new`] refuses
+    /// those, and a command whose quotes are not balanced.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mmsoak_runner::ExecDriver;
+    /// let driver = ExecDriver::new("./bot {overrides} --out {out} # the bot's run", Duration::from_secs(60))?;
+    /// assert_eq!(
+    ///     driver.command_line(),
+    ///     r#"./bot "${MMSOAK_OVERRIDES}" --out "${MMSOAK_OUT}" # the bot's run"#
+    /// );
+    /// let err = ExecDriver::new("sh -c './bot {out}'", Duration::from_secs(60)).unwrap_err();
+    /// assert!(err.to_string().starts_with("--exec: the placeholder `{out}` at byte 13 stands inside quotes"));
+    /// # Ok::<(), mmsoak_runner::ExecCommandError>(())
+    /// ```
+    pub fn command_line(&self) -> &str {
+        &self.line
+    }
+
+    /// The command as given, placeholders and all.
+    pub fn command(&self) -> &str {
+        &self.command
     }
 }
 
-/// Where a placeholder stands in a POSIX shell command.
+/// A context the scan of a command is in, innermost last.
 #[derive(Clone, Copy, PartialEq)]
-enum Quoting {
-    Bare,
+enum Context {
+    /// `'...'`
     Single,
+    /// `"..."`
     Double,
+    /// `$(...)`, with the parentheses open inside it.
+    Command(u32),
+    /// `` `...` ``
+    Backquote,
+    /// `$((...))`, with the parentheses open.
+    Arithmetic(u32),
+}
+
+impl Context {
+    fn name(self) -> &'static str {
+        match self {
+            Context::Single => "single quote",
+            Context::Double => "double quote",
+            Context::Command(_) => "command substitution $(",
+            Context::Backquote => "command substitution `",
+            Context::Arithmetic(_) => "arithmetic expansion $((",
+        }
+    }
 }
 
 /// `template` with every `{name}` for which `variable` answers replaced by
-/// a reference to that environment variable, quoted for its place, in one
-/// pass over the template; anything else (other braces, unknown names) is
-/// kept as written.
-fn substitute(template: &str, variable: impl Fn(&str) -> Option<&'static str>) -> String {
+/// `"${VARIABLE}"`, in one pass; anything else (other braces, unknown
+/// names, comments) is kept as written. A placeholder must stand where the
+/// shell would take `"${VARIABLE}"` as one word of a command line: not
+/// inside quotes (at any depth: the quoted text may be a script another
+/// shell runs), an arithmetic expansion, or after a here-document
+/// operator. Command substitutions are followed; an unclosed quote or
+/// substitution is an error.
+fn substitute(
+    template: &str,
+    variable: impl Fn(&str) -> Option<&'static str>,
+) -> Result<String, ExecCommandError> {
+    let bytes = template.as_bytes();
     let mut out = String::with_capacity(template.len() + 64);
-    let mut quoting = Quoting::Bare;
-    let mut chars = template.char_indices();
-    while let Some((i, c)) = chars.next() {
-        let placeholder = (c == '{')
-            .then(|| {
-                let rest = &template[i + 1..];
-                let name = &rest[..rest.find('}')?];
-                Some((name.len(), variable(name)?))
-            })
-            .flatten();
-        if let Some((len, var)) = placeholder {
-            out.push_str(&match quoting {
-                Quoting::Bare => format!("\"${{{var}}}\""),
-                Quoting::Double => format!("${{{var}}}"),
-                Quoting::Single => format!("'\"${{{var}}}\"'"),
-            });
-            for _ in 0..=len {
-                chars.next();
+    // Open contexts with where they opened; empty: the top level.
+    let mut open: Vec<(Context, usize)> = Vec::new();
+    let mut here_document = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let top = open.last().map(|(c, _)| *c);
+        let unquoted = matches!(top, None | Some(Context::Command(_) | Context::Backquote));
+        let c = bytes[i];
+        if c == b'{' {
+            let rest = &template[i + 1..];
+            let found = rest
+                .find('}')
+                .and_then(|end| variable(&rest[..end]).map(|var| (end, var)));
+            if let Some((end, var)) = found {
+                let refuse = |place| ExecCommandError::Placeholder {
+                    placeholder: template[i..i + end + 2].to_owned(),
+                    at: i,
+                    place,
+                };
+                if open
+                    .iter()
+                    .any(|(c, _)| matches!(c, Context::Single | Context::Double))
+                {
+                    return Err(refuse("inside quotes"));
+                }
+                if open
+                    .iter()
+                    .any(|(c, _)| matches!(c, Context::Arithmetic(_)))
+                {
+                    return Err(refuse("inside an arithmetic expansion $((...))"));
+                }
+                if here_document {
+                    return Err(refuse("after a here-document operator <<"));
+                }
+                out.push_str(&format!("\"${{{var}}}\""));
+                i += end + 2;
+                continue;
             }
-            continue;
         }
-        out.push(c);
-        match (quoting, c) {
-            // A backslash outside single quotes takes the next character
-            // as written.
-            (Quoting::Bare | Quoting::Double, '\\') => {
-                if let Some((_, next)) = chars.next() {
-                    out.push(next);
+        let word_start = i == 0 || b" \t\n;&|()<>`".contains(&bytes[i - 1]);
+        let mut step = template[i..].chars().next().map_or(1, char::len_utf8);
+        match (top, c) {
+            (_, b'#') if unquoted && word_start => {
+                // A comment, to the end of the line, as written.
+                step = template[i..].find('\n').unwrap_or(bytes.len() - i);
+            }
+            (None | Some(Context::Command(_) | Context::Backquote | Context::Double), b'\\') => {
+                // The next character as written.
+                step += template[i + 1..].chars().next().map_or(0, char::len_utf8);
+            }
+            (Some(Context::Single), b'\'') | (Some(Context::Double), b'"') => {
+                open.pop();
+            }
+            (_, b'\'') if unquoted => open.push((Context::Single, i)),
+            (_, b'"') if unquoted => open.push((Context::Double, i)),
+            (Some(Context::Backquote), b'`') => {
+                open.pop();
+            }
+            (None | Some(Context::Command(_) | Context::Double), b'`') => {
+                open.push((Context::Backquote, i));
+            }
+            (None | Some(Context::Command(_) | Context::Backquote | Context::Double), b'$')
+                if template[i..].starts_with("$((") =>
+            {
+                open.push((Context::Arithmetic(2), i));
+                step = 3;
+            }
+            (None | Some(Context::Command(_) | Context::Backquote | Context::Double), b'$')
+                if template[i..].starts_with("$(") =>
+            {
+                open.push((Context::Command(0), i));
+                step = 2;
+            }
+            (Some(Context::Command(n)), b'(') => {
+                let at = open.pop().map_or(i, |(_, at)| at);
+                open.push((Context::Command(n + 1), at));
+            }
+            (Some(Context::Command(n)), b')') => {
+                let at = open.pop().map_or(i, |(_, at)| at);
+                if n > 0 {
+                    open.push((Context::Command(n - 1), at));
                 }
             }
-            (Quoting::Bare, '\'') => quoting = Quoting::Single,
-            (Quoting::Bare, '"') => quoting = Quoting::Double,
-            (Quoting::Single, '\'') | (Quoting::Double, '"') => quoting = Quoting::Bare,
+            (Some(Context::Arithmetic(n)), b'(') => {
+                let at = open.pop().map_or(i, |(_, at)| at);
+                open.push((Context::Arithmetic(n + 1), at));
+            }
+            (Some(Context::Arithmetic(n)), b')') => {
+                let at = open.pop().map_or(i, |(_, at)| at);
+                if n > 1 {
+                    open.push((Context::Arithmetic(n - 1), at));
+                }
+            }
+            (_, b'<') if unquoted && bytes.get(i + 1) == Some(&b'<') => here_document = true,
             _ => {}
         }
+        let end = (i + step).min(bytes.len());
+        out.push_str(&template[i..end]);
+        i = end;
     }
-    out
+    if let Some((context, at)) = open.pop() {
+        return Err(ExecCommandError::Unclosed {
+            what: context.name(),
+            at,
+        });
+    }
+    Ok(out)
 }
 
 impl Driver for ExecDriver {
@@ -155,7 +292,7 @@ impl Driver for ExecDriver {
         input: &IterationInput<'_>,
     ) -> Result<IterationOutput, DriverError> {
         let iteration = input.iteration;
-        let command = self.command_line();
+        let command = self.line.clone();
         let io_err = |path: PathBuf| {
             move |source| DriverError::Io {
                 iteration,
@@ -207,16 +344,18 @@ impl Driver for ExecDriver {
         record.start_ticks = start_ticks(pid);
         let recorded = record.write(input.out_dir);
 
-        let waited = match recorded {
-            Ok(()) => wait_for_bot(&mut child, self.timeout, input.stop, &record.token),
-            Err(e) => {
-                kill_tree(pid, &record.token, Some(pid));
-                let _ = child.wait();
-                Err(e)
-            }
+        if let Err(e) = recorded {
+            kill_tree(pid, &record.token, Some(pid));
+            let _ = child.wait();
+            return Err(io_err(record_path)(e));
+        }
+        let waited = wait_for_bot(&mut child, self.timeout, input.stop, &record.token);
+        // The bot and everything it started are gone: the record goes
+        // (unless the bot removed it, or its whole directory, itself).
+        let removed = match std::fs::remove_file(&record_path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
         };
-        // The bot and everything it started are gone: the record goes.
-        let removed = std::fs::remove_file(&record_path);
         let status = match waited {
             Ok(Waited::Exited(status)) => status,
             Ok(Waited::TimedOut) => {
@@ -322,31 +461,88 @@ fn stderr_tail(log: &File) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn placeholders_become_quoted_variable_references_in_one_pass() {
-        let var = |name: &str| match name {
+    fn vars(name: &str) -> Option<&'static str> {
+        match name {
             "a" => Some("A"),
             "b" => Some("B"),
             _ => None,
-        };
-        assert_eq!(substitute("{a} {b}", var), r#""${A}" "${B}""#);
-        assert_eq!(substitute(r#""x{a}y""#, var), r#""x${A}y""#);
-        assert_eq!(substitute("'x{a}y'", var), r#"'x'"${A}"'y'"#);
-        assert_eq!(substitute(r#"\'{a}"#, var), r#"\'"${A}""#);
-        assert_eq!(substitute(r#""\"{a}""#, var), r#""\"${A}""#);
+        }
+    }
+
+    #[test]
+    fn placeholders_become_quoted_variable_references_in_one_pass() {
+        let ok = |template: &str| substitute(template, vars).expect(template);
+        assert_eq!(ok("{a} {b}"), r#""${A}" "${B}""#);
+        assert_eq!(ok("x{a}y"), r#"x"${A}"y"#);
+        assert_eq!(ok("{} {c} {{a}} }{ {a"), r#"{} {c} {"${A}"} }{ {a"#);
+        // Not a placeholder: after a backslash, in a comment.
+        assert_eq!(ok(r"\{a} {a}"), r#"\{a} "${A}""#);
         assert_eq!(
-            substitute("{} {c} {{a}} }{ {a", var),
-            r#"{} {c} {"${A}"} }{ {a"#
+            ok("./bot {a} # it's {b}\n./bot {b}"),
+            "./bot \"${A}\" # it's {b}\n./bot \"${B}\""
         );
-        assert_eq!(substitute("", var), "");
+        // Quotes that close, and substitutions, are followed.
+        assert_eq!(ok(r#"'x' "y" {a} 'it''s'"#), r#"'x' "y" "${A}" 'it''s'"#);
+        assert_eq!(
+            ok("cd $(dirname {a}) && `echo {b}`"),
+            r#"cd $(dirname "${A}") && `echo "${B}"`"#
+        );
+        assert_eq!(ok("$( (cd x) ; echo {a})"), r#"$( (cd x) ; echo "${A}")"#);
+        assert_eq!(ok("x=$((1 + 2)) {a}"), r#"x=$((1 + 2)) "${A}""#);
+        assert_eq!(ok(""), "");
+    }
+
+    /// Where the value would become part of a script, an expression or a
+    /// document, the command is refused, saying where.
+    #[test]
+    fn placeholders_where_a_value_is_not_one_word_are_refused() {
+        let place = |template: &str| match substitute(template, vars) {
+            Err(ExecCommandError::Placeholder { place, .. }) => place,
+            other => panic!("{template}: {other:?}"),
+        };
+        for template in [
+            r#"./bot "{a}""#,
+            "./bot '{a}'",
+            "sh -c './bot {a}'",
+            r#"bash -c "./bot {a}""#,
+            r#"./bot "$(dirname "{a}")""#,
+            r#"x="$(echo {a})""#,
+        ] {
+            assert_eq!(place(template), "inside quotes", "{template}");
+        }
+        assert_eq!(
+            place("echo $(( {a} + 1 ))"),
+            "inside an arithmetic expansion $((...))"
+        );
+        assert_eq!(
+            place("cat <<EOF\n{a}\nEOF"),
+            "after a here-document operator <<"
+        );
+        for (template, what) in [
+            ("./bot 'x", "single quote"),
+            (r#"./bot "x"#, "double quote"),
+            ("./bot $(echo x", "command substitution $("),
+            ("./bot `echo x", "command substitution `"),
+        ] {
+            match substitute(template, vars) {
+                Err(ExecCommandError::Unclosed { what: w, at: 6 }) => assert_eq!(w, what),
+                other => panic!("{template}: {other:?}"),
+            }
+        }
+        let err = ExecDriver::new("sh -c './bot {out}'", Duration::from_secs(1)).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("`{out}` at byte 13 stands inside quotes"),
+            "{msg}"
+        );
+        assert!(msg.contains("$MMSOAK_OUT"), "{msg}");
     }
 
     /// The command line through a real `sh -c`, the values in the
     /// environment as the driver sets them: each arrives as one argument,
-    /// byte for byte, wherever the template quotes it, and nothing in it
-    /// runs.
+    /// byte for byte, and nothing in it runs.
     #[test]
-    fn hostile_values_reach_the_bot_as_written_whatever_the_quoting() {
+    fn hostile_values_reach_the_bot_as_written() {
         let dir = tempfile::tempdir().expect("tempdir");
         let hostile = [
             "w/y{out}$(touch pwned)",
@@ -357,17 +553,17 @@ mod tests {
         ];
         let templates = [
             "printf '%s\\0' {overrides} {out} {iteration}",
-            r#"printf '%s\0' "{overrides}" "{out}" "{iteration}""#,
-            r#"printf '%s\0' '{overrides}' '{out}' '{iteration}'"#,
+            "printf '%s\\0' {overrides} \"$(printf %s \"$MMSOAK_OUT\")\" $(printf %s {iteration}) # it's",
         ];
         for out in hostile {
             for template in templates {
                 let out_dir = dir.path().join(out).join("iter_7");
                 let overrides_path = out_dir.join("runtime_overrides.json");
-                let line = ExecDriver::new(template, Duration::from_secs(5)).command_line();
+                let driver = ExecDriver::new(template, Duration::from_secs(5)).expect(template);
+                let line = driver.command_line();
                 let output = Command::new("/bin/sh")
                     .arg("-c")
-                    .arg(&line)
+                    .arg(line)
                     .env("MMSOAK_OVERRIDES", &overrides_path)
                     .env("MMSOAK_OUT", &out_dir)
                     .env("MMSOAK_ITERATION", "7")
