@@ -529,7 +529,8 @@ mod tests {
                 other => panic!("{template}: {other:?}"),
             }
         }
-        let err = ExecDriver::new("sh -c './bot {out}'", Duration::from_secs(1)).unwrap_err();
+        let err =
+            ExecDriver::new("sh -c './bot {out}'", Duration::from_secs(1)).expect_err("quoted");
         let msg = err.to_string();
         assert!(
             msg.contains("`{out}` at byte 13 stands inside quotes"),
