@@ -65,14 +65,8 @@ fn soak_and_reports(run_args: &[&str]) -> String {
 
 #[test]
 fn a_mock_soak_writes_the_same_bytes() {
-    let manifest = soak_and_reports(&[
-        "--mock",
-        "--iterations",
-        "24",
-        "--auto-tune",
-        "--seed",
-        "7",
-    ]);
+    let manifest =
+        soak_and_reports(&["--mock", "--iterations", "24", "--auto-tune", "--seed", "7"]);
     insta::assert_snapshot!("mock_soak_manifest", manifest);
 }
 
