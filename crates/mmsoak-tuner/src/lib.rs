@@ -45,11 +45,16 @@
 mod policy;
 mod propose;
 mod rule;
+pub mod rules;
 
 pub use policy::{
-    Clause, ClauseOp, ConflictGuard, DriverAdverse, DriverSlippage, FallbackConservative,
-    InvalidPolicy, LatencyBuffer, LatencyHard, MakerBoost, PolicyError, RiskAggressive,
-    RiskModerate, RiskNormalize, RuleInputs, RuleMove, TuningPolicy, POLICY_TABLES,
+    Clause, ClauseOp, ConflictGuard, InvalidPolicy, PolicyError, RuleInputs, RuleMove,
+    POLICY_TABLES,
 };
 pub use propose::{propose, Conditions, Operation, Proposal, TunerError, TunerMemory};
 pub use rule::{Marker, Rule, UnknownMarker};
+pub use rules::{
+    Aim, Decision, Direction, DriverAdverse, DriverSlippage, Exclusive, FallbackConservative, Kpi,
+    LatencyBuffer, LatencyHard, MakerBoost, RiskAggressive, RiskModerate, RiskNormalize,
+    RuleMemory, RuleTable, TunerRule, TuningPolicy,
+};

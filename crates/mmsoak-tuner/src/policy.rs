@@ -9,366 +9,11 @@ use mmsoak_core::{Delta, InputError, Param};
 use serde::{Deserialize, Serialize};
 
 use crate::rule::Rule;
+use crate::rules::{holds, TuningPolicy};
 
 /// Top-level tables a soak policy file may hold. Only `[tuner]` is read
 /// here; the others belong to the guards, the gate and the registry bounds.
 pub const POLICY_TABLES: [&str; 4] = ["tuner", "guards", "gate", "bounds"];
-
-/// The tuner's policy: one table per rule, each with its conditions and moves.
-///
-/// Every table is optional in a file and every key within it too: what is
-/// not given keeps its default (the defaults are the rules as documented in
-/// `docs/policy.md`). Unknown keys are errors.
-///
-/// ```
-/// use mmsoak_tuner::TuningPolicy;
-/// let policy = TuningPolicy::from_toml_str(
-///     "[tuner.risk_aggressive]\nmin_interval_ms_cap = 90\n",
-///     "soak_policy.toml".as_ref(),
-/// )?;
-/// assert_eq!(policy.risk_aggressive.min_interval_ms_cap, Some(90.0));
-/// assert_eq!(policy.risk_aggressive.risk_ratio_min, 0.60); // default kept
-/// # Ok::<(), mmsoak_tuner::PolicyError>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TuningPolicy {
-    /// `RISK_AGGRESSIVE`: risk_ratio at or above a threshold.
-    pub risk_aggressive: RiskAggressive,
-    /// `RISK_MODERATE`: risk_ratio at or above a lower threshold.
-    pub risk_moderate: RiskModerate,
-    /// `RISK_NORMALIZE`: low risk and a healthy edge; speed back up.
-    pub risk_normalize: RiskNormalize,
-    /// `MAKER_BOOST`: too much taking while risk and edge allow quoting wider and slower.
-    pub maker_boost: MakerBoost,
-    /// `LATENCY_BUFFER`: p95 latency in the soft band.
-    pub latency_buffer: LatencyBuffer,
-    /// `LATENCY_HARD`: p95 latency above the soft band.
-    pub latency_hard: LatencyHard,
-    /// `DRIVER_ADVERSE`: adverse selection drives the edge down.
-    pub driver_adverse: DriverAdverse,
-    /// `DRIVER_SLIPPAGE`: slippage drives the edge down.
-    pub driver_slippage: DriverSlippage,
-    /// `FALLBACK_CONSERVATIVE`: negative edge in consecutive iterations.
-    pub fallback_conservative: FallbackConservative,
-    /// The conflict guard: no spread widening together with a speed-up under risk.
-    pub conflict: ConflictGuard,
-}
-
-/// `[tuner.risk_aggressive]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RiskAggressive {
-    /// Whether the rule may fire.
-    pub enabled: bool,
-    /// Fires when `risk_ratio >= risk_ratio_min`.
-    pub risk_ratio_min: f64,
-    /// Amount added to min_interval_ms.
-    pub min_interval_ms_add: f64,
-    /// min_interval_ms is not raised above this.
-    pub min_interval_ms_cap: Option<f64>,
-    /// Amount added to impact_cap_ratio (negative: lowered).
-    pub impact_cap_ratio_add: f64,
-    /// impact_cap_ratio is not lowered below this.
-    pub impact_cap_ratio_floor: Option<f64>,
-    /// Amount added to tail_age_ms.
-    pub tail_age_ms_add: f64,
-    /// tail_age_ms is not raised above this.
-    pub tail_age_ms_cap: Option<f64>,
-}
-
-impl Default for RiskAggressive {
-    fn default() -> Self {
-        RiskAggressive {
-            enabled: true,
-            risk_ratio_min: 0.60,
-            min_interval_ms_add: 5.0,
-            min_interval_ms_cap: Some(80.0),
-            impact_cap_ratio_add: -0.01,
-            impact_cap_ratio_floor: Some(0.08),
-            tail_age_ms_add: 30.0,
-            tail_age_ms_cap: Some(800.0),
-        }
-    }
-}
-
-/// `[tuner.risk_moderate]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RiskModerate {
-    /// Whether the rule may fire.
-    pub enabled: bool,
-    /// Fires when `risk_ratio >= risk_ratio_min` (and below the aggressive threshold).
-    pub risk_ratio_min: f64,
-    /// Amount added to min_interval_ms.
-    pub min_interval_ms_add: f64,
-    /// min_interval_ms is not raised above this.
-    pub min_interval_ms_cap: Option<f64>,
-    /// Amount added to impact_cap_ratio (negative: lowered).
-    pub impact_cap_ratio_add: f64,
-    /// impact_cap_ratio is not lowered below this.
-    pub impact_cap_ratio_floor: Option<f64>,
-}
-
-impl Default for RiskModerate {
-    fn default() -> Self {
-        RiskModerate {
-            enabled: true,
-            risk_ratio_min: 0.40,
-            min_interval_ms_add: 5.0,
-            min_interval_ms_cap: Some(75.0),
-            impact_cap_ratio_add: -0.005,
-            impact_cap_ratio_floor: Some(0.09),
-        }
-    }
-}
-
-/// `[tuner.risk_normalize]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RiskNormalize {
-    /// Whether the rule may fire.
-    pub enabled: bool,
-    /// Fires when `risk_ratio < risk_ratio_below` ...
-    pub risk_ratio_below: f64,
-    /// ... and `net_bps >= net_bps_min`.
-    pub net_bps_min: f64,
-    /// Amount added to min_interval_ms (negative: faster requotes).
-    pub min_interval_ms_add: f64,
-    /// min_interval_ms is not lowered below this.
-    pub min_interval_ms_floor: Option<f64>,
-    /// Amount added to impact_cap_ratio.
-    pub impact_cap_ratio_add: f64,
-    /// impact_cap_ratio is not raised above this.
-    pub impact_cap_ratio_cap: Option<f64>,
-}
-
-impl Default for RiskNormalize {
-    fn default() -> Self {
-        RiskNormalize {
-            enabled: true,
-            risk_ratio_below: 0.35,
-            net_bps_min: 3.0,
-            min_interval_ms_add: -3.0,
-            min_interval_ms_floor: Some(50.0),
-            impact_cap_ratio_add: 0.005,
-            impact_cap_ratio_cap: Some(0.10),
-        }
-    }
-}
-
-/// `[tuner.maker_boost]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MakerBoost {
-    /// Whether the rule may fire.
-    pub enabled: bool,
-    /// Fires when `risk_ratio <= risk_ratio_max` ...
-    pub risk_ratio_max: f64,
-    /// ... and `maker_taker_ratio < maker_taker_below` ...
-    pub maker_taker_below: f64,
-    /// ... and `net_bps >= net_bps_min`.
-    pub net_bps_min: f64,
-    /// Amount added to base_spread_bps.
-    pub base_spread_bps_add: f64,
-    /// base_spread_bps is not raised above this.
-    pub base_spread_bps_cap: Option<f64>,
-    /// Factor applied to replace_rate_per_min.
-    pub replace_rate_per_min_scale: f64,
-    /// replace_rate_per_min is not lowered below this.
-    pub replace_rate_per_min_floor: Option<f64>,
-    /// Amount added to min_interval_ms.
-    pub min_interval_ms_add: f64,
-    /// min_interval_ms is not raised above this.
-    pub min_interval_ms_cap: Option<f64>,
-}
-
-impl Default for MakerBoost {
-    fn default() -> Self {
-        MakerBoost {
-            enabled: true,
-            risk_ratio_max: 0.40,
-            maker_taker_below: 0.85,
-            net_bps_min: 2.7,
-            base_spread_bps_add: 0.015,
-            base_spread_bps_cap: None,
-            replace_rate_per_min_scale: 0.85,
-            replace_rate_per_min_floor: None,
-            min_interval_ms_add: 25.0,
-            min_interval_ms_cap: Some(100.0),
-        }
-    }
-}
-
-/// `[tuner.latency_buffer]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LatencyBuffer {
-    /// Whether the rule may fire.
-    pub enabled: bool,
-    /// Fires when `p95_latency_ms_min <= p95_latency_ms` ...
-    pub p95_latency_ms_min: f64,
-    /// ... `<= p95_latency_ms_max` (both inclusive).
-    pub p95_latency_ms_max: f64,
-    /// Factor applied to concurrency_limit (rounded; a limit that would not move is left alone).
-    pub concurrency_limit_scale: f64,
-    /// concurrency_limit is not lowered below this.
-    pub concurrency_limit_floor: Option<f64>,
-    /// Amount added to tail_age_ms.
-    pub tail_age_ms_add: f64,
-    /// tail_age_ms is not raised above this.
-    pub tail_age_ms_cap: Option<f64>,
-}
-
-impl Default for LatencyBuffer {
-    fn default() -> Self {
-        LatencyBuffer {
-            enabled: true,
-            p95_latency_ms_min: 330.0,
-            p95_latency_ms_max: 360.0,
-            concurrency_limit_scale: 0.90,
-            concurrency_limit_floor: None,
-            tail_age_ms_add: 50.0,
-            tail_age_ms_cap: Some(800.0),
-        }
-    }
-}
-
-/// `[tuner.latency_hard]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LatencyHard {
-    /// Whether the rule may fire.
-    pub enabled: bool,
-    /// Fires when `p95_latency_ms > p95_latency_ms_above`.
-    pub p95_latency_ms_above: f64,
-    /// Factor applied to concurrency_limit (rounded; a limit that would not move is left alone).
-    pub concurrency_limit_scale: f64,
-    /// concurrency_limit is not lowered below this.
-    pub concurrency_limit_floor: Option<f64>,
-    /// Amount added to tail_age_ms.
-    pub tail_age_ms_add: f64,
-    /// tail_age_ms is not raised above this.
-    pub tail_age_ms_cap: Option<f64>,
-}
-
-impl Default for LatencyHard {
-    fn default() -> Self {
-        LatencyHard {
-            enabled: true,
-            p95_latency_ms_above: 360.0,
-            concurrency_limit_scale: 0.85,
-            concurrency_limit_floor: None,
-            tail_age_ms_add: 75.0,
-            tail_age_ms_cap: Some(800.0),
-        }
-    }
-}
-
-/// `[tuner.driver_adverse]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DriverAdverse {
-    /// Whether the rule may fire.
-    pub enabled: bool,
-    /// Fires when `adverse_bps_p95 > adverse_bps_p95_above`.
-    pub adverse_bps_p95_above: f64,
-    /// Amount added to impact_cap_ratio (negative: lowered).
-    pub impact_cap_ratio_add: f64,
-    /// impact_cap_ratio is not lowered below this.
-    pub impact_cap_ratio_floor: Option<f64>,
-    /// Amount added to max_delta_ratio (negative: lowered).
-    pub max_delta_ratio_add: f64,
-    /// max_delta_ratio is not lowered below this.
-    pub max_delta_ratio_floor: Option<f64>,
-}
-
-impl Default for DriverAdverse {
-    fn default() -> Self {
-        DriverAdverse {
-            enabled: true,
-            adverse_bps_p95_above: 3.5,
-            impact_cap_ratio_add: -0.01,
-            impact_cap_ratio_floor: Some(0.08),
-            max_delta_ratio_add: -0.01,
-            max_delta_ratio_floor: Some(0.10),
-        }
-    }
-}
-
-/// `[tuner.driver_slippage]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DriverSlippage {
-    /// Whether the rule may fire.
-    pub enabled: bool,
-    /// Fires when `slippage_bps_p95 > slippage_bps_p95_above`.
-    pub slippage_bps_p95_above: f64,
-    /// Amount added to base_spread_bps_delta.
-    pub base_spread_bps_delta_add: f64,
-    /// base_spread_bps_delta is not raised above this.
-    pub base_spread_bps_delta_cap: Option<f64>,
-    /// Amount added to tail_age_ms.
-    pub tail_age_ms_add: f64,
-    /// tail_age_ms is not raised above this.
-    pub tail_age_ms_cap: Option<f64>,
-}
-
-impl Default for DriverSlippage {
-    fn default() -> Self {
-        DriverSlippage {
-            enabled: true,
-            slippage_bps_p95_above: 2.5,
-            base_spread_bps_delta_add: 0.02,
-            base_spread_bps_delta_cap: Some(0.25),
-            tail_age_ms_add: 30.0,
-            tail_age_ms_cap: Some(800.0),
-        }
-    }
-}
-
-/// `[tuner.fallback_conservative]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct FallbackConservative {
-    /// Whether the rule may fire.
-    pub enabled: bool,
-    /// An iteration counts as negative when `net_bps < net_bps_below`.
-    pub net_bps_below: f64,
-    /// Fires when this many consecutive iterations (this one included) were negative ...
-    pub consecutive_iterations: u32,
-    /// ... and it did not fire in any of the last `cooldown_iterations` iterations.
-    pub cooldown_iterations: u32,
-    /// Amount added to min_interval_ms.
-    pub min_interval_ms_add: f64,
-    /// min_interval_ms is not raised above this.
-    pub min_interval_ms_cap: Option<f64>,
-    /// Amount added to replace_rate_per_min (negative: lowered).
-    pub replace_rate_per_min_add: f64,
-    /// replace_rate_per_min is not lowered below this.
-    pub replace_rate_per_min_floor: Option<f64>,
-    /// Amount added to base_spread_bps_delta.
-    pub base_spread_bps_delta_add: f64,
-    /// base_spread_bps_delta is not raised above this.
-    pub base_spread_bps_delta_cap: Option<f64>,
-}
-
-impl Default for FallbackConservative {
-    fn default() -> Self {
-        FallbackConservative {
-            enabled: true,
-            net_bps_below: 0.0,
-            consecutive_iterations: 2,
-            cooldown_iterations: 1,
-            min_interval_ms_add: 20.0,
-            min_interval_ms_cap: Some(100.0),
-            replace_rate_per_min_add: -60.0,
-            replace_rate_per_min_floor: Some(150.0),
-            base_spread_bps_delta_add: 0.02,
-            base_spread_bps_delta_cap: None,
-        }
-    }
-}
 
 /// `[tuner.conflict]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -406,7 +51,12 @@ pub struct RuleMove {
 }
 
 impl RuleMove {
-    const fn add(param: Param, amount: f64, cap: Option<f64>, floor: Option<f64>) -> Self {
+    pub(crate) const fn add(
+        param: Param,
+        amount: f64,
+        cap: Option<f64>,
+        floor: Option<f64>,
+    ) -> Self {
         RuleMove {
             param,
             delta: Delta::Add(amount),
@@ -415,7 +65,12 @@ impl RuleMove {
         }
     }
 
-    const fn scale(param: Param, factor: f64, cap: Option<f64>, floor: Option<f64>) -> Self {
+    pub(crate) const fn scale(
+        param: Param,
+        factor: f64,
+        cap: Option<f64>,
+        floor: Option<f64>,
+    ) -> Self {
         RuleMove {
             param,
             delta: Delta::Scale(factor),
@@ -445,6 +100,19 @@ pub struct RuleInputs {
     pub adverse_bps_p95: Option<f64>,
     /// p95 slippage, bps.
     pub slippage_bps_p95: Option<f64>,
+}
+
+impl From<&mmsoak_core::IterationKpis> for RuleInputs {
+    fn from(k: &mmsoak_core::IterationKpis) -> Self {
+        RuleInputs {
+            risk_ratio: Some(k.risk_ratio),
+            maker_taker_ratio: Some(k.maker_taker_ratio),
+            net_bps: k.net_bps,
+            p95_latency_ms: k.p95_latency_ms,
+            adverse_bps_p95: k.adverse_bps_p95,
+            slippage_bps_p95: k.slippage_bps_p95,
+        }
+    }
 }
 
 /// How a [`Clause`] compares a KPI with its threshold.
@@ -487,7 +155,12 @@ pub struct Clause {
 }
 
 impl Clause {
-    fn new(kpi: &'static str, value: Option<f64>, op: ClauseOp, threshold: f64) -> Clause {
+    pub(crate) fn new(
+        kpi: &'static str,
+        value: Option<f64>,
+        op: ClauseOp,
+        threshold: f64,
+    ) -> Clause {
         Clause {
             kpi,
             op,
@@ -560,59 +233,7 @@ impl TuningPolicy {
     /// assert_eq!(p.condition(Rule::MakerBoost, &k)[2].requirement(), "net_bps >= 2.7");
     /// ```
     pub fn condition(&self, rule: Rule, k: &RuleInputs) -> Vec<Clause> {
-        use ClauseOp::*;
-        let risk = |op, t| Clause::new("risk_ratio", k.risk_ratio, op, t);
-        let net = |op, t| Clause::new("net_bps", k.net_bps, op, t);
-        let p95 = |op, t| Clause::new("p95_latency_ms", k.p95_latency_ms, op, t);
-        let (ra, rm, rn) = (
-            &self.risk_aggressive,
-            &self.risk_moderate,
-            &self.risk_normalize,
-        );
-        match rule {
-            Rule::RiskAggressive => vec![risk(AtLeast, ra.risk_ratio_min)],
-            Rule::RiskModerate => vec![
-                risk(AtLeast, rm.risk_ratio_min),
-                risk(Below, ra.risk_ratio_min),
-            ],
-            Rule::RiskNormalize => vec![
-                risk(Below, rn.risk_ratio_below.min(rm.risk_ratio_min)),
-                net(AtLeast, rn.net_bps_min),
-            ],
-            Rule::MakerBoost => {
-                let mb = &self.maker_boost;
-                vec![
-                    risk(AtMost, mb.risk_ratio_max),
-                    Clause::new(
-                        "maker_taker_ratio",
-                        k.maker_taker_ratio,
-                        Below,
-                        mb.maker_taker_below,
-                    ),
-                    net(AtLeast, mb.net_bps_min),
-                ]
-            }
-            Rule::LatencyBuffer => vec![
-                p95(AtLeast, self.latency_buffer.p95_latency_ms_min),
-                p95(AtMost, self.latency_buffer.p95_latency_ms_max),
-            ],
-            Rule::LatencyHard => vec![p95(Above, self.latency_hard.p95_latency_ms_above)],
-            Rule::DriverAdverse => vec![Clause::new(
-                "adverse_bps_p95",
-                k.adverse_bps_p95,
-                Above,
-                self.driver_adverse.adverse_bps_p95_above,
-            )],
-            Rule::DriverSlippage => vec![Clause::new(
-                "slippage_bps_p95",
-                k.slippage_bps_p95,
-                Above,
-                self.driver_slippage.slippage_bps_p95_above,
-            )],
-            Rule::FallbackConservative => {
-                vec![net(Below, self.fallback_conservative.net_bps_below)]
-            }
-        }
+        self.rule(rule).condition(self, k)
     }
 
     /// Whether `rule`'s [`condition`](Self::condition) holds for `k`,
@@ -628,185 +249,17 @@ impl TuningPolicy {
     /// assert_eq!(p.condition_holds(Rule::RiskModerate, &k), None);
     /// ```
     pub fn condition_holds(&self, rule: Rule, k: &RuleInputs) -> Option<bool> {
-        let clauses = self.condition(rule, k);
-        if clauses.iter().any(|c| c.holds() == Some(false)) {
-            Some(false)
-        } else {
-            clauses.iter().all(|c| c.holds().is_some()).then_some(true)
-        }
+        holds(&self.condition(rule, k))
     }
 
     /// Whether `rule` is enabled by the policy.
     pub fn enabled(&self, rule: Rule) -> bool {
-        match rule {
-            Rule::RiskAggressive => self.risk_aggressive.enabled,
-            Rule::RiskModerate => self.risk_moderate.enabled,
-            Rule::RiskNormalize => self.risk_normalize.enabled,
-            Rule::MakerBoost => self.maker_boost.enabled,
-            Rule::LatencyBuffer => self.latency_buffer.enabled,
-            Rule::LatencyHard => self.latency_hard.enabled,
-            Rule::DriverAdverse => self.driver_adverse.enabled,
-            Rule::DriverSlippage => self.driver_slippage.enabled,
-            Rule::FallbackConservative => self.fallback_conservative.enabled,
-        }
+        self.rule(rule).enabled()
     }
 
     /// The moves of `rule`, in the order they are proposed.
     pub fn rule_moves(&self, rule: Rule) -> Vec<RuleMove> {
-        use Param::*;
-        match rule {
-            Rule::RiskAggressive => {
-                let r = &self.risk_aggressive;
-                vec![
-                    RuleMove::add(
-                        MinIntervalMs,
-                        r.min_interval_ms_add,
-                        r.min_interval_ms_cap,
-                        None,
-                    ),
-                    RuleMove::add(
-                        ImpactCapRatio,
-                        r.impact_cap_ratio_add,
-                        None,
-                        r.impact_cap_ratio_floor,
-                    ),
-                    RuleMove::add(TailAgeMs, r.tail_age_ms_add, r.tail_age_ms_cap, None),
-                ]
-            }
-            Rule::RiskModerate => {
-                let r = &self.risk_moderate;
-                vec![
-                    RuleMove::add(
-                        MinIntervalMs,
-                        r.min_interval_ms_add,
-                        r.min_interval_ms_cap,
-                        None,
-                    ),
-                    RuleMove::add(
-                        ImpactCapRatio,
-                        r.impact_cap_ratio_add,
-                        None,
-                        r.impact_cap_ratio_floor,
-                    ),
-                ]
-            }
-            Rule::RiskNormalize => {
-                let r = &self.risk_normalize;
-                vec![
-                    RuleMove::add(
-                        MinIntervalMs,
-                        r.min_interval_ms_add,
-                        None,
-                        r.min_interval_ms_floor,
-                    ),
-                    RuleMove::add(
-                        ImpactCapRatio,
-                        r.impact_cap_ratio_add,
-                        r.impact_cap_ratio_cap,
-                        None,
-                    ),
-                ]
-            }
-            Rule::MakerBoost => {
-                let r = &self.maker_boost;
-                vec![
-                    RuleMove::add(
-                        BaseSpreadBps,
-                        r.base_spread_bps_add,
-                        r.base_spread_bps_cap,
-                        None,
-                    ),
-                    RuleMove::scale(
-                        ReplaceRatePerMin,
-                        r.replace_rate_per_min_scale,
-                        None,
-                        r.replace_rate_per_min_floor,
-                    ),
-                    RuleMove::add(
-                        MinIntervalMs,
-                        r.min_interval_ms_add,
-                        r.min_interval_ms_cap,
-                        None,
-                    ),
-                ]
-            }
-            Rule::LatencyBuffer => {
-                let r = &self.latency_buffer;
-                vec![
-                    RuleMove::scale(
-                        ConcurrencyLimit,
-                        r.concurrency_limit_scale,
-                        None,
-                        r.concurrency_limit_floor,
-                    ),
-                    RuleMove::add(TailAgeMs, r.tail_age_ms_add, r.tail_age_ms_cap, None),
-                ]
-            }
-            Rule::LatencyHard => {
-                let r = &self.latency_hard;
-                vec![
-                    RuleMove::scale(
-                        ConcurrencyLimit,
-                        r.concurrency_limit_scale,
-                        None,
-                        r.concurrency_limit_floor,
-                    ),
-                    RuleMove::add(TailAgeMs, r.tail_age_ms_add, r.tail_age_ms_cap, None),
-                ]
-            }
-            Rule::DriverAdverse => {
-                let r = &self.driver_adverse;
-                vec![
-                    RuleMove::add(
-                        ImpactCapRatio,
-                        r.impact_cap_ratio_add,
-                        None,
-                        r.impact_cap_ratio_floor,
-                    ),
-                    RuleMove::add(
-                        MaxDeltaRatio,
-                        r.max_delta_ratio_add,
-                        None,
-                        r.max_delta_ratio_floor,
-                    ),
-                ]
-            }
-            Rule::DriverSlippage => {
-                let r = &self.driver_slippage;
-                vec![
-                    RuleMove::add(
-                        BaseSpreadBpsDelta,
-                        r.base_spread_bps_delta_add,
-                        r.base_spread_bps_delta_cap,
-                        None,
-                    ),
-                    RuleMove::add(TailAgeMs, r.tail_age_ms_add, r.tail_age_ms_cap, None),
-                ]
-            }
-            Rule::FallbackConservative => {
-                let r = &self.fallback_conservative;
-                vec![
-                    RuleMove::add(
-                        MinIntervalMs,
-                        r.min_interval_ms_add,
-                        r.min_interval_ms_cap,
-                        None,
-                    ),
-                    RuleMove::add(
-                        ReplaceRatePerMin,
-                        r.replace_rate_per_min_add,
-                        None,
-                        r.replace_rate_per_min_floor,
-                    ),
-                    RuleMove::add(
-                        BaseSpreadBpsDelta,
-                        r.base_spread_bps_delta_add,
-                        r.base_spread_bps_delta_cap,
-                        None,
-                    ),
-                ]
-            }
-        }
+        self.rule(rule).moves()
     }
 
     /// Read the `[tuner]` table of a soak policy file.
@@ -861,69 +314,30 @@ impl TuningPolicy {
     /// Check the policy: every number finite, factors positive, and the
     /// zones ordered so that at most one risk zone and one latency band apply.
     pub fn validate(&self) -> Result<(), InvalidPolicy> {
-        let thresholds = [
-            (
-                "risk_aggressive.risk_ratio_min",
-                self.risk_aggressive.risk_ratio_min,
-            ),
-            (
-                "risk_moderate.risk_ratio_min",
-                self.risk_moderate.risk_ratio_min,
-            ),
-            (
-                "risk_normalize.risk_ratio_below",
-                self.risk_normalize.risk_ratio_below,
-            ),
-            (
-                "risk_normalize.net_bps_min",
-                self.risk_normalize.net_bps_min,
-            ),
-            (
-                "maker_boost.risk_ratio_max",
-                self.maker_boost.risk_ratio_max,
-            ),
-            (
-                "maker_boost.maker_taker_below",
-                self.maker_boost.maker_taker_below,
-            ),
-            ("maker_boost.net_bps_min", self.maker_boost.net_bps_min),
-            (
-                "latency_buffer.p95_latency_ms_min",
-                self.latency_buffer.p95_latency_ms_min,
-            ),
-            (
-                "latency_buffer.p95_latency_ms_max",
-                self.latency_buffer.p95_latency_ms_max,
-            ),
-            (
-                "latency_hard.p95_latency_ms_above",
-                self.latency_hard.p95_latency_ms_above,
-            ),
-            (
-                "driver_adverse.adverse_bps_p95_above",
-                self.driver_adverse.adverse_bps_p95_above,
-            ),
-            (
-                "driver_slippage.slippage_bps_p95_above",
-                self.driver_slippage.slippage_bps_p95_above,
-            ),
-            (
-                "fallback_conservative.net_bps_below",
-                self.fallback_conservative.net_bps_below,
-            ),
-            ("conflict.risk_ratio_min", self.conflict.risk_ratio_min),
-        ];
+        let thresholds = self
+            .rules()
+            .into_iter()
+            .flat_map(|r| {
+                let table = r.rule().table();
+                r.thresholds()
+                    .into_iter()
+                    .map(move |(key, value)| (format!("{table}.{key}"), value))
+            })
+            .chain([(
+                "conflict.risk_ratio_min".to_owned(),
+                self.conflict.risk_ratio_min,
+            )]);
         for (key, value) in thresholds {
             if !value.is_finite() {
                 return Err(InvalidPolicy::new(
-                    key,
+                    &key,
                     format!("is {value}, not a finite number"),
                 ));
             }
         }
-        for rule in Rule::ALL {
-            let table = rule.table();
-            for m in self.rule_moves(rule) {
+        for rule in self.rules() {
+            let table = rule.rule().table();
+            for m in rule.moves() {
                 let operand = m.delta.operand();
                 let key = format!("{table}.{}", m.key());
                 if !operand.is_finite() {

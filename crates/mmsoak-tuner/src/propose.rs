@@ -9,8 +9,9 @@ use mmsoak_core::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{InvalidPolicy, RuleInputs, RuleMove, TuningPolicy};
+use crate::policy::{InvalidPolicy, RuleInputs, RuleMove};
 use crate::rule::{Marker, Rule};
+use crate::rules::{Decision, Exclusive, RuleMemory, TuningPolicy};
 
 /// What the tuner remembers between iterations. The runner keeps it (e.g.
 /// in the iteration summary) and hands it back with the next KPIs; start
@@ -241,17 +242,8 @@ pub fn propose(
         current.insert(param, value);
     }
 
-    let inputs = RuleInputs {
-        risk_ratio: Some(kpis.risk_ratio),
-        maker_taker_ratio: Some(kpis.maker_taker_ratio),
-        net_bps: kpis.net_bps,
-        p95_latency_ms: kpis.p95_latency_ms,
-        adverse_bps_p95: kpis.adverse_bps_p95,
-        slippage_bps_p95: kpis.slippage_bps_p95,
-    };
-    // A rule is considered when it is enabled and its condition holds.
-    let holds = |rule| policy.enabled(rule) && policy.condition_holds(rule, &inputs) == Some(true);
-    let fallback = &policy.fallback_conservative;
+    let inputs = RuleInputs::from(kpis);
+    // The fallback's streak counts negative iterations whatever its `enabled`.
     let negative = policy.condition_holds(Rule::FallbackConservative, &inputs) == Some(true);
     let negative_streak = if negative {
         memory.negative_streak.saturating_add(1)
@@ -274,7 +266,7 @@ pub fn propose(
         fallback_cooldown: memory.fallback_cooldown.saturating_sub(1),
     };
 
-    let Some(net) = kpis.net_bps else {
+    if kpis.net_bps.is_none() {
         return Ok(Proposal {
             operations: Vec::new(),
             deltas: BTreeMap::new(),
@@ -287,7 +279,7 @@ pub fn propose(
             conditions,
             memory: next_memory,
         });
-    };
+    }
 
     let mut eval = Evaluation {
         registry,
@@ -299,89 +291,28 @@ pub fn propose(
     };
     let risk = kpis.risk_ratio;
 
-    // 1. Risk zones: at most one applies (the conditions exclude each other).
-    let (ra, rm, rn) = (
-        &policy.risk_aggressive,
-        &policy.risk_moderate,
-        &policy.risk_normalize,
-    );
-    if holds(Rule::RiskAggressive) {
-        let why = format!("risk={risk} >= {}", ra.risk_ratio_min);
-        eval.fire(Rule::RiskAggressive, why, policy)?;
-    } else if holds(Rule::RiskModerate) {
-        let why = format!(
-            "{} <= risk={risk} < {}",
-            rm.risk_ratio_min, ra.risk_ratio_min
-        );
-        eval.fire(Rule::RiskModerate, why, policy)?;
-    } else if holds(Rule::RiskNormalize) {
-        let why = format!(
-            "risk={risk} < {}, net_bps={net} >= {}",
-            rn.risk_ratio_below, rn.net_bps_min
-        );
-        eval.fire(Rule::RiskNormalize, why, policy)?;
-    }
-
-    // 2. Maker boost.
-    let mb = &policy.maker_boost;
-    let maker = kpis.maker_taker_ratio;
-    if holds(Rule::MakerBoost) {
-        let why = format!(
-            "risk={risk} <= {}, maker/taker={maker} < {}, net_bps={net} >= {}",
-            mb.risk_ratio_max, mb.maker_taker_below, mb.net_bps_min
-        );
-        eval.fire(Rule::MakerBoost, why, policy)?;
-    }
-
-    // 3. Latency: soft band or hard, never both.
-    if let Some(p95) = kpis.p95_latency_ms {
-        let (lb, lh) = (&policy.latency_buffer, &policy.latency_hard);
-        if holds(Rule::LatencyBuffer) {
-            let why = format!(
-                "{} <= p95_latency_ms={p95} <= {}",
-                lb.p95_latency_ms_min, lb.p95_latency_ms_max
-            );
-            eval.fire(Rule::LatencyBuffer, why, policy)?;
-        } else if holds(Rule::LatencyHard) {
-            let why = format!("p95_latency_ms={p95} > {}", lh.p95_latency_ms_above);
-            eval.fire(Rule::LatencyHard, why, policy)?;
-        }
-    }
-
-    // 4. Edge drivers.
-    let da = &policy.driver_adverse;
-    if let Some(adverse) = kpis.adverse_bps_p95.filter(|_| holds(Rule::DriverAdverse)) {
-        let why = format!("adverse_bps_p95={adverse} > {}", da.adverse_bps_p95_above);
-        eval.fire(Rule::DriverAdverse, why, policy)?;
-    }
-    let ds = &policy.driver_slippage;
-    if let Some(slippage) = kpis
-        .slippage_bps_p95
-        .filter(|_| holds(Rule::DriverSlippage))
-    {
-        let why = format!(
-            "slippage_bps_p95={slippage} > {}",
-            ds.slippage_bps_p95_above
-        );
-        eval.fire(Rule::DriverSlippage, why, policy)?;
-    }
-
-    // 5. Negative-edge fallback.
+    // 1.-5. The rules, in the registry's order; of an exclusive group (the
+    // risk zones, the latency bands) the first that fires is the only one.
+    let rule_memory = RuleMemory {
+        negative_streak,
+        fallback_cooldown: memory.fallback_cooldown,
+    };
     let mut notes = Vec::new();
-    if fallback.enabled && negative && negative_streak >= fallback.consecutive_iterations {
-        if memory.fallback_cooldown == 0 {
-            let why = format!(
-                "net_bps={net} < {} in {negative_streak} consecutive iterations",
-                fallback.net_bps_below
-            );
-            eval.fire(Rule::FallbackConservative, why, policy)?;
-            next_memory.fallback_cooldown = fallback.cooldown_iterations;
-        } else {
-            notes.push(format!(
-                "FALLBACK_CONSERVATIVE held back: net_bps={net} < {} in {negative_streak} consecutive \
-                 iterations, but it fired within the last {} iteration(s)",
-                fallback.net_bps_below, fallback.cooldown_iterations
-            ));
+    let mut fired_groups: Vec<Exclusive> = Vec::new();
+    for rule in policy.rules() {
+        if rule.exclusive().is_some_and(|g| fired_groups.contains(&g)) {
+            continue;
+        }
+        match rule.decide(policy, &inputs, &rule_memory) {
+            Decision::Silent => {}
+            Decision::Fire { why, cooldown } => {
+                eval.fire(rule.rule(), why, policy)?;
+                fired_groups.extend(rule.exclusive());
+                if let Some(cooldown) = cooldown {
+                    next_memory.fallback_cooldown = cooldown;
+                }
+            }
+            Decision::HoldBack { note } => notes.push(note),
         }
     }
 

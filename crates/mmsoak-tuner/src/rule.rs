@@ -1,89 +1,12 @@
-//! The tuner's rules and the marker events it emits.
+//! The marker events the tuner emits (the rules themselves are in
+//! [`crate::rules`]).
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A rule that may propose operations, in evaluation order.
-///
-/// Serialized as its name, e.g. `"MAKER_BOOST"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Rule {
-    /// Risk zone: risk_ratio at or above the aggressive threshold.
-    RiskAggressive,
-    /// Risk zone: risk_ratio at or above the moderate threshold.
-    RiskModerate,
-    /// Risk zone: low risk with a healthy edge.
-    RiskNormalize,
-    /// Maker share too low while risk and edge allow it.
-    MakerBoost,
-    /// p95 latency in the soft band.
-    LatencyBuffer,
-    /// p95 latency above the soft band.
-    LatencyHard,
-    /// Edge driver: adverse selection.
-    DriverAdverse,
-    /// Edge driver: slippage.
-    DriverSlippage,
-    /// Negative edge in consecutive iterations.
-    FallbackConservative,
-}
-
-impl Rule {
-    /// Every rule, in evaluation order.
-    pub const ALL: [Rule; 9] = [
-        Rule::RiskAggressive,
-        Rule::RiskModerate,
-        Rule::RiskNormalize,
-        Rule::MakerBoost,
-        Rule::LatencyBuffer,
-        Rule::LatencyHard,
-        Rule::DriverAdverse,
-        Rule::DriverSlippage,
-        Rule::FallbackConservative,
-    ];
-
-    /// The rule's name, e.g. `"RISK_AGGRESSIVE"`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Rule::RiskAggressive => "RISK_AGGRESSIVE",
-            Rule::RiskModerate => "RISK_MODERATE",
-            Rule::RiskNormalize => "RISK_NORMALIZE",
-            Rule::MakerBoost => "MAKER_BOOST",
-            Rule::LatencyBuffer => "LATENCY_BUFFER",
-            Rule::LatencyHard => "LATENCY_HARD",
-            Rule::DriverAdverse => "DRIVER_ADVERSE",
-            Rule::DriverSlippage => "DRIVER_SLIPPAGE",
-            Rule::FallbackConservative => "FALLBACK_CONSERVATIVE",
-        }
-    }
-
-    /// The `marker` field of the rule's tracing event: the name, except
-    /// `DRIVER` for both edge-driver rules.
-    pub const fn marker(self) -> &'static str {
-        match self {
-            Rule::DriverAdverse | Rule::DriverSlippage => "DRIVER",
-            other => other.name(),
-        }
-    }
-
-    /// The policy table of the rule, e.g. `"risk_aggressive"` for `[tuner.risk_aggressive]`.
-    pub const fn table(self) -> &'static str {
-        match self {
-            Rule::RiskAggressive => "risk_aggressive",
-            Rule::RiskModerate => "risk_moderate",
-            Rule::RiskNormalize => "risk_normalize",
-            Rule::MakerBoost => "maker_boost",
-            Rule::LatencyBuffer => "latency_buffer",
-            Rule::LatencyHard => "latency_hard",
-            Rule::DriverAdverse => "driver_adverse",
-            Rule::DriverSlippage => "driver_slippage",
-            Rule::FallbackConservative => "fallback_conservative",
-        }
-    }
-}
+pub use crate::rules::Rule;
 
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -561,3 +561,65 @@ fn an_unusable_policy_is_an_error() {
         "{err}"
     );
 }
+
+/// Every registered rule can fire: KPIs made from its own condition's
+/// clauses (each KPI on the side of its threshold the clause asks for)
+/// make it fire, with the default policy and with fallback memory built up
+/// iteration by iteration. A rule whose clauses contradict each other, or
+/// one that is registered but never consulted, fails here.
+#[test]
+fn every_registered_rule_fires_on_its_own_condition() {
+    use mmsoak_tuner::{ClauseOp, RuleInputs};
+    let policy = TuningPolicy::default();
+    assert_eq!(
+        policy.rules().map(|r| r.rule()),
+        Rule::ALL,
+        "the registry is in Rule::ALL's order"
+    );
+    for rule in policy.rules() {
+        let name = rule.rule().name();
+        let mut k = calm();
+        // Unset first, so that only the rule's own clauses set a driver KPI.
+        let clauses = rule.condition(&policy, &RuleInputs::default());
+        for clause in &clauses {
+            let value = match clause.op {
+                ClauseOp::AtLeast | ClauseOp::AtMost => clause.threshold,
+                ClauseOp::Below => clause.threshold - 0.01,
+                ClauseOp::Above => clause.threshold + 0.01,
+            };
+            match clause.kpi {
+                "risk_ratio" => k.risk_ratio = value,
+                "maker_taker_ratio" => k.maker_taker_ratio = value,
+                "net_bps" => k.net_bps = Some(value),
+                "p95_latency_ms" => k.p95_latency_ms = Some(value),
+                "adverse_bps_p95" => k.adverse_bps_p95 = Some(value),
+                "slippage_bps_p95" => k.slippage_bps_p95 = Some(value),
+                other => panic!("{name}: a clause on {other}, which this test cannot set"),
+            }
+        }
+        assert!(!clauses.is_empty(), "{name} has no condition");
+        let registry = ParamRegistry::default();
+        let current = RuntimeOverrides::new();
+        let mut memory = TunerMemory::default();
+        let mut fired = false;
+        // The fallback needs a streak: as many iterations as it asks.
+        for _ in 0..policy.fallback_conservative.consecutive_iterations.max(1) {
+            let p = propose(&k, &current, &registry, &policy, &memory).expect("a proposal");
+            fired = p.rules_fired.contains(&Marker::Rule(rule.rule()));
+            memory = p.memory;
+        }
+        assert!(fired, "{name} never fires on its own condition ({k:?})");
+        assert!(!rule.moves().is_empty(), "{name} moves nothing");
+        assert!(
+            !rule.aims().is_empty(),
+            "{name} says nothing of what its moves are for"
+        );
+        for aim in rule.aims() {
+            assert!(
+                rule.moves().iter().any(|m| m.param == aim.param),
+                "{name}: an aim for {}, which it does not move",
+                aim.param
+            );
+        }
+    }
+}
