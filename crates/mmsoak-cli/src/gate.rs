@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use crate::Outcome;
 use mmsoak_gate::{
-    compare, gate_dir, read_baseline, render_prometheus, Criterion, GateReport, GateVerdict,
-    Measure, POST_SOAK_METRICS, POST_SOAK_SNAPSHOT,
+    compare, gate_dir, read_baseline, render_prometheus, Criterion, CriterionGroup, GateReport,
+    GateVerdict, Measure, Threshold, POST_SOAK_METRICS, POST_SOAK_SNAPSHOT,
 };
 
 /// Gate a release on the last iterations' KPIs and on delta quality.
@@ -45,7 +45,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let policy = crate::load_policy(args.policy.as_deref())?.gate;
     // Everything is read and judged before anything is written.
-    let run = gate_dir(&args.path, &policy, args.strict)?;
+    let run = gate_dir(&args.path, &policy, threshold(args.strict))?;
     let baseline = match &args.compare {
         Some(path) => Some(read_baseline(path)?),
         None => None,
@@ -120,13 +120,14 @@ pub(crate) fn render_tables(report: &GateReport) -> String {
     let (run, rest): (Vec<&Criterion>, Vec<&Criterion>) = report
         .criteria
         .iter()
-        .partition(|c| c.name.starts_with("run."));
+        .partition(|c| c.group() == CriterionGroup::Run);
     if !run.is_empty() {
         table(&mut out, "Run", &run);
         out.push('\n');
     }
-    let (delta, kpi): (Vec<&Criterion>, Vec<&Criterion>) =
-        rest.into_iter().partition(|c| c.name.starts_with("delta."));
+    let (delta, kpi): (Vec<&Criterion>, Vec<&Criterion>) = rest
+        .into_iter()
+        .partition(|c| c.group() == CriterionGroup::Delta);
     table(
         &mut out,
         "KPIs over the last iterations (means vs targets)",
@@ -146,4 +147,13 @@ pub(crate) fn render_tables(report: &GateReport) -> String {
         );
     }
     out
+}
+
+/// The gate's `delta.full_apply_ratio` target for `--strict`.
+pub(crate) fn threshold(strict: bool) -> Threshold {
+    if strict {
+        Threshold::Strict
+    } else {
+        Threshold::Default
+    }
 }

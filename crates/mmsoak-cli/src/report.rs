@@ -39,7 +39,12 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let policy = crate::load_policy(args.policy.as_deref())?;
     // Everything is read and rendered before anything is written.
-    let mut report = read_report(&args.path, &policy.gate, args.strict, &policy.registry)?;
+    let mut report = read_report(
+        &args.path,
+        &policy.gate,
+        crate::gate::threshold(args.strict),
+        &policy.registry,
+    )?;
     // The rules over the window are the run's own only under the run's
     // policy: with another (a missing --policy, an edited file) they would
     // contradict what fired, so they are left out.

@@ -18,7 +18,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use mmsoak_core::ParamRegistry;
-use mmsoak_gate::{gate, render_prometheus, GatePolicy, POST_SOAK_METRICS, POST_SOAK_SNAPSHOT};
+use mmsoak_gate::{
+    gate, render_prometheus, GatePolicy, Threshold, POST_SOAK_METRICS, POST_SOAK_SNAPSHOT,
+};
 use mmsoak_verify::testing::{generated_plans, write_run};
 use mmsoak_verify::{
     check_journal, render_markdown, verify, write_atomically, ArtifactDir, DELTA_VERIFY_REPORT,
@@ -58,7 +60,12 @@ fn child(what: &str, dir: &Path) -> Result<()> {
     let (report, extra) = match what {
         "verify" => (verify(&opened, &registry)?, None),
         "gate" => {
-            let run = gate(&opened, &GatePolicy::default(), true, &registry)?;
+            let run = gate(
+                &opened,
+                &GatePolicy::default(),
+                Threshold::Strict,
+                &registry,
+            )?;
             (run.verify, Some(run.report))
         }
         other => return Err(format!("unknown child mode {other}").into()),
@@ -170,7 +177,7 @@ fn main() -> Result<()> {
             let markdown = render_markdown(&report, STRICT_THRESHOLD);
             let render_ms = ms(t);
             let t = Instant::now();
-            let run = gate(&opened, &policy, true, &registry)?;
+            let run = gate(&opened, &policy, Threshold::Strict, &registry)?;
             let gate_ms = ms(t);
             assert_eq!(report.metrics.fail_count, 0);
             assert_eq!(run.verify, report);

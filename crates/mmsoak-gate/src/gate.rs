@@ -101,11 +101,135 @@ impl Comparison {
     }
 }
 
+/// Which criterion: each has a stable name (`kpi.net_bps_mean`) and a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum CriterionId {
+    /// `run.completed_iterations`: the soak finished.
+    #[serde(rename = "run.completed_iterations")]
+    RunCompletedIterations,
+    /// `kpi.maker_taker_ratio_mean`.
+    #[serde(rename = "kpi.maker_taker_ratio_mean")]
+    MakerTakerRatioMean,
+    /// `kpi.risk_ratio_mean`.
+    #[serde(rename = "kpi.risk_ratio_mean")]
+    RiskRatioMean,
+    /// `kpi.net_bps_mean`.
+    #[serde(rename = "kpi.net_bps_mean")]
+    NetBpsMean,
+    /// `kpi.p95_latency_ms_mean`.
+    #[serde(rename = "kpi.p95_latency_ms_mean")]
+    P95LatencyMsMean,
+    /// `snapshot.pass_count_last8`.
+    #[serde(rename = "snapshot.pass_count_last8")]
+    PassCountLast8,
+    /// `snapshot.incomplete_iterations_last8`.
+    #[serde(rename = "snapshot.incomplete_iterations_last8")]
+    IncompleteIterationsLast8,
+    /// `snapshot.verdict`.
+    #[serde(rename = "snapshot.verdict")]
+    SnapshotVerdict,
+    /// `snapshot.freeze_ready`.
+    #[serde(rename = "snapshot.freeze_ready")]
+    FreezeReady,
+    /// `delta.full_apply_ratio`.
+    #[serde(rename = "delta.full_apply_ratio")]
+    FullApplyRatio,
+    /// `delta.signature_stuck_count`.
+    #[serde(rename = "delta.signature_stuck_count")]
+    SignatureStuckCount,
+    /// `delta.fail_count`.
+    #[serde(rename = "delta.fail_count")]
+    FailCount,
+    /// `delta.journal_chain_breaks`.
+    #[serde(rename = "delta.journal_chain_breaks")]
+    JournalChainBreaks,
+}
+
+/// What a criterion judges: how far the run got, its KPIs over the window,
+/// the snapshot's own verdict, or the quality of the applied changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CriterionGroup {
+    /// `run.*`
+    Run,
+    /// `kpi.*`
+    Kpi,
+    /// `snapshot.*`
+    Snapshot,
+    /// `delta.*`
+    Delta,
+}
+
+impl CriterionId {
+    /// Every criterion, in the gate's order.
+    pub const ALL: [CriterionId; 13] = [
+        CriterionId::RunCompletedIterations,
+        CriterionId::MakerTakerRatioMean,
+        CriterionId::RiskRatioMean,
+        CriterionId::NetBpsMean,
+        CriterionId::P95LatencyMsMean,
+        CriterionId::PassCountLast8,
+        CriterionId::IncompleteIterationsLast8,
+        CriterionId::SnapshotVerdict,
+        CriterionId::FreezeReady,
+        CriterionId::FullApplyRatio,
+        CriterionId::SignatureStuckCount,
+        CriterionId::FailCount,
+        CriterionId::JournalChainBreaks,
+    ];
+
+    /// The stable name, e.g. `"kpi.net_bps_mean"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CriterionId::RunCompletedIterations => "run.completed_iterations",
+            CriterionId::MakerTakerRatioMean => "kpi.maker_taker_ratio_mean",
+            CriterionId::RiskRatioMean => "kpi.risk_ratio_mean",
+            CriterionId::NetBpsMean => "kpi.net_bps_mean",
+            CriterionId::P95LatencyMsMean => "kpi.p95_latency_ms_mean",
+            CriterionId::PassCountLast8 => "snapshot.pass_count_last8",
+            CriterionId::IncompleteIterationsLast8 => "snapshot.incomplete_iterations_last8",
+            CriterionId::SnapshotVerdict => "snapshot.verdict",
+            CriterionId::FreezeReady => "snapshot.freeze_ready",
+            CriterionId::FullApplyRatio => "delta.full_apply_ratio",
+            CriterionId::SignatureStuckCount => "delta.signature_stuck_count",
+            CriterionId::FailCount => "delta.fail_count",
+            CriterionId::JournalChainBreaks => "delta.journal_chain_breaks",
+        }
+    }
+
+    /// What it judges.
+    pub const fn group(self) -> CriterionGroup {
+        match self {
+            CriterionId::RunCompletedIterations => CriterionGroup::Run,
+            CriterionId::MakerTakerRatioMean
+            | CriterionId::RiskRatioMean
+            | CriterionId::NetBpsMean
+            | CriterionId::P95LatencyMsMean => CriterionGroup::Kpi,
+            CriterionId::PassCountLast8
+            | CriterionId::IncompleteIterationsLast8
+            | CriterionId::SnapshotVerdict
+            | CriterionId::FreezeReady => CriterionGroup::Snapshot,
+            CriterionId::FullApplyRatio
+            | CriterionId::SignatureStuckCount
+            | CriterionId::FailCount
+            | CriterionId::JournalChainBreaks => CriterionGroup::Delta,
+        }
+    }
+}
+
+impl fmt::Display for CriterionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `pad`, so that `{:<38}` lays out a table.
+        f.pad(self.as_str())
+    }
+}
+
 /// One gate criterion.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Criterion {
-    /// Stable name, e.g. `kpi.maker_taker_ratio_mean`.
-    pub name: String,
+    /// Which criterion, e.g. `kpi.maker_taker_ratio_mean`.
+    pub name: CriterionId,
     /// What was measured.
     pub value: Measure,
     /// How it is compared.
@@ -117,9 +241,9 @@ pub struct Criterion {
 }
 
 impl Criterion {
-    fn number(name: &str, value: f64, op: Comparison, target: f64) -> Self {
+    fn number(name: CriterionId, value: f64, op: Comparison, target: f64) -> Self {
         Criterion {
-            name: name.to_owned(),
+            name,
             value: Measure::Number(value),
             op,
             target: Measure::Number(target),
@@ -127,14 +251,19 @@ impl Criterion {
         }
     }
 
-    fn count(name: &str, value: u64, op: Comparison, target: u64) -> Self {
+    fn count(name: CriterionId, value: u64, op: Comparison, target: u64) -> Self {
         Criterion {
-            name: name.to_owned(),
+            name,
             value: Measure::Count(value),
             op,
             target: Measure::Count(target),
             ok: op.holds(value, target),
         }
+    }
+
+    /// What it judges.
+    pub fn group(&self) -> CriterionGroup {
+        self.name.group()
     }
 
     /// `name: value (target op target)`, e.g.
@@ -217,23 +346,51 @@ impl GateReport {
     }
 }
 
-/// Apply every criterion of `policy` to a snapshot and delta metrics; with
-/// a `completion`, the run must also have completed every iteration it was
-/// asked for (`run.completed_iterations`): a soak stopped halfway is not a
-/// release candidate, however good its window looks. `incomplete_iterations`
-/// counts the window's iterations with a KPI missing
-/// ([`SnapshotWindow::incomplete_iterations`](crate::SnapshotWindow::incomplete_iterations)).
-pub fn evaluate(
-    snapshot: &PostSoakSnapshot,
-    delta: &DeltaMetrics,
-    journal_chain_breaks: u64,
-    completion: Option<RunCompletion>,
-    incomplete_iterations: u64,
-    policy: &GatePolicy,
-    strict: bool,
-) -> GateReport {
+/// What the gate judges: the snapshot of the window, the delta metrics,
+/// the journal's breaks, how far the run got and the window's incomplete
+/// iterations.
+#[derive(Debug, Clone, Copy)]
+pub struct GateInputs<'a> {
+    /// The snapshot over the window.
+    pub snapshot: &'a PostSoakSnapshot,
+    /// The verifier's delta metrics.
+    pub delta: &'a DeltaMetrics,
+    /// Breaks in the apply journal's hash chain.
+    pub journal_chain_breaks: u64,
+    /// How far the run got (`None` for a directory without `SOAK_RUN.json`:
+    /// no `run.completed_iterations` criterion).
+    pub completion: Option<RunCompletion>,
+    /// Window iterations with a KPI missing
+    /// ([`SnapshotWindow::incomplete_iterations`](crate::SnapshotWindow::incomplete_iterations)).
+    pub incomplete_iterations: u64,
+}
+
+/// Which `delta.full_apply_ratio` target the gate applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Threshold {
+    /// `full_apply_ratio_min`.
+    #[default]
+    Default,
+    /// `full_apply_ratio_min_strict` (`gate --strict`).
+    Strict,
+}
+
+/// Apply every criterion of `policy` to `inputs`; with a completion, the
+/// run must also have completed every iteration it was asked for
+/// (`run.completed_iterations`): a soak stopped halfway is not a release
+/// candidate, however good its window looks.
+pub fn evaluate(inputs: &GateInputs<'_>, policy: &GatePolicy, threshold: Threshold) -> GateReport {
     use Comparison::*;
+    use CriterionId as C;
+    let GateInputs {
+        snapshot,
+        delta,
+        journal_chain_breaks,
+        completion,
+        incomplete_iterations,
+    } = *inputs;
     let k = &snapshot.kpi_last8;
+    let strict = threshold == Threshold::Strict;
     let ratio_min = if strict {
         policy.full_apply_ratio_min_strict
     } else {
@@ -241,86 +398,79 @@ pub fn evaluate(
     };
     let mut criteria: Vec<Criterion> = completion
         .iter()
-        .map(|c| {
-            Criterion::count(
-                "run.completed_iterations",
-                c.completed,
-                AtLeast,
-                c.requested,
-            )
-        })
+        .map(|c| Criterion::count(C::RunCompletedIterations, c.completed, AtLeast, c.requested))
         .collect();
     criteria.extend([
         Criterion::number(
-            "kpi.maker_taker_ratio_mean",
+            C::MakerTakerRatioMean,
             k.maker_taker_ratio.mean,
             AtLeast,
             policy.maker_taker_ratio_mean_min,
         ),
         Criterion::number(
-            "kpi.risk_ratio_mean",
+            C::RiskRatioMean,
             k.risk_ratio.mean,
             AtMost,
             policy.risk_ratio_mean_max,
         ),
         Criterion::number(
-            "kpi.net_bps_mean",
+            C::NetBpsMean,
             k.net_bps.mean,
             AtLeast,
             policy.net_bps_mean_min,
         ),
         Criterion::number(
-            "kpi.p95_latency_ms_mean",
+            C::P95LatencyMsMean,
             k.p95_latency_ms.mean,
             AtMost,
             policy.p95_latency_ms_mean_max,
         ),
         Criterion::count(
-            "snapshot.pass_count_last8",
+            C::PassCountLast8,
             snapshot.pass_count_last8,
             AtLeast,
             policy.pass_count_min,
         ),
         Criterion::count(
-            "snapshot.incomplete_iterations_last8",
+            C::IncompleteIterationsLast8,
             incomplete_iterations,
             AtMost,
             policy.incomplete_iterations_max,
         ),
         Criterion {
-            name: "snapshot.verdict".into(),
+            name: C::SnapshotVerdict,
             value: Measure::Word(snapshot.verdict.as_str().into()),
             op: NotEquals,
             target: Measure::Word(SnapshotVerdict::Fail.as_str().into()),
             ok: snapshot.verdict != SnapshotVerdict::Fail,
         },
         Criterion {
-            name: "snapshot.freeze_ready".into(),
+            name: C::FreezeReady,
             value: Measure::Flag(snapshot.freeze_ready),
             op: Equals,
             target: Measure::Flag(true),
             ok: snapshot.freeze_ready,
         },
         Criterion::number(
-            "delta.full_apply_ratio",
+            C::FullApplyRatio,
             delta.full_apply_ratio,
             AtLeast,
             ratio_min,
         ),
         Criterion::count(
-            "delta.signature_stuck_count",
+            C::SignatureStuckCount,
             delta.signature_stuck_count,
             AtMost,
             policy.signature_stuck_max,
         ),
         Criterion::count(
-            "delta.fail_count",
+            C::FailCount,
             delta.fail_count,
             AtMost,
             policy.fail_count_max,
         ),
         Criterion::count(
-            "delta.journal_chain_breaks",
+            C::JournalChainBreaks,
             journal_chain_breaks,
             AtMost,
             policy.journal_chain_breaks_max,
@@ -361,7 +511,7 @@ pub struct GateRun {
 pub fn gate(
     dir: &ArtifactDir,
     policy: &GatePolicy,
-    strict: bool,
+    threshold: Threshold,
     registry: &ParamRegistry,
 ) -> Result<GateRun, ArtifactError> {
     let ((verifier, window), journal) = with_journal(dir, || {
@@ -377,23 +527,29 @@ pub fn gate(
     let verify = verifier.finish(journal);
     let snapshot = window.finish(kpi_gate_passed(dir.path())?)?;
     let report = evaluate(
-        &snapshot,
-        &verify.metrics,
-        verify.journal_breaks() as u64,
-        RunCompletion::read(dir.path())?,
-        window.incomplete_iterations(),
+        &GateInputs {
+            snapshot: &snapshot,
+            delta: &verify.metrics,
+            journal_chain_breaks: verify.journal_breaks() as u64,
+            completion: RunCompletion::read(dir.path())?,
+            incomplete_iterations: window.incomplete_iterations(),
+        },
         policy,
-        strict,
+        threshold,
     );
     Ok(GateRun { report, verify })
 }
 
 /// Open a directory and gate it with the default registry.
-pub fn gate_dir(dir: &Path, policy: &GatePolicy, strict: bool) -> Result<GateRun, ArtifactError> {
+pub fn gate_dir(
+    dir: &Path,
+    policy: &GatePolicy,
+    threshold: Threshold,
+) -> Result<GateRun, ArtifactError> {
     gate(
         &ArtifactDir::open(dir)?,
         policy,
-        strict,
+        threshold,
         &ParamRegistry::default(),
     )
 }

@@ -133,14 +133,16 @@ impl SoakReport {
         );
         let failed: Vec<_> = g.failed().collect();
         // The tuner answers for the KPIs, not for a run that stopped.
-        let kpi_failed = failed.iter().any(|c| !c.name.starts_with("run."));
+        let kpi_failed = failed
+            .iter()
+            .any(|c| c.group() != crate::gate::CriterionGroup::Run);
         if !failed.is_empty() {
             s.push_str("<ul>");
             for c in failed {
                 let _ = write!(
                     s,
                     "<li><code>{}</code>: <b>{}</b>, target {} {}</li>",
-                    esc(&c.name),
+                    esc(c.name.as_str()),
                     esc(&show_measure(&c.value)),
                     c.op.as_str(),
                     esc(&show_measure(&c.target))
@@ -480,7 +482,7 @@ impl SoakReport {
             let _ = write!(
                 s,
                 "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td>{} {}</td><td class=\"{}\">{}</td></tr>",
-                esc(&c.name),
+                esc(c.name.as_str()),
                 esc(&show_measure(&c.value)),
                 c.op.as_str(),
                 esc(&show_measure(&c.target)),

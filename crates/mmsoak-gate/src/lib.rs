@@ -13,12 +13,12 @@
 //! [`mmsoak_verify::write_atomically`] by the caller.
 //!
 //! ```
-//! use mmsoak_gate::{gate_dir, render_prometheus, GatePolicy, GateVerdict};
+//! use mmsoak_gate::{gate_dir, render_prometheus, GatePolicy, GateVerdict, Threshold};
 //! use mmsoak_verify::testing;
 //!
 //! let dir = std::env::temp_dir().join(format!("mmsoak-gate-doc-{}", std::process::id()));
 //! testing::write_run(&dir, &testing::generated_plans(40))?;
-//! let run = gate_dir(&dir, &GatePolicy::default(), true)?;
+//! let run = gate_dir(&dir, &GatePolicy::default(), Threshold::Strict)?;
 //! assert_eq!(run.report.verdict, GateVerdict::Pass, "{:?}", run.report.failed().collect::<Vec<_>>());
 //! assert_eq!(run.report.snapshot.schema_version, "1.1");
 //! assert!(render_prometheus(&run.report).contains("mmsoak_gate_verdict{verdict=\"PASS\"} 1\n"));
@@ -42,8 +42,8 @@ pub use explain::{
     explain_iteration, ExplainError, Explanation, OperationOutcome, PairVerdict, RuleCheck,
 };
 pub use gate::{
-    evaluate, gate, gate_dir, Comparison, Criterion, GateReport, GateRun, GateVerdict, Measure,
-    RunCompletion,
+    evaluate, gate, gate_dir, Comparison, Criterion, CriterionGroup, CriterionId, GateInputs,
+    GateReport, GateRun, GateVerdict, Measure, RunCompletion, Threshold,
 };
 pub use policy::{GatePolicy, GatePolicyError, SnapshotPolicy};
 pub use prometheus::{render_prometheus, POST_SOAK_METRICS};

@@ -18,7 +18,9 @@ use mmsoak_core::{InputError, Param, ParamRegistry};
 use mmsoak_verify::{ArtifactDir, ArtifactError, GuardFlags, PairClass, PairResult};
 use serde_json::Value;
 
-use crate::gate::{gate, Criterion, GateReport, GateVerdict, Measure};
+use crate::gate::{
+    gate, Criterion, CriterionGroup, CriterionId, GateReport, GateVerdict, Measure, Threshold,
+};
 use crate::policy::{GatePolicy, SnapshotPolicy};
 
 /// File name of the HTML report.
@@ -286,8 +288,13 @@ impl Kpi {
         }
     }
 
-    pub(crate) fn criterion(self) -> String {
-        format!("kpi.{}_mean", self.key())
+    pub(crate) fn criterion(self) -> CriterionId {
+        match self {
+            Kpi::MakerTaker => CriterionId::MakerTakerRatioMean,
+            Kpi::Risk => CriterionId::RiskRatioMean,
+            Kpi::NetBps => CriterionId::NetBpsMean,
+            Kpi::P95Latency => CriterionId::P95LatencyMsMean,
+        }
     }
 }
 
@@ -373,11 +380,11 @@ impl RuleWindowRow {
 pub fn read_report(
     dir: &Path,
     policy: &GatePolicy,
-    strict: bool,
+    threshold: Threshold,
     registry: &ParamRegistry,
 ) -> Result<SoakReport, ArtifactError> {
     let artifacts = ArtifactDir::open(dir)?;
-    let run = gate(&artifacts, policy, strict, registry)?;
+    let run = gate(&artifacts, policy, threshold, registry)?;
     let meta = RunMeta::read(dir)?;
     let mut iterations = Vec::with_capacity(artifacts.iteration_count() as usize);
     for summary in artifacts.summaries() {
@@ -634,8 +641,8 @@ impl SoakReport {
         let (delta, kpi): (Vec<&Criterion>, Vec<&Criterion>) = g
             .criteria
             .iter()
-            .filter(|c| !c.name.starts_with("run."))
-            .partition(|c| c.name.starts_with("delta."));
+            .filter(|c| c.group() != CriterionGroup::Run)
+            .partition(|c| c.group() == CriterionGroup::Delta);
         let table = |s: &mut String, title: &str, rows: &[&Criterion]| {
             let _ = writeln!(s, "## {title}\n");
             let _ = writeln!(s, "| criterion | value | target | result |");
@@ -795,7 +802,7 @@ mod tests {
     }
 
     fn report(dir: &Path, policy: &GatePolicy) -> SoakReport {
-        read_report(dir, policy, true, &ParamRegistry::default()).expect("read report")
+        read_report(dir, policy, Threshold::Strict, &ParamRegistry::default()).expect("read report")
     }
 
     #[test]
@@ -962,7 +969,7 @@ mod tests {
         let err = read_report(
             dir.path(),
             &GatePolicy::default(),
-            true,
+            Threshold::Strict,
             &ParamRegistry::default(),
         )
         .expect_err("negative seed");
@@ -981,7 +988,7 @@ mod tests {
         let err = read_report(
             dir.path(),
             &GatePolicy::default(),
-            true,
+            Threshold::Strict,
             &ParamRegistry::default(),
         )
         .expect_err("rules_fired must be strings");

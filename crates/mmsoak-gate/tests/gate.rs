@@ -5,7 +5,8 @@ use std::path::Path;
 use mmsoak_core::{Delta, DeltaOp, Param};
 use mmsoak_gate::{
     compare, evaluate, gate_dir, read_baseline, render_prometheus, snapshot_dir, Criterion,
-    GatePolicy, GateVerdict, PostSoakSnapshot, RunCompletion, SnapshotPolicy, SnapshotVerdict,
+    CriterionGroup, CriterionId, GateInputs, GatePolicy, GateReport, GateVerdict, PostSoakSnapshot,
+    RunCompletion, SnapshotPolicy, SnapshotVerdict, Threshold,
 };
 use mmsoak_verify::testing::{write_run, IterationPlan, PlanKpis, PlanStep};
 use mmsoak_verify::{DeltaMetrics, GuardFlags};
@@ -78,7 +79,7 @@ fn eight_iterations_at_maker_taker_085_average_to_exactly_085_and_pass() {
         (s.verdict, s.freeze_seen, s.freeze_ready),
         (SnapshotVerdict::Pass, true, true)
     );
-    let run = gate_dir(dir.path(), &GatePolicy::default(), true).expect("gate");
+    let run = gate_dir(dir.path(), &GatePolicy::default(), Threshold::Strict).expect("gate");
     assert_eq!(
         run.report.verdict,
         GateVerdict::Pass,
@@ -147,7 +148,7 @@ fn anomalies_are_counted_per_condition_and_make_the_gate_warn() {
     let s = snap(dir.path());
     assert_eq!(s.anomalies_count, 3);
     assert_eq!(s.pass_count_last8, 7);
-    let run = gate_dir(dir.path(), &GatePolicy::default(), false).expect("gate");
+    let run = gate_dir(dir.path(), &GatePolicy::default(), Threshold::Default).expect("gate");
     assert_eq!(
         run.report.verdict,
         GateVerdict::Warn,
@@ -169,7 +170,7 @@ fn a_null_kpi_in_the_window_fails_the_gate_but_not_outside_it() {
         doc["summary"][key] = value;
         std::fs::write(&path, serde_json::to_vec(&doc).expect("json")).expect("write");
     };
-    let gate = || gate_dir(dir.path(), &GatePolicy::default(), false).expect("gate");
+    let gate = || gate_dir(dir.path(), &GatePolicy::default(), Threshold::Default).expect("gate");
     set(1, "net_bps", Value::Null); // outside the last 8
     let run = gate();
     assert_eq!(run.report.verdict, GateVerdict::Pass);
@@ -192,7 +193,7 @@ fn a_null_kpi_in_the_window_fails_the_gate_but_not_outside_it() {
         incomplete_iterations_max: 1,
         ..GatePolicy::default()
     };
-    let run = gate_dir(dir.path(), &lenient, false).expect("gate");
+    let run = gate_dir(dir.path(), &lenient, Threshold::Default).expect("gate");
     assert_eq!(run.report.verdict, GateVerdict::Pass);
 }
 
@@ -231,12 +232,36 @@ fn signature_loops_count_a_b_a_among_applied_states() {
 
 fn passing() -> (PostSoakSnapshot, DeltaMetrics) {
     let dir = run_with(&[kpis(0.3, 0.9, 3.0, 250.0); 8], Some(7));
-    let run = gate_dir(dir.path(), &GatePolicy::default(), true).expect("gate");
+    let run = gate_dir(dir.path(), &GatePolicy::default(), Threshold::Strict).expect("gate");
     assert_eq!(run.report.verdict, GateVerdict::Pass);
     (run.report.snapshot, run.report.delta)
 }
 
 #[track_caller]
+/// The gate over a snapshot and delta metrics (no incomplete iteration).
+fn judge(
+    s: &PostSoakSnapshot,
+    d: &DeltaMetrics,
+    journal_chain_breaks: u64,
+    completion: Option<RunCompletion>,
+    policy: &GatePolicy,
+    strict: bool,
+) -> GateReport {
+    let inputs = GateInputs {
+        snapshot: s,
+        delta: d,
+        journal_chain_breaks,
+        completion,
+        incomplete_iterations: 0,
+    };
+    let threshold = if strict {
+        Threshold::Strict
+    } else {
+        Threshold::Default
+    };
+    evaluate(&inputs, policy, threshold)
+}
+
 fn check(
     criterion: &str,
     strict: bool,
@@ -251,11 +276,11 @@ fn check(
         let (mut s, mut d) = passing();
         let mut breaks = 0;
         edit(&mut s, &mut d, &mut breaks);
-        let r = evaluate(&s, &d, breaks, None, 0, &policy, strict);
+        let r = judge(&s, &d, breaks, None, &policy, strict);
         let c = r
             .criteria
             .iter()
-            .find(|c| c.name == criterion)
+            .find(|c| c.name.as_str() == criterion)
             .expect("criterion exists");
         assert_eq!(c.ok, expect_ok, "{criterion}: {}", c.describe());
         let failed: Vec<&str> = r.failed().map(|c| c.name.as_str()).collect();
@@ -356,22 +381,22 @@ fn an_unfinished_run_fails_the_gate() {
             completed,
         })
     };
-    let r = evaluate(&s, &d, 0, completion(9), 0, &policy, true);
+    let r = judge(&s, &d, 0, completion(9), &policy, true);
     assert_eq!(r.verdict, GateVerdict::Fail);
     let failed: Vec<String> = r.failed().map(Criterion::describe).collect();
     assert_eq!(failed, ["run.completed_iterations: 9 (target >= 24)"]);
-    let r = evaluate(&s, &d, 0, completion(24), 0, &policy, true);
+    let r = judge(&s, &d, 0, completion(24), &policy, true);
     assert_eq!(r.verdict, GateVerdict::Pass);
-    assert_eq!(r.criteria[0].name, "run.completed_iterations");
-    let r = evaluate(&s, &d, 0, None, 0, &policy, true);
+    assert_eq!(r.criteria[0].name, CriterionId::RunCompletedIterations);
+    let r = judge(&s, &d, 0, None, &policy, true);
     assert_eq!(r.verdict, GateVerdict::Pass);
-    assert!(r.criteria.iter().all(|c| !c.name.starts_with("run.")));
+    assert!(r.criteria.iter().all(|c| c.group() != CriterionGroup::Run));
 }
 
 #[test]
 fn gate_json_lets_a_verdict_be_recomputed() {
     let (s, d) = passing();
-    let r = evaluate(&s, &d, 0, None, 0, &GatePolicy::default(), false);
+    let r = judge(&s, &d, 0, None, &GatePolicy::default(), false);
     let v: Value = serde_json::from_str(&r.to_json()).expect("json");
     assert_eq!(v["verdict"], "PASS");
     let c = &v["criteria"][0];
@@ -403,7 +428,7 @@ fn nothing_proposed_passes_the_delta_criteria() {
     plans[6].freeze_triggered = true;
     let dir = tempfile::tempdir().expect("temp dir");
     write_run(dir.path(), &plans).expect("write");
-    let run = gate_dir(dir.path(), &GatePolicy::default(), true).expect("gate");
+    let run = gate_dir(dir.path(), &GatePolicy::default(), Threshold::Strict).expect("gate");
     assert_eq!(run.report.delta.proposed_count, 0);
     assert_eq!(
         run.report.verdict,
@@ -532,7 +557,7 @@ fn fixture_run() -> tempfile::TempDir {
 #[test]
 fn snapshot_json_and_prometheus_snapshots() {
     let dir = fixture_run();
-    let run = gate_dir(dir.path(), &GatePolicy::default(), false).expect("gate");
+    let run = gate_dir(dir.path(), &GatePolicy::default(), Threshold::Default).expect("gate");
     let standalone = snapshot_dir(dir.path(), &SnapshotPolicy::default()).expect("snapshot");
     assert_eq!(run.report.snapshot, standalone, "gate and snapshot agree");
     let compact = standalone.to_json(false);
@@ -554,7 +579,7 @@ fn promtool_accepts_the_metrics_when_installed() {
     };
     assert!(out.status.success());
     let dir = fixture_run();
-    let run = gate_dir(dir.path(), &GatePolicy::default(), false).expect("gate");
+    let run = gate_dir(dir.path(), &GatePolicy::default(), Threshold::Default).expect("gate");
     let text = render_prometheus(&run.report);
     let mut child = std::process::Command::new("promtool")
         .args(["check", "metrics"])
@@ -583,7 +608,7 @@ fn promtool_accepts_the_metrics_when_installed() {
 #[test]
 fn every_family_has_one_help_and_one_type() {
     let dir = fixture_run();
-    let run = gate_dir(dir.path(), &GatePolicy::default(), false).expect("gate");
+    let run = gate_dir(dir.path(), &GatePolicy::default(), Threshold::Default).expect("gate");
     let text = render_prometheus(&run.report);
     let mut helps = std::collections::BTreeSet::new();
     let mut types = std::collections::BTreeSet::new();
@@ -618,7 +643,7 @@ fn reader_threads_do_not_change_the_gate() {
         let opened = mmsoak_verify::ArtifactDir::open(dir.path())
             .expect("opens")
             .with_reader_threads(threads);
-        mmsoak_gate::gate(&opened, &policy, true, &registry).expect("gates")
+        mmsoak_gate::gate(&opened, &policy, Threshold::Strict, &registry).expect("gates")
     };
     let serial = run(1);
     assert_eq!(serial.report.verdict, GateVerdict::Pass);

@@ -13,7 +13,7 @@
 use std::path::Path;
 
 use mmsoak_core::{IterationKpis, RuntimeOverrides};
-use mmsoak_gate::{gate_dir, GateReport, GateVerdict};
+use mmsoak_gate::{gate_dir, CriterionGroup, GateReport, GateVerdict, Threshold};
 use mmsoak_runner::{
     run_soak, Clock, IterationDone, Scenario, SimDriver, SoakConfig, SoakObserver, SoakPolicy,
 };
@@ -90,7 +90,7 @@ fn soak_with(
                 .collect()
         })
         .collect();
-    let gate = gate_dir(out, &policy.gate, false)
+    let gate = gate_dir(out, &policy.gate, Threshold::Default)
         .expect("gate reads the artifacts")
         .report;
     Soak {
@@ -142,9 +142,11 @@ fn default_with_the_default_policy_fails_on_maker_taker_and_net_only() {
     let run = soak("default", true, dir.path());
     assert!(misses(&run.kpis[0]) >= 2, "{:?}", run.kpis[0]);
     assert_eq!(run.gate.verdict, GateVerdict::Fail);
-    let failed_kpis: Vec<&str> = failed_names(&run.gate)
-        .into_iter()
-        .filter(|n| n.starts_with("kpi."))
+    let failed_kpis: Vec<&str> = run
+        .gate
+        .failed()
+        .filter(|c| c.group() == CriterionGroup::Kpi)
+        .map(|c| c.name.as_str())
         .collect();
     assert_eq!(
         failed_kpis,
