@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use mmsoak_core::input::{limits, read_line_capped, LineRead};
 use mmsoak_core::{Change, StateHash};
 
-use crate::artifact_file::open_artifact;
 use crate::error::ApplyError;
 use crate::guards::SkipReason;
+use mmsoak_artifacts::open_artifact;
 
 /// One line of the journal, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -72,7 +72,6 @@
 //! ```
 
 mod apply;
-mod artifact_file;
 mod error;
 mod guards;
 mod journal;
@@ -80,18 +79,11 @@ mod lock;
 mod recover;
 
 pub use apply::{apply_with_tracking, initialize, replay_decided, ApplyOutcome, InitOutcome};
-pub use artifact_file::open_artifact;
 pub use error::{ApplyError, GuardError, LockError};
 pub use guards::{
     evaluate_guards, FoldedHistory, FreezeBreak, GuardContext, GuardFlags, GuardKpis, GuardPolicy,
     GuardVerdict, IterationRecord, RunHistory, SkipKind, SkipReason,
 };
 pub use journal::JournalEntry;
-pub use lock::{ReportWriteLock, SoakDirLock, LOCK_FILE_NAME};
+pub use lock::{ReportWriteLock, SoakDirLock};
 pub use recover::{recover, verify_chain, ChainSummary, Recovery, RecoveryKind};
-
-/// The runtime overrides file in an artifacts directory.
-pub const RUNTIME_OVERRIDES_FILE_NAME: &str = "runtime_overrides.json";
-
-/// The apply journal in an artifacts directory.
-pub const JOURNAL_FILE_NAME: &str = "APPLY_JOURNAL.jsonl";

@@ -5,19 +5,16 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::artifact_file::open_artifact;
-use crate::error::LockError;
-use crate::{JOURNAL_FILE_NAME, RUNTIME_OVERRIDES_FILE_NAME};
+use mmsoak_artifacts::layout::{APPLY_JOURNAL, LOCK_FILE, RUNTIME_OVERRIDES};
+use mmsoak_artifacts::open_artifact;
 
-/// Name of the lock file inside the artifacts directory. Whoever cleans the
-/// directory must leave it in place.
-pub const LOCK_FILE_NAME: &str = ".mmsoak.lock";
+use crate::error::LockError;
 
 /// An exclusive lock on an artifacts directory, held until dropped.
 ///
 /// Everything that reads, cleans or writes the directory takes a
 /// `&SoakDirLock`, so holding the lock is a precondition expressed in types.
-/// The lock is an OS file lock on [`LOCK_FILE_NAME`]: the kernel releases it
+/// The lock is an OS file lock on [`LOCK_FILE`](mmsoak_artifacts::layout::LOCK_FILE): the kernel releases it
 /// when the holder exits, however it exits (no stale locks after SIGKILL).
 ///
 /// ```
@@ -49,7 +46,7 @@ impl SoakDirLock {
             path: dir.clone(),
             source,
         })?;
-        let path = dir.join(LOCK_FILE_NAME);
+        let path = dir.join(LOCK_FILE);
         let io = |source| LockError::Io {
             path: path.clone(),
             source,
@@ -118,12 +115,12 @@ impl SoakDirLock {
 
     /// `runtime_overrides.json` in the directory: the file the bot reads.
     pub fn runtime_path(&self) -> PathBuf {
-        self.dir.join(RUNTIME_OVERRIDES_FILE_NAME)
+        self.dir.join(RUNTIME_OVERRIDES)
     }
 
     /// `APPLY_JOURNAL.jsonl` in the directory.
     pub fn journal_path(&self) -> PathBuf {
-        self.dir.join(JOURNAL_FILE_NAME)
+        self.dir.join(APPLY_JOURNAL)
     }
 }
 
@@ -169,7 +166,7 @@ impl ReportWriteLock {
     /// cleanup; without a lock file, or while a soak holds it, nothing is
     /// held.
     pub fn acquire(dir: &Path) -> std::io::Result<ReportWriteLock> {
-        let lock_path = dir.join(LOCK_FILE_NAME);
+        let lock_path = dir.join(LOCK_FILE);
         let file = match open_artifact(&lock_path, OpenOptions::new().read(true).write(true)) {
             Ok(file) => file,
             // Not a soak directory, or a lock file that is not one (a
@@ -236,7 +233,7 @@ fn remove_interrupted_writes(dir: &Path) -> std::io::Result<usize> {
         if !entry
             .file_name()
             .to_string_lossy()
-            .starts_with(".atomicwrite")
+            .starts_with(mmsoak_artifacts::layout::ATOMIC_WRITE_PREFIX)
         {
             continue;
         }

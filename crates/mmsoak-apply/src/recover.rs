@@ -109,7 +109,7 @@ pub fn recover(lock: &SoakDirLock) -> Result<Recovery, ApplyError> {
 }
 
 /// Temporary directories atomicwrites creates beside the target.
-const TEMP_DIR_PREFIX: &str = ".atomicwrite";
+const TEMP_DIR_PREFIX: &str = mmsoak_artifacts::layout::ATOMIC_WRITE_PREFIX;
 
 fn remove_stale_temp_dirs(lock: &SoakDirLock) -> Result<usize, ApplyError> {
     let dir = lock.dir();

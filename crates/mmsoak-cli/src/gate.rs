@@ -4,9 +4,10 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::Outcome;
+use mmsoak_artifacts::layout::{POST_SOAK_METRICS, POST_SOAK_SNAPSHOT};
 use mmsoak_gate::{
     compare, gate_dir, read_baseline, render_prometheus, Criterion, CriterionGroup, GateReport,
-    GateVerdict, Measure, Threshold, POST_SOAK_METRICS, POST_SOAK_SNAPSHOT,
+    GateVerdict, Measure, Threshold,
 };
 
 /// Gate a release on the last iterations' KPIs and on delta quality.

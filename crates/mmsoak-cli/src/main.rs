@@ -139,7 +139,7 @@ pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result
     };
     let _writing = mmsoak_apply::ReportWriteLock::acquire(dir)
         .map_err(|e| anyhow::anyhow!("cannot lock {} to write: {e}", dir.display()))?;
-    mmsoak_verify::write_atomically(path, bytes)
+    mmsoak_artifacts::write_atomically(path, bytes)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }
 

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::Outcome;
-use mmsoak_gate::{read_report, SOAK_REPORT_HTML, SOAK_REPORT_MD};
+use mmsoak_artifacts::layout::{SOAK_REPORT_HTML, SOAK_REPORT_MD};
+use mmsoak_gate::read_report;
 
 /// Write the soak report a person reads at a glance.
 ///

@@ -7,11 +7,11 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use mmsoak_apply::ApplyError;
+use mmsoak_artifacts::layout::SOAK_RUN as SOAK_RUN_FILE;
 use mmsoak_core::RuntimeOverrides;
 use mmsoak_runner::{
     run_soak, Clock, Driver, ExecDriver, IterationDone, MockDriver, SimDriver, SoakConfig,
     SoakError, SoakObserver, StopRequest, DEFAULT_ITERATION_TIMEOUT, DEFAULT_SIM_DURATION,
-    SOAK_RUN_FILE,
 };
 use mmsoak_runner::{RecordedMarket, Scenario, MAX_SIM_DURATION};
 use signal_hook::consts::{SIGINT, SIGTERM};

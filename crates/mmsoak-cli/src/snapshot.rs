@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use crate::Outcome;
-use mmsoak_gate::{snapshot_dir, POST_SOAK_SNAPSHOT};
+use mmsoak_artifacts::layout::POST_SOAK_SNAPSHOT;
+use mmsoak_gate::snapshot_dir;
 
 /// Summarize the last iterations of a soak into POST_SOAK_SNAPSHOT.json
 /// (schema 1.1) and print it.

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
+use mmsoak_artifacts::layout::DELTA_VERIFY_REPORT;
 use mmsoak_verify::{
-    render_markdown, verify_dir, VerifyVerdict, DEFAULT_THRESHOLD, DELTA_VERIFY_REPORT,
-    STRICT_THRESHOLD,
+    render_markdown, verify_dir, VerifyVerdict, DEFAULT_THRESHOLD, STRICT_THRESHOLD,
 };
 
 use crate::Outcome;

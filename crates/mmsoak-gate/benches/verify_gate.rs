@@ -17,15 +17,14 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use mmsoak_artifacts::layout::{
+    iter_summary_name, DELTA_VERIFY_REPORT, POST_SOAK_METRICS, POST_SOAK_SNAPSHOT,
+};
+use mmsoak_artifacts::write_atomically;
 use mmsoak_core::ParamRegistry;
-use mmsoak_gate::{
-    gate, render_prometheus, GatePolicy, Threshold, POST_SOAK_METRICS, POST_SOAK_SNAPSHOT,
-};
+use mmsoak_gate::{gate, render_prometheus, GatePolicy, Threshold};
 use mmsoak_verify::testing::{generated_plans, write_run};
-use mmsoak_verify::{
-    check_journal, render_markdown, verify, write_atomically, ArtifactDir, DELTA_VERIFY_REPORT,
-    STRICT_THRESHOLD,
-};
+use mmsoak_verify::{check_journal, render_markdown, verify, ArtifactDir, STRICT_THRESHOLD};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -156,7 +155,7 @@ fn main() -> Result<()> {
             let t = Instant::now();
             let mut read = 0;
             for i in 1..=n {
-                read += std::fs::read(dir.path().join(mmsoak_verify::iter_summary_name(i)))?.len();
+                read += std::fs::read(dir.path().join(iter_summary_name(i)))?.len();
             }
             let io = ms(t);
             assert_eq!(read as u64, bytes);

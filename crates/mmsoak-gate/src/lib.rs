@@ -10,7 +10,7 @@
 //! * [`compare`] / [`read_baseline`]: KPI mean changes against a baseline snapshot.
 //!
 //! Nothing here prints or exits; files are written only through
-//! [`mmsoak_verify::write_atomically`] by the caller.
+//! [`mmsoak_artifacts::write_atomically`] by the caller.
 //!
 //! ```
 //! use mmsoak_gate::{gate_dir, render_prometheus, GatePolicy, GateVerdict, Threshold};
@@ -46,12 +46,11 @@ pub use gate::{
     GateReport, GateRun, GateVerdict, Measure, RunCompletion, Threshold,
 };
 pub use policy::{GatePolicy, GatePolicyError, SnapshotPolicy};
-pub use prometheus::{render_prometheus, POST_SOAK_METRICS};
+pub use prometheus::render_prometheus;
 pub use report::{
     read_report, IterationRow, ReportOperation, RuleWindowRow, RunMeta, SkipKind, SoakReport,
-    SOAK_REPORT_HTML, SOAK_REPORT_MD, SOAK_RUN,
 };
 pub use snapshot::{
     kpi_gate_passed, snapshot, snapshot_dir, GuardsLast8, KpiLast8, MeanMedian, PostSoakSnapshot,
-    SnapshotVerdict, SnapshotWindow, TimeRange, POST_SOAK_SNAPSHOT, SNAPSHOT_SCHEMA_VERSION,
+    SnapshotVerdict, SnapshotWindow, TimeRange, SNAPSHOT_SCHEMA_VERSION,
 };

@@ -9,9 +9,6 @@ use mmsoak_verify::stats::round_to;
 use crate::gate::{GateReport, GateVerdict};
 use crate::snapshot::SnapshotVerdict;
 
-/// File name of the metrics file.
-pub const POST_SOAK_METRICS: &str = "POST_SOAK_METRICS.prom";
-
 struct Family<'a> {
     out: &'a mut String,
 }

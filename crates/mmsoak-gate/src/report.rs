@@ -23,12 +23,7 @@ use crate::gate::{
 };
 use crate::policy::{GatePolicy, SnapshotPolicy};
 
-/// File name of the HTML report.
-pub const SOAK_REPORT_HTML: &str = "SOAK_REPORT.html";
-/// File name of the Markdown report.
-pub const SOAK_REPORT_MD: &str = "SOAK_REPORT.md";
-/// File name of the run record written by `mmsoak run`.
-pub const SOAK_RUN: &str = mmsoak_verify::SOAK_RUN;
+use mmsoak_artifacts::layout::SOAK_RUN;
 
 /// Run metadata from `SOAK_RUN.json`; every field `None` when the directory
 /// has no such file (a predecessor's run).

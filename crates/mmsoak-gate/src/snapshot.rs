@@ -13,8 +13,6 @@ use serde::{Deserialize, Serialize};
 use crate::policy::SnapshotPolicy;
 use crate::report::Kpi;
 
-/// The snapshot file name.
-pub const POST_SOAK_SNAPSHOT: &str = "POST_SOAK_SNAPSHOT.json";
 /// The `schema_version` written.
 pub const SNAPSHOT_SCHEMA_VERSION: &str = "1.1";
 
@@ -297,7 +295,7 @@ impl SnapshotWindow {
 
 /// `KPI_GATE.json`'s verdict (`true` for PASS), or `None` without the file.
 pub fn kpi_gate_passed(dir: &Path) -> Result<Option<bool>, InputError> {
-    let file = dir.join("KPI_GATE.json");
+    let file = dir.join(mmsoak_artifacts::layout::KPI_GATE);
     // Absent: no verdict; anything else there must read as one.
     if std::fs::symlink_metadata(&file).is_err() {
         return Ok(None);

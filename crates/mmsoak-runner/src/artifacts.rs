@@ -14,34 +14,26 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mmsoak_apply::{ApplyOutcome, RunHistory, SkipKind, SkipReason};
+use mmsoak_artifacts::layout;
 use mmsoak_core::{IterationKpis, Param, StateHash};
 use mmsoak_tuner::{Marker, Operation, Proposal, TunerMemory};
 use serde::{Deserialize, Serialize};
 
-/// Schema tag of mmsoak's `ITER_SUMMARY_{i}.json` (the verifier's, which reads it).
-pub const ITER_SUMMARY_SCHEMA: &str = mmsoak_verify::MMSOAK_ITER_SUMMARY_SCHEMA;
-/// Schema tag of `SOAK_RUN.json`.
-pub const SOAK_RUN_SCHEMA: &str = "mmsoak.soak_run.v1";
-/// File name of the run state (the report's, which reads it).
-pub const SOAK_RUN_FILE: &str = mmsoak_gate::SOAK_RUN;
-/// File name of the tuning report.
-pub const TUNING_REPORT_FILE: &str = mmsoak_verify::TUNING_REPORT;
-
-/// Name of iteration `i`'s summary file.
-pub fn iter_summary_name(i: u32) -> String {
-    mmsoak_verify::iter_summary_name(u64::from(i))
+/// Name of iteration `i`'s summary.
+pub(crate) fn iter_summary_name(i: u32) -> String {
+    layout::iter_summary_name(u64::from(i))
 }
 
 /// Name of iteration `i`'s directory.
-pub fn iter_dir_name(i: u32) -> String {
-    format!("iter_{i}")
+pub(crate) fn iter_dir_name(i: u32) -> String {
+    layout::iter_dir_name(u64::from(i))
 }
 
 /// Write `value` as pretty JSON (with a final newline) atomically.
 pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
     bytes.push(b'\n');
-    mmsoak_verify::write_atomically(path, &bytes)
+    mmsoak_artifacts::write_atomically(path, &bytes)
 }
 
 /// How the run is configured; `--resume` requires the same.
@@ -76,7 +68,7 @@ pub struct RunConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SoakRun {
-    /// Always [`SOAK_RUN_SCHEMA`].
+    /// Always [`SOAK_RUN_SCHEMA`](mmsoak_artifacts::layout::SOAK_RUN_SCHEMA).
     pub schema: String,
     /// mmsoak version that wrote the file.
     pub mmsoak_version: String,
@@ -186,7 +178,7 @@ impl<'a> TuningSection<'a> {
 /// `ITER_SUMMARY_{i}.json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IterSummaryFile<'a> {
-    /// Always [`ITER_SUMMARY_SCHEMA`].
+    /// Always [`ITER_SUMMARY_SCHEMA`](mmsoak_artifacts::layout::ITER_SUMMARY_SCHEMA).
     pub schema: &'static str,
     /// Iteration number.
     pub iteration: u32,
@@ -330,7 +322,7 @@ impl TuningReportMark {
         };
         let mut bytes = REPORT_HEAD.to_vec();
         mark.write_tail(&mut bytes)?;
-        mmsoak_verify::write_atomically(path, &bytes)?;
+        mmsoak_artifacts::write_atomically(path, &bytes)?;
         Ok(mark)
     }
 
@@ -360,7 +352,8 @@ impl TuningReportMark {
     /// report of the last complete iteration, after a crash during a later
     /// one. An error when the file is not one this mark can be of.
     pub(crate) fn restore(&self, path: &Path) -> std::io::Result<()> {
-        let mut file = mmsoak_apply::open_artifact(path, std::fs::OpenOptions::new().read(true))?;
+        let mut file =
+            mmsoak_artifacts::open_artifact(path, std::fs::OpenOptions::new().read(true))?;
         let len = file.metadata()?.len();
         let mut last = [0u8];
         let fits = len >= self.body_end && self.body_end >= REPORT_HEAD.len() as u64 && {
@@ -386,7 +379,8 @@ impl TuningReportMark {
     /// Write `bytes` at `body_end`, end the file there, fsync.
     fn write_at_body_end(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         use std::io::{Seek, Write};
-        let mut file = mmsoak_apply::open_artifact(path, std::fs::OpenOptions::new().write(true))?;
+        let mut file =
+            mmsoak_artifacts::open_artifact(path, std::fs::OpenOptions::new().write(true))?;
         file.seek(std::io::SeekFrom::Start(self.body_end))?;
         file.write_all(bytes)?;
         file.set_len(self.body_end + bytes.len() as u64)?;
@@ -473,7 +467,7 @@ mod tests {
     #[test]
     fn the_report_written_in_place_is_the_whole_reports_pretty_json() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join(TUNING_REPORT_FILE);
+        let path = dir.path().join(layout::TUNING_REPORT);
         let mut mark = TuningReportMark::start(&path).expect("start");
         let mut report = TuningReport::default();
         let mut marks = vec![(mark, pretty(&report))];

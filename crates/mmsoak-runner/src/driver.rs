@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use mmsoak_core::{EdgeReport, InputError, RuntimeOverrides};
 use mmsoak_ratio::{FillLogError, FillStats};
 
+use mmsoak_artifacts::layout::{EDGE_REPORT as EDGE_REPORT_FILE, FILL_LOGS as FILL_LOG_FILES};
+
 use crate::stop::StopRequest;
 
 pub(crate) mod bot_process;
@@ -21,11 +23,6 @@ mod sim;
 pub use exec::{ExecCommandError, ExecDriver, DEFAULT_ITERATION_TIMEOUT};
 pub use mock::MockDriver;
 pub use sim::{SimDriver, DEFAULT_SIM_DURATION};
-
-/// File name of the report a bot writes into its iteration directory.
-pub const EDGE_REPORT_FILE: &str = "EDGE_REPORT.json";
-/// File names of the optional fill log, in order of preference.
-pub const FILL_LOG_FILES: [&str; 2] = ["fills.jsonl", "fills.csv"];
 
 /// What a driver is given for one iteration.
 #[derive(Debug, Clone, Copy)]

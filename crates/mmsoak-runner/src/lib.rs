@@ -49,19 +49,16 @@ mod soak;
 mod stop;
 
 pub use artifacts::{
-    iter_dir_name, iter_summary_name, RunConfig, SoakRun, TuningCounts, TuningEntry, TuningReport,
-    TuningReportMark, ITER_SUMMARY_SCHEMA, SOAK_RUN_FILE, SOAK_RUN_SCHEMA, TUNING_REPORT_FILE,
+    RunConfig, SoakRun, TuningCounts, TuningEntry, TuningReport, TuningReportMark,
 };
 pub use clock::Clock;
 pub use driver::{
     collect_output, Driver, DriverError, ExecCommandError, ExecDriver, IterationInput,
     IterationOutput, MockDriver, SimDriver, DEFAULT_ITERATION_TIMEOUT, DEFAULT_SIM_DURATION,
-    EDGE_REPORT_FILE, FILL_LOG_FILES,
 };
 pub use mmsoak_sim::{RecordedMarket, Scenario, MAX_SIM_DURATION};
 pub use policy::{PolicyFileError, SoakPolicy};
 pub use soak::{
     run_soak, summarize, IterationDone, Quiet, SoakConfig, SoakError, SoakObserver, SoakResult,
-    OVERRIDES_SNAPSHOT_FILE,
 };
 pub use stop::StopRequest;

@@ -7,27 +7,24 @@ use mmsoak_apply::{
     apply_with_tracking, initialize, recover, replay_decided, verify_chain, ApplyError,
     ApplyOutcome, GuardContext, GuardKpis, IterationRecord, RecoveryKind, RunHistory, SoakDirLock,
 };
+use mmsoak_artifacts::layout::{
+    is_iteration_artifact, is_soak_artifact, APPLY_JOURNAL, BOT_RECORD as BOT_RECORD_FILE,
+    ITER_SUMMARY_SCHEMA, LOCK_FILE, RUNTIME_OVERRIDES as OVERRIDES_SNAPSHOT_FILE,
+    SOAK_RUN as SOAK_RUN_FILE, SOAK_RUN_SCHEMA, TUNING_REPORT as TUNING_REPORT_FILE,
+};
 use mmsoak_core::input::{excerpt, limits, read_document, read_line_capped, LineRead};
 use mmsoak_core::{InputError, IterationKpis, RuntimeOverrides, StateHash};
 use mmsoak_tuner::{propose, Proposal, TunerError, TunerMemory};
 
 use crate::artifacts::{
     iter_dir_name, iter_summary_name, write_json, IterSummaryFile, RunConfig, SoakRun,
-    SummarySection, TuningEntry, TuningReportMark, TuningSection, ITER_SUMMARY_SCHEMA,
-    SOAK_RUN_FILE, SOAK_RUN_SCHEMA, TUNING_REPORT_FILE,
+    SummarySection, TuningEntry, TuningReportMark, TuningSection,
 };
-use crate::driver::bot_process::{kill_recorded, BOT_RECORD_FILE};
-use crate::driver::exec::{BOT_STDERR_LOG, BOT_STDOUT_LOG};
-use crate::driver::{
-    collect_output, Driver, DriverError, IterationInput, IterationOutput, EDGE_REPORT_FILE,
-    FILL_LOG_FILES,
-};
+use crate::driver::bot_process::kill_recorded;
+use crate::driver::{collect_output, Driver, DriverError, IterationInput, IterationOutput};
 use crate::policy::SoakPolicy;
 use crate::stop::StopRequest;
 use crate::Clock;
-
-/// Name of the per-iteration snapshot of the overrides the bot runs with.
-pub const OVERRIDES_SNAPSHOT_FILE: &str = mmsoak_apply::RUNTIME_OVERRIDES_FILE_NAME;
 
 /// Everything a soak needs besides its driver.
 #[derive(Debug, Clone)]
@@ -379,8 +376,8 @@ fn recorded_work(dir: &Path) -> Option<String> {
         return Some(format!("{summaries} iteration summaries"));
     }
     // More than its `init` line: an iteration was decided.
-    let journal = mmsoak_apply::open_artifact(
-        &dir.join(mmsoak_verify::APPLY_JOURNAL),
+    let journal = mmsoak_artifacts::open_artifact(
+        &dir.join(APPLY_JOURNAL),
         std::fs::OpenOptions::new().read(true),
     )
     .ok()?;
@@ -427,32 +424,6 @@ fn fresh_start(
     Ok(progress)
 }
 
-/// Whether `name` is something a soak (run, verify, snapshot, gate,
-/// report, their atomic writes, the lock) leaves in its directory.
-fn is_soak_artifact(name: &str) -> bool {
-    const FILES: [&str; 10] = [
-        SOAK_RUN_FILE,
-        TUNING_REPORT_FILE,
-        mmsoak_verify::APPLY_JOURNAL,
-        OVERRIDES_SNAPSHOT_FILE,
-        mmsoak_verify::DELTA_VERIFY_REPORT,
-        mmsoak_gate::POST_SOAK_SNAPSHOT,
-        mmsoak_gate::POST_SOAK_METRICS,
-        mmsoak_gate::SOAK_REPORT_HTML,
-        mmsoak_gate::SOAK_REPORT_MD,
-        mmsoak_apply::LOCK_FILE_NAME,
-    ];
-    let numbered = |prefix: &str, suffix: &str| {
-        name.strip_prefix(prefix)
-            .and_then(|rest| rest.strip_suffix(suffix))
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-    };
-    FILES.contains(&name)
-        || numbered("ITER_SUMMARY_", ".json")
-        || numbered("iter_", "")
-        || name.starts_with(".atomicwrite")
-}
-
 /// Whether a fresh run may use `dir`: it is absent, empty, or a soak's (it
 /// holds the lock file every run leaves, or a SOAK_RUN.json). Otherwise an
 /// error naming its first entry: a fresh run empties what a soak wrote in
@@ -478,9 +449,7 @@ fn check_fresh_dir(dir: &Path) -> Result<(), SoakError> {
                 .into_owned(),
         );
     }
-    let is_a_soaks = names
-        .iter()
-        .any(|n| n == mmsoak_apply::LOCK_FILE_NAME || n == SOAK_RUN_FILE);
+    let is_a_soaks = names.iter().any(|n| n == LOCK_FILE || n == SOAK_RUN_FILE);
     match names.into_iter().min() {
         Some(entry) if !is_a_soaks => Err(SoakError::ForeignFile {
             dir: dir.to_owned(),
@@ -488,21 +457,6 @@ fn check_fresh_dir(dir: &Path) -> Result<(), SoakError> {
         }),
         _ => Ok(()),
     }
-}
-
-/// Whether `name`, in an iteration directory, is a file the runner or the
-/// simulator or mock driver writes there.
-fn is_iteration_artifact(name: &str) -> bool {
-    [
-        OVERRIDES_SNAPSHOT_FILE,
-        EDGE_REPORT_FILE,
-        BOT_STDOUT_LOG,
-        BOT_STDERR_LOG,
-        BOT_RECORD_FILE,
-    ]
-    .contains(&name)
-        || FILL_LOG_FILES.contains(&name)
-        || name.starts_with(".atomicwrite")
 }
 
 /// The driver the directory's last run recorded, if it can be read.
@@ -525,7 +479,7 @@ fn clean_dir(lock: &SoakDirLock, notices: &mut Vec<String>) -> Result<(), SoakEr
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name == mmsoak_apply::LOCK_FILE_NAME || !is_soak_artifact(&name) {
+        if name == LOCK_FILE || !is_soak_artifact(&name) {
             continue; // the lock we hold, or not ours to remove
         }
         // `file_type` does not follow links: a linked iter_N is unlinked only.
@@ -739,7 +693,7 @@ fn run_iteration(
     } else {
         let overrides = RuntimeOverrides::from_path(&lock.runtime_path())?;
         std::fs::create_dir_all(&iter_dir).map_err(io_err(&iter_dir))?;
-        mmsoak_verify::write_atomically(&snapshot_path, &overrides.to_canonical_bytes())
+        mmsoak_artifacts::write_atomically(&snapshot_path, &overrides.to_canonical_bytes())
             .map_err(io_err(&snapshot_path))?;
         let output = driver.run_iteration(&IterationInput {
             iteration,

@@ -4,6 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use mmsoak_artifacts::layout::{
+    iter_summary_name, APPLY_JOURNAL, ITER_SUMMARY_SCHEMA as MMSOAK_ITER_SUMMARY_SCHEMA,
+    RUNTIME_OVERRIDES, SOAK_RUN, TUNING_REPORT,
+};
 use mmsoak_core::canonical::UniqueKeys;
 use mmsoak_core::input::{limits, open_regular, parse_bytes, read_capped, read_document, Fields};
 use mmsoak_core::{FieldProblem, InputError, Param, RuntimeOverrides, StateHash};
@@ -13,23 +17,6 @@ use serde_json::Value;
 use crate::error::ArtifactError;
 use crate::fast::{RuntimeCache, RuntimeDetail};
 use crate::reader::{default_reader_threads, ReadState, Summaries};
-
-/// The `schema` value of an ITER_SUMMARY written by mmsoak.
-pub const MMSOAK_ITER_SUMMARY_SCHEMA: &str = "mmsoak.iter_summary.v1";
-/// File name of the tuning report.
-pub const TUNING_REPORT: &str = "TUNING_REPORT.json";
-/// File name of a run's configuration and progress, which `mmsoak run`
-/// writes (its presence says that mmsoak wrote the directory).
-pub const SOAK_RUN: &str = "SOAK_RUN.json";
-/// File name of the current runtime overrides.
-pub const RUNTIME_OVERRIDES: &str = "runtime_overrides.json";
-/// File name of the apply pipeline's journal.
-pub const APPLY_JOURNAL: &str = "APPLY_JOURNAL.jsonl";
-
-/// File name of iteration `i`'s summary.
-pub fn iter_summary_name(i: u64) -> String {
-    format!("ITER_SUMMARY_{i}.json")
-}
 
 /// An artifacts directory whose iterations are numbered `1..=N` without
 /// gaps and which has a `TUNING_REPORT.json`.

@@ -22,9 +22,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Number, Value};
 
+use mmsoak_artifacts::layout::ITER_SUMMARY_SCHEMA as MMSOAK_ITER_SUMMARY_SCHEMA;
+
 use crate::artifacts::{
-    GuardFlags, IterSummary, RecordedOperation, RuntimeState, SkipReason, SummaryKpis,
-    TuningRecord, MMSOAK_ITER_SUMMARY_SCHEMA,
+    GuardFlags, IterSummary, RecordedOperation, RuntimeState, SkipReason, SummaryKpis, TuningRecord,
 };
 
 /// A JSON object deserialized into `T`; an array (which serde's derived
@@ -1026,7 +1027,9 @@ mod tests {
         for detail in [RuntimeDetail::Full, RuntimeDetail::Parameters] {
             let mut cache = RuntimeCache::default();
             for i in 1..=40 {
-                let file = dir.path().join(crate::iter_summary_name(i));
+                let file = dir
+                    .path()
+                    .join(mmsoak_artifacts::layout::iter_summary_name(i));
                 let bytes = std::fs::read(&file).expect("read");
                 let fast = read(&file, i, &bytes, &mut cache, detail).expect("fast path");
                 let reference = IterSummary::from_document(

@@ -16,7 +16,7 @@
 //! * [`stats`]: exactly rounded mean and median, Python-style rounding.
 //! * [`testing`]: writes synthetic mmsoak-format runs (benchmarks, tests).
 //!
-//! Nothing here prints or exits; [`write_atomically`] is the only writer.
+//! Nothing here prints, writes or exits.
 //!
 //! ```
 //! use mmsoak_verify::{render_markdown, testing, verify_dir, PairClass, STRICT_THRESHOLD};
@@ -43,9 +43,8 @@ pub mod testing;
 mod verifier;
 
 pub use artifacts::{
-    iter_summary_name, ArtifactDir, GuardFlags, IterSummary, RecordedOperation, RuntimeState,
-    SkipReason, SummaryKpis, TuningRecord, APPLY_JOURNAL, MMSOAK_ITER_SUMMARY_SCHEMA,
-    RUNTIME_OVERRIDES, SOAK_RUN, TUNING_REPORT,
+    ArtifactDir, GuardFlags, IterSummary, RecordedOperation, RuntimeState, SkipReason, SummaryKpis,
+    TuningRecord,
 };
 pub use error::ArtifactError;
 pub use journal::{
@@ -57,17 +56,3 @@ pub use verifier::{
     classify, verify, verify_dir, with_journal, DeltaMetrics, PairClass, PairProblem, PairResult,
     Verifier, VerifyReport, VerifyVerdict, DEFAULT_THRESHOLD, STRICT_THRESHOLD, VALUE_TOLERANCE,
 };
-
-/// File name of the verifier's Markdown report.
-pub const DELTA_VERIFY_REPORT: &str = "DELTA_VERIFY_REPORT.md";
-
-/// Write `bytes` to `path` atomically (temporary file in the same directory,
-/// fsync, rename): readers see the old file or the new one, never a part.
-pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    atomicwrites::AtomicFile::new(path, atomicwrites::AllowOverwrite)
-        .write(|f| f.write_all(bytes))
-        .map_err(|e| match e {
-            atomicwrites::Error::Internal(e) | atomicwrites::Error::User(e) => e,
-        })
-}

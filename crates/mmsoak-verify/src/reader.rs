@@ -17,7 +17,9 @@ use std::thread::JoinHandle;
 
 use mmsoak_core::input::{limits, open_capped};
 
-use crate::artifacts::{iter_summary_name, FallbackRuntime, IterSummary, RuntimeState};
+use mmsoak_artifacts::layout::iter_summary_name;
+
+use crate::artifacts::{FallbackRuntime, IterSummary, RuntimeState};
 use crate::error::ArtifactError;
 use crate::fast::{parameters_only, RuntimeCache, RuntimeDetail};
 

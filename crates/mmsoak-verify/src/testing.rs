@@ -13,7 +13,11 @@ use std::path::Path;
 use mmsoak_core::{DeltaOp, Param, ParamRegistry, RuntimeOverrides, StateHash};
 use serde_json::{json, Map, Value};
 
-use crate::artifacts::{iter_summary_name, GuardFlags, MMSOAK_ITER_SUMMARY_SCHEMA};
+use mmsoak_artifacts::layout::{
+    iter_summary_name, ITER_SUMMARY_SCHEMA as MMSOAK_ITER_SUMMARY_SCHEMA,
+};
+
+use crate::artifacts::GuardFlags;
 
 /// The four KPIs the snapshot looks at.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -342,7 +342,9 @@ impl Verifier {
                 return Err(ArtifactError::MissingIteration {
                     missing: prev
                         .file
-                        .with_file_name(crate::artifacts::iter_summary_name(prev.iteration + 1)),
+                        .with_file_name(mmsoak_artifacts::layout::iter_summary_name(
+                            prev.iteration + 1,
+                        )),
                     next_present: summary.iteration,
                 });
             }
@@ -404,15 +406,15 @@ pub fn with_journal<T>(
         let value = pass()?;
         // A run mmsoak wrote must have its journal: without it the chain
         // check would silently be skipped.
-        let journal = dir
-            .journal_required()?
-            .then(|| JournalCheck::missing(&dir.path().join(crate::artifacts::APPLY_JOURNAL)));
+        let journal = dir.journal_required()?.then(|| {
+            JournalCheck::missing(&dir.path().join(mmsoak_artifacts::layout::APPLY_JOURNAL))
+        });
         return Ok((value, journal));
     };
     // The chain, then the runtime file beside the journal against its end.
     let check = || {
         let mut check = check_journal(&file)?;
-        check.check_runtime(&dir.path().join(crate::artifacts::RUNTIME_OVERRIDES))?;
+        check.check_runtime(&dir.path().join(mmsoak_artifacts::layout::RUNTIME_OVERRIDES))?;
         Ok::<_, ArtifactError>(check)
     };
     if dir.reader_threads() < 2 {

@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
+use mmsoak_artifacts::layout::iter_summary_name;
 use mmsoak_core::input::parse_bytes;
 use mmsoak_core::ParamRegistry;
 use mmsoak_verify::testing::{generated_plans, write_run};
 use mmsoak_verify::{
-    iter_summary_name, render_markdown, verify, ArtifactDir, IterSummary, Verifier,
-    STRICT_THRESHOLD,
+    render_markdown, verify, ArtifactDir, IterSummary, Verifier, STRICT_THRESHOLD,
 };
 use serde_json::Value;
 

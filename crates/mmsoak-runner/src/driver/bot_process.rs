@@ -23,10 +23,8 @@
 
 use std::path::Path;
 
+use mmsoak_artifacts::layout::BOT_RECORD as BOT_RECORD_FILE;
 use serde::{Deserialize, Serialize};
-
-/// The record of a running bot, in its iteration directory.
-pub(crate) const BOT_RECORD_FILE: &str = "bot.process.json";
 
 /// The environment variable holding a bot's token.
 pub(crate) const BOT_TOKEN_VAR: &str = "MMSOAK_BOT_TOKEN";
@@ -71,7 +69,7 @@ impl BotRecord {
     /// Write the record into `dir` (atomically).
     pub(crate) fn write(&self, dir: &Path) -> std::io::Result<()> {
         let bytes = serde_json::to_vec(self).map_err(std::io::Error::other)?;
-        mmsoak_verify::write_atomically(&dir.join(BOT_RECORD_FILE), &bytes)
+        mmsoak_artifacts::write_atomically(&dir.join(BOT_RECORD_FILE), &bytes)
     }
 }
 
@@ -196,7 +194,8 @@ fn processes_with_token(token: &str) -> Vec<i32> {
 /// saying what was killed, when anything was.
 pub(crate) fn kill_recorded(dir: &Path) -> std::io::Result<Option<String>> {
     let file = dir.join(BOT_RECORD_FILE);
-    let bytes = match mmsoak_apply::open_artifact(&file, std::fs::OpenOptions::new().read(true)) {
+    let bytes = match mmsoak_artifacts::open_artifact(&file, std::fs::OpenOptions::new().read(true))
+    {
         Ok(f) => {
             use std::io::Read;
             let mut bytes = Vec::new();

@@ -7,16 +7,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::bot_process::{
-    become_subreaper, kill_tree, start_ticks, BotRecord, BOT_RECORD_FILE, BOT_TOKEN_VAR,
-};
+use super::bot_process::{become_subreaper, kill_tree, start_ticks, BotRecord, BOT_TOKEN_VAR};
+use mmsoak_artifacts::layout::{BOT_RECORD as BOT_RECORD_FILE, BOT_STDERR_LOG, BOT_STDOUT_LOG};
+
 use super::{collect_output, Driver, DriverError, IterationInput, IterationOutput};
 use crate::stop::StopRequest;
-
-/// The bot's stdout, in its iteration directory.
-pub(crate) const BOT_STDOUT_LOG: &str = "bot.stdout.log";
-/// The bot's stderr, in its iteration directory.
-pub(crate) const BOT_STDERR_LOG: &str = "bot.stderr.log";
 
 /// Default per-iteration timeout: 10 minutes.
 pub const DEFAULT_ITERATION_TIMEOUT: Duration = Duration::from_secs(600);
@@ -308,7 +303,7 @@ impl Driver for ExecDriver {
         // made, never by the path later: the bot may replace it (by a
         // FIFO, a link to /dev/zero).
         let stderr_log =
-            mmsoak_apply::open_artifact(&stderr_path, std::fs::OpenOptions::new().read(true))
+            mmsoak_artifacts::open_artifact(&stderr_path, std::fs::OpenOptions::new().read(true))
                 .map_err(io_err(stderr_path.clone()))?;
         let overrides_json =
             String::from_utf8_lossy(&input.overrides.to_canonical_bytes()).into_owned();

@@ -2,7 +2,7 @@
 //! `[tuner.<table>]` keys with their defaults) and its [`TunerRule`]
 //! implementation (condition, moves, rationale, aims).
 //!
-//! [`registry!`] lists them in evaluation order and makes of that one list
+//! `registry!` lists them in evaluation order and makes of that one list
 //! the [`Rule`] enum, the fields of [`TuningPolicy`] and
 //! [`TuningPolicy::rules`], which `propose` iterates: adding a rule is one
 //! module here and one line in the registry, and a test
@@ -135,7 +135,7 @@ pub enum Decision {
 }
 
 /// What every rule's table is: which rule, and whether the policy lets it
-/// fire (its `enabled` key). Implemented by [`registry!`] for each table.
+/// fire (its `enabled` key). Implemented by `registry!` for each table.
 pub trait RuleTable {
     /// The rule.
     fn rule(&self) -> Rule;

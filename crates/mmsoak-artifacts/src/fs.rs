@@ -1,5 +1,6 @@
-//! Opening files inside the artifacts directory: never through a symbolic
-//! link, never blocking on a FIFO, only regular files.
+//! Writing files into the artifacts directory (atomically) and opening
+//! them in place: never through a symbolic link, never blocking on a FIFO,
+//! only regular files.
 //!
 //! A link planted in the directory (`.mmsoak.lock`, `APPLY_JOURNAL.jsonl`
 //! pointing elsewhere) would otherwise have its target overwritten or
@@ -8,6 +9,26 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::Path;
+
+/// Write `bytes` to `path` atomically (temporary file in the same directory,
+/// fsync, rename): readers see the old file or the new one, never a part,
+/// and a link at `path` is replaced, not written through.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let file = dir.path().join("SOAK_REPORT.md");
+/// mmsoak_artifacts::write_atomically(&file, b"# Soak report")?;
+/// assert_eq!(std::fs::read(&file)?, b"# Soak report");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    atomicwrites::AtomicFile::new(path, atomicwrites::AllowOverwrite)
+        .write(|f| f.write_all(bytes))
+        .map_err(|e| match e {
+            atomicwrites::Error::Internal(e) | atomicwrites::Error::User(e) => e,
+        })
+}
 
 /// Open `path` with `options`, refusing a symbolic link (`O_NOFOLLOW`) and
 /// anything but a regular file (checked on the opened handle; `O_NONBLOCK`
@@ -20,7 +41,7 @@ use std::path::Path;
 /// let dir = tempfile::tempdir()?;
 /// let link = dir.path().join("APPLY_JOURNAL.jsonl");
 /// std::os::unix::fs::symlink("/etc/passwd", &link)?;
-/// let err = mmsoak_apply::open_artifact(&link, OpenOptions::new().append(true)).unwrap_err();
+/// let err = mmsoak_artifacts::open_artifact(&link, OpenOptions::new().append(true)).unwrap_err();
 /// assert!(err.to_string().starts_with("it is a symbolic link"));
 /// # }
 /// # Ok::<(), std::io::Error>(())
