@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::Outcome;
 use mmsoak_artifacts::layout::{SOAK_REPORT_HTML, SOAK_REPORT_MD};
-use mmsoak_gate::read_report;
+use mmsoak_report::{other_policy, read_report, rule_window};
 
 /// Write the soak report a person reads at a glance.
 ///
@@ -49,11 +49,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     // The rules over the window are the run's own only under the run's
     // policy: with another (a missing --policy, an edited file) they would
     // contradict what fired, so they are left out.
-    match crate::explain::other_policy(report.meta.policy_hash.as_deref(), &policy) {
+    match other_policy(report.meta.policy_hash.as_deref(), policy.policy_hash()) {
         Some(warning) => {
             errln!("report: {warning}; the tuner's rules over the window are left out")
         }
-        None => report.rule_window = crate::explain::rule_window(&report, &policy.tuner),
+        None => report.rule_window = rule_window(&report, &policy.tuner),
     }
     let html = report.to_html();
     let md = report.to_markdown();

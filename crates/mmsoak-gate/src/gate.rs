@@ -296,7 +296,7 @@ pub struct RunCompletion {
 impl RunCompletion {
     /// Read from the run record of `dir`; `None` without one.
     pub fn read(dir: &Path) -> Result<Option<RunCompletion>, ArtifactError> {
-        let meta = crate::report::RunMeta::read(dir)?;
+        let meta = crate::run_meta::RunMeta::read(dir)?;
         Ok(meta
             .iterations
             .zip(meta.completed_iterations)

@@ -27,29 +27,23 @@
 //! ```
 
 mod compare;
-mod explain;
 mod gate;
-mod html;
+mod kpi;
 mod policy;
 mod prometheus;
-mod report;
+mod run_meta;
 pub mod schemas;
 mod snapshot;
-mod svg;
 
 pub use compare::{compare, read_baseline, Better, KpiChange, SnapshotComparison};
-pub use explain::{
-    explain_iteration, ExplainError, Explanation, OperationOutcome, PairVerdict, RuleCheck,
-};
 pub use gate::{
     evaluate, gate, gate_dir, Comparison, Criterion, CriterionGroup, CriterionId, GateInputs,
     GateReport, GateRun, GateVerdict, Measure, RunCompletion, Threshold,
 };
+pub use kpi::GatedKpi;
 pub use policy::{GatePolicy, GatePolicyError, SnapshotPolicy};
 pub use prometheus::render_prometheus;
-pub use report::{
-    read_report, IterationRow, ReportOperation, RuleWindowRow, RunMeta, SkipKind, SoakReport,
-};
+pub use run_meta::RunMeta;
 pub use snapshot::{
     kpi_gate_passed, snapshot, snapshot_dir, GuardsLast8, KpiLast8, MeanMedian, PostSoakSnapshot,
     SnapshotVerdict, SnapshotWindow, TimeRange, SNAPSHOT_SCHEMA_VERSION,

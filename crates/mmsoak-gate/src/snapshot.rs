@@ -10,8 +10,8 @@ use mmsoak_verify::stats::{exact_mean, median, round_to};
 use mmsoak_verify::{ArtifactDir, ArtifactError, GuardFlags, IterSummary, SummaryKpis};
 use serde::{Deserialize, Serialize};
 
+use crate::kpi::GatedKpi as Kpi;
 use crate::policy::SnapshotPolicy;
-use crate::report::Kpi;
 
 /// The `schema_version` written.
 pub const SNAPSHOT_SCHEMA_VERSION: &str = "1.1";

@@ -8,9 +8,10 @@ use std::fmt::Write as _;
 use mmsoak_core::Param;
 use mmsoak_verify::PairClass;
 
-use crate::gate::GateVerdict;
+use mmsoak_gate::{CriterionGroup, GateVerdict, GatedKpi as Kpi, Measure};
+
 use crate::report::{
-    opt_num, or_dash, show_measure, tuning_text, IterationRow, Kpi, SkipKind, SoakReport,
+    opt_num, or_dash, show_measure, tuning_text, IterationRow, KpiView, SkipKind, SoakReport,
 };
 use crate::svg::{self, esc, num, Chart, Mark, Point};
 
@@ -133,9 +134,7 @@ impl SoakReport {
         );
         let failed: Vec<_> = g.failed().collect();
         // The tuner answers for the KPIs, not for a run that stopped.
-        let kpi_failed = failed
-            .iter()
-            .any(|c| c.group() != crate::gate::CriterionGroup::Run);
+        let kpi_failed = failed.iter().any(|c| c.group() != CriterionGroup::Run);
         if !failed.is_empty() {
             s.push_str("<ul>");
             for c in failed {
@@ -228,9 +227,7 @@ impl SoakReport {
                 .iter()
                 .find(|c| c.name == kpi.criterion());
             let target = crit.and_then(|c| match c.target {
-                crate::gate::Measure::Number(t) => {
-                    Some((t, format!("{} {}", c.op.as_str(), num(t, 3))))
-                }
+                Measure::Number(t) => Some((t, format!("{} {}", c.op.as_str(), num(t, 3)))),
                 _ => None,
             });
             let id = format!("kpi-{}", kpi.key());

@@ -18,83 +18,10 @@ use mmsoak_core::{InputError, Param, ParamRegistry};
 use mmsoak_verify::{ArtifactDir, ArtifactError, GuardFlags, PairClass, PairResult};
 use serde_json::Value;
 
-use crate::gate::{
-    gate, Criterion, CriterionGroup, CriterionId, GateReport, GateVerdict, Measure, Threshold,
+use mmsoak_gate::{
+    gate, Criterion, CriterionGroup, GatePolicy, GateReport, GateVerdict, GatedKpi as Kpi, Measure,
+    RunMeta, SnapshotPolicy, Threshold,
 };
-use crate::policy::{GatePolicy, SnapshotPolicy};
-
-use mmsoak_artifacts::layout::SOAK_RUN;
-
-/// Run metadata from `SOAK_RUN.json`; every field `None` when the directory
-/// has no such file (a predecessor's run).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct RunMeta {
-    /// `config.driver`: `mock`, `exec`, `sim`.
-    pub driver: Option<String>,
-    /// `config.scenario` (sim driver), when recorded.
-    pub scenario: Option<String>,
-    /// `config.seed`.
-    pub seed: Option<u64>,
-    /// `config.auto_tune`: whether the tuner proposed changes.
-    pub auto_tune: Option<bool>,
-    /// `config.policy_hash`.
-    pub policy_hash: Option<String>,
-    /// `started_utc`.
-    pub started_utc: Option<String>,
-    /// `updated_utc`: when the last iteration was recorded.
-    pub updated_utc: Option<String>,
-    /// `mmsoak_version`.
-    pub mmsoak_version: Option<String>,
-    /// `finished`.
-    pub finished: Option<bool>,
-    /// `config.iterations`: iterations the run was asked for.
-    pub iterations: Option<u64>,
-    /// `completed_iterations`.
-    pub completed_iterations: Option<u64>,
-}
-
-impl RunMeta {
-    /// Read `SOAK_RUN.json` from `dir`; `Ok(default)` when it does not exist.
-    pub fn read(dir: &Path) -> Result<Self, InputError> {
-        let file = dir.join(SOAK_RUN);
-        // Absent: a predecessor's run; anything else there (a directory, a
-        // FIFO) must read as a run record, never count as absent.
-        if std::fs::symlink_metadata(&file).is_err() {
-            return Ok(RunMeta::default());
-        }
-        let doc = read_document(&file, limits::SOAK_RUN)?;
-        let root = Fields::root(&file, &doc)?;
-        let config = root.opt_object("config")?;
-        let cfg_str = |key: &str| -> Result<Option<String>, InputError> {
-            Ok(match &config {
-                Some(c) => c.opt_str(key)?.map(str::to_owned),
-                None => None,
-            })
-        };
-        Ok(RunMeta {
-            driver: cfg_str("driver")?,
-            scenario: cfg_str("scenario")?,
-            seed: match &config {
-                Some(c) => c.opt_count("seed")?,
-                None => None,
-            },
-            auto_tune: match &config {
-                Some(c) => c.opt_bool("auto_tune")?,
-                None => None,
-            },
-            policy_hash: cfg_str("policy_hash")?,
-            started_utc: root.opt_str("started_utc")?.map(str::to_owned),
-            updated_utc: root.opt_str("updated_utc")?.map(str::to_owned),
-            mmsoak_version: root.opt_str("mmsoak_version")?.map(str::to_owned),
-            finished: root.opt_bool("finished")?,
-            iterations: match &config {
-                Some(c) => c.opt_count("iterations")?,
-                None => None,
-            },
-            completed_iterations: root.opt_count("completed_iterations")?,
-        })
-    }
-}
 
 /// One proposed operation of an iteration.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,31 +157,15 @@ impl IterationRow {
     }
 }
 
-/// The four KPIs charted, with their gate criterion and per-iteration threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kpi {
-    MakerTaker,
-    Risk,
-    NetBps,
-    P95Latency,
+/// How the report shows a gated KPI: its chart's title and an iteration's
+/// value.
+pub(crate) trait KpiView {
+    fn title(self) -> &'static str;
+    fn value(self, row: &IterationRow) -> Option<f64>;
 }
 
-impl Kpi {
-    pub(crate) const ALL: [Kpi; 4] = [Kpi::MakerTaker, Kpi::Risk, Kpi::NetBps, Kpi::P95Latency];
-    /// The order in which an iteration's pass is checked.
-    pub(crate) const PASS_ORDER: [Kpi; 4] =
-        [Kpi::Risk, Kpi::MakerTaker, Kpi::NetBps, Kpi::P95Latency];
-
-    pub(crate) fn key(self) -> &'static str {
-        match self {
-            Kpi::MakerTaker => "maker_taker_ratio",
-            Kpi::Risk => "risk_ratio",
-            Kpi::NetBps => "net_bps",
-            Kpi::P95Latency => "p95_latency_ms",
-        }
-    }
-
-    pub(crate) fn title(self) -> &'static str {
+impl KpiView for Kpi {
+    fn title(self) -> &'static str {
         match self {
             Kpi::MakerTaker => "Maker/taker ratio",
             Kpi::Risk => "Risk-blocked ratio",
@@ -263,32 +174,12 @@ impl Kpi {
         }
     }
 
-    pub(crate) fn value(self, row: &IterationRow) -> Option<f64> {
+    fn value(self, row: &IterationRow) -> Option<f64> {
         match self {
             Kpi::MakerTaker => row.maker_taker_ratio,
             Kpi::Risk => row.risk_ratio,
             Kpi::NetBps => row.net_bps,
             Kpi::P95Latency => row.p95_latency_ms,
-        }
-    }
-
-    /// Whether `v` meets the per-iteration pass threshold (the one rule the
-    /// snapshot's pass count, the report's rows and its chart dots share).
-    pub(crate) fn meets(self, v: f64, p: &SnapshotPolicy) -> bool {
-        match self {
-            Kpi::MakerTaker => v >= p.pass_maker_taker_ratio_min,
-            Kpi::Risk => v <= p.pass_risk_ratio_max,
-            Kpi::NetBps => v >= p.pass_net_bps_min,
-            Kpi::P95Latency => v <= p.pass_p95_latency_ms_max,
-        }
-    }
-
-    pub(crate) fn criterion(self) -> CriterionId {
-        match self {
-            Kpi::MakerTaker => CriterionId::MakerTakerRatioMean,
-            Kpi::Risk => CriterionId::RiskRatioMean,
-            Kpi::NetBps => CriterionId::NetBpsMean,
-            Kpi::P95Latency => CriterionId::P95LatencyMsMean,
         }
     }
 }
@@ -309,7 +200,7 @@ pub struct SoakReport {
     /// The registry (parameter bounds).
     pub registry: ParamRegistry,
     /// The tuner's rules over the gate's window, when the caller evaluated
-    /// them (the gate knows no rules; `mmsoak report` fills this).
+    /// them ([`rule_window`](crate::rule_window); `mmsoak report` does).
     pub rule_window: Vec<RuleWindowRow>,
 }
 
@@ -317,7 +208,7 @@ pub struct SoakReport {
 /// condition held, and which of its clauses kept it from holding.
 ///
 /// ```
-/// use mmsoak_gate::RuleWindowRow;
+/// use mmsoak_report::RuleWindowRow;
 /// let row = RuleWindowRow {
 ///     rule: "MAKER_BOOST".to_owned(), enabled: true, fired: 0, held: 0, iterations: 8,
 ///     failing: vec![("net_bps >= 2.7".to_owned(), 8), ("maker_taker_ratio < 0.85".to_owned(), 1)],
@@ -788,6 +679,7 @@ pub(crate) fn tuning_text(r: &IterationRow) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mmsoak_artifacts::layout::SOAK_RUN;
     use mmsoak_verify::testing;
 
     fn run(n: u64) -> tempfile::TempDir {
