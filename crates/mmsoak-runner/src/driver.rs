@@ -65,6 +65,14 @@ pub trait Driver {
         false
     }
 
+    /// Whether each iteration directory is the bot's own output directory:
+    /// whatever it holds is the bot's, and a fresh run or a resume removes
+    /// it whole (a simulator's or mock's holds only the files the runner
+    /// and driver write, and keeps a person's).
+    fn owns_iteration_dir(&self) -> bool {
+        false
+    }
+
     /// The market scenario, for drivers that have one (recorded in `SOAK_RUN.json`).
     fn scenario(&self) -> Option<&str> {
         None

@@ -282,6 +282,10 @@ impl Driver for ExecDriver {
         "exec"
     }
 
+    fn owns_iteration_dir(&self) -> bool {
+        true
+    }
+
     fn run_iteration(
         &mut self,
         input: &IterationInput<'_>,
