@@ -26,7 +26,7 @@ pub enum LockError {
         dir: PathBuf,
     },
     /// The directory or its lock file could not be created or locked.
-    #[error("cannot lock {}: {source}", path.display())]
+    #[error("cannot lock {}", path.display())]
     Io {
         /// The directory or lock file.
         path: PathBuf,
@@ -76,7 +76,7 @@ pub enum GuardError {
         total: u32,
     },
     /// An operation has no finite result.
-    #[error("operation on {param}: {source}")]
+    #[error("operation on {param}")]
     NonFinite {
         /// The parameter.
         param: Param,
@@ -97,7 +97,7 @@ pub enum ApplyError {
     #[error(transparent)]
     Input(#[from] InputError),
     /// A file operation failed.
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         /// What was being done, e.g. `"append to"`.
         action: &'static str,

@@ -107,21 +107,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// The error and its causes on one line. Library errors often repeat their
-/// cause in their own message; a cause already said is not said again.
+/// The error and its causes on one line: each error's message names its own
+/// failure, and the chain carries the cause.
 fn render_error(err: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in err.chain() {
-        let msg = cause.to_string();
-        if out.contains(&msg) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&msg);
-    }
-    out
+    err.chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Where a soak's artifacts go, and where the other subcommands look, by

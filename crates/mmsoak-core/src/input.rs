@@ -85,7 +85,7 @@ impl fmt::Display for FieldProblem {
 #[non_exhaustive]
 pub enum InputError {
     /// The file could not be read.
-    #[error("cannot read {}: {source}", file.display())]
+    #[error("cannot read {}", file.display())]
     Io {
         /// The file.
         file: PathBuf,
@@ -115,7 +115,7 @@ pub enum InputError {
         limit: u64,
     },
     /// The file is not valid JSON (or holds NaN/Infinity, or a key twice).
-    #[error("{}: {source}", file.display())]
+    #[error("{}", file.display())]
     Json {
         /// The file.
         file: PathBuf,
@@ -710,6 +710,9 @@ mod tests {
         );
         let err = parse_bytes(Path::new("r.json"), b"{\"a\": NaN}").expect_err("nan");
         assert_eq!(err.field_path(), Some("a"));
-        assert_eq!(err.to_string(), "r.json: `a` is NaN, not a finite number");
+        assert_eq!(
+            crate::ErrorChain(&err).to_string(),
+            "r.json: `a` is NaN, not a finite number"
+        );
     }
 }

@@ -29,6 +29,7 @@
 
 pub mod canonical;
 mod delta;
+mod error_chain;
 mod hash;
 pub mod input;
 mod kpis;
@@ -38,6 +39,7 @@ mod report;
 
 pub use canonical::{JsonError, NonFiniteNumber};
 pub use delta::{legacy_deltas, Change, Delta, DeltaKind, DeltaOp};
+pub use error_chain::ErrorChain;
 pub use hash::{InvalidStateHash, StateHash};
 pub use input::{FieldProblem, InputError};
 pub use kpis::{IterationKpis, MakerTaker, MakerTakerSource};

@@ -271,7 +271,9 @@ mod tests {
         let err = parse(s).expect_err("should be rejected");
         assert_eq!(err.field_path(), Some(path), "{err}");
         assert!(
-            err.to_string().starts_with("iter_3/EDGE_REPORT.json: "),
+            crate::ErrorChain(&err)
+                .to_string()
+                .starts_with("iter_3/EDGE_REPORT.json: "),
             "{err}"
         );
     }

@@ -55,7 +55,7 @@ impl FillStats {
 #[non_exhaustive]
 pub enum FillLogError {
     /// The file could not be opened or read.
-    #[error("cannot read {}: {source}", file.display())]
+    #[error("cannot read {}", file.display())]
     Io {
         /// The file.
         file: PathBuf,

@@ -109,7 +109,7 @@ pub trait Driver {
 #[non_exhaustive]
 pub enum DriverError {
     /// The bot command could not be started.
-    #[error("iteration {iteration}: cannot start `{command}`: {source}")]
+    #[error("iteration {iteration}: cannot start `{command}`")]
     Spawn {
         /// Iteration.
         iteration: u32,
@@ -154,19 +154,19 @@ pub enum DriverError {
         /// The value the stop was requested with.
         value: usize,
     },
-    /// The report is missing or invalid.
-    #[error("iteration {iteration}: bad report: {source}{}", tail(stderr_tail))]
+    /// The report is missing or invalid. Its message says why, then shows
+    /// the bot's stderr (so the cause is part of it, not a source after it).
+    #[error("iteration {iteration}: bad report: {}{}", mmsoak_core::ErrorChain(report.as_ref()), tail(stderr_tail))]
     Report {
         /// Iteration.
         iteration: u32,
         /// Why.
-        #[source]
-        source: Box<InputError>,
+        report: Box<InputError>,
         /// Last lines of the bot's stderr (empty for built-in drivers).
         stderr_tail: String,
     },
     /// The fill log is invalid.
-    #[error("iteration {iteration}: bad fill log: {source}")]
+    #[error("iteration {iteration}: bad fill log")]
     FillLog {
         /// Iteration.
         iteration: u32,
@@ -183,7 +183,7 @@ pub enum DriverError {
         message: String,
     },
     /// A file of the iteration could not be written or read.
-    #[error("iteration {iteration}: {}: {source}", path.display())]
+    #[error("iteration {iteration}: {}", path.display())]
     Io {
         /// Iteration.
         iteration: u32,
@@ -228,9 +228,9 @@ pub fn collect_output(
     stderr_tail: &str,
 ) -> Result<IterationOutput, DriverError> {
     let report_path = out_dir.join(EDGE_REPORT_FILE);
-    let report = EdgeReport::from_path(&report_path).map_err(|source| DriverError::Report {
+    let report = EdgeReport::from_path(&report_path).map_err(|report| DriverError::Report {
         iteration,
-        source: Box::new(source),
+        report: Box::new(report),
         stderr_tail: stderr_tail.to_owned(),
     })?;
     let fill_log = FILL_LOG_FILES

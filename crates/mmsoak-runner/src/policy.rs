@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use mmsoak_apply::GuardPolicy;
 use mmsoak_core::input::excerpt;
+use mmsoak_core::ErrorChain;
 use mmsoak_core::{Bounds, Param, ParamRegistry, StateHash};
 use mmsoak_gate::GatePolicy;
 use mmsoak_tuner::{PolicyError, TuningPolicy};
@@ -120,8 +121,12 @@ impl SoakPolicy {
             file: file.to_owned(),
             problem,
         };
-        doc.guards.validate().map_err(|e| invalid(e.to_string()))?;
-        doc.gate.validate().map_err(|e| invalid(e.to_string()))?;
+        doc.guards
+            .validate()
+            .map_err(|e| invalid(ErrorChain(&e).to_string()))?;
+        doc.gate
+            .validate()
+            .map_err(|e| invalid(ErrorChain(&e).to_string()))?;
         let mut registry = ParamRegistry::default();
         for (name, given) in doc.bounds {
             let param: Param = name

@@ -79,7 +79,7 @@ pub enum SimError {
     #[error(transparent)]
     Input(#[from] mmsoak_core::InputError),
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The file.
         path: PathBuf,

@@ -464,7 +464,7 @@ pub enum PolicyError {
         message: String,
     },
     /// A value that parses but cannot be used (NaN, a non-positive factor, overlapping zones).
-    #[error("{}: {source}", file.display())]
+    #[error("{}", file.display())]
     Invalid {
         /// The file.
         file: PathBuf,
@@ -509,7 +509,7 @@ mod tests {
     fn check_err(text: &str, key: &str, message_part: &str) {
         let err = parse(text).expect_err("policy should be rejected");
         assert_eq!(err.key().as_deref(), Some(key), "{err}");
-        let msg = err.to_string();
+        let msg = mmsoak_core::ErrorChain(&err).to_string();
         assert!(msg.starts_with("soak_policy.toml: "), "{msg}");
         assert!(msg.contains(key), "{msg}");
         assert!(msg.contains(message_part), "{msg}");

@@ -204,7 +204,7 @@ pub enum TunerError {
         from: f64,
     },
     /// The policy is unusable.
-    #[error("invalid tuning policy: {0}")]
+    #[error("invalid tuning policy")]
     Policy(#[from] InvalidPolicy),
 }
 

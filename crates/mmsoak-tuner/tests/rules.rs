@@ -556,7 +556,8 @@ fn an_unusable_policy_is_an_error() {
     )
     .expect_err("NaN policy");
     assert!(
-        err.to_string()
+        mmsoak_core::ErrorChain(&err)
+            .to_string()
             .contains("latency_buffer.concurrency_limit_scale"),
         "{err}"
     );

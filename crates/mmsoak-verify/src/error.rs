@@ -13,7 +13,7 @@ pub enum ArtifactError {
     #[error(transparent)]
     Input(#[from] InputError),
     /// The directory itself could not be listed.
-    #[error("cannot list {}: {source}", dir.display())]
+    #[error("cannot list {}", dir.display())]
     ListDir {
         /// The directory.
         dir: PathBuf,

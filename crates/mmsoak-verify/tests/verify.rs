@@ -394,7 +394,7 @@ fn generated_runs_verify_clean() {
 #[track_caller]
 fn check_error(dir: &Path, file: &str, field: Option<&str>, contains: &str) {
     let err = verify_dir(dir).expect_err("bad input must be an error");
-    let msg = err.to_string();
+    let msg = mmsoak_core::ErrorChain(&err).to_string();
     assert!(err.file().ends_with(file), "{msg}: file {:?}", err.file());
     assert_eq!(err.field_path(), field, "{msg}");
     assert!(msg.contains(file) && msg.contains(contains), "{msg}");

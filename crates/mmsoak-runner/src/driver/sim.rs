@@ -64,7 +64,7 @@ impl SimDriver {
 fn sim_error(iteration: u32, e: SimError) -> DriverError {
     DriverError::Sim {
         iteration,
-        message: e.to_string(),
+        message: mmsoak_core::ErrorChain(&e).to_string(),
     }
 }
 

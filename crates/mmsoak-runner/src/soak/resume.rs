@@ -9,7 +9,7 @@ use mmsoak_artifacts::layout::{
     TUNING_REPORT as TUNING_REPORT_FILE,
 };
 use mmsoak_core::input::{excerpt, limits, read_document, read_line_capped, LineRead};
-use mmsoak_core::StateHash;
+use mmsoak_core::{ErrorChain, StateHash};
 
 use crate::artifacts::{iter_dir_name, iter_summary_name, RunConfig, SoakRun};
 
@@ -158,7 +158,7 @@ pub(super) fn resume_state(
             return Err(unusable("is missing".to_owned()));
         }
         let doc = read_document(&path, limits::ITER_SUMMARY)
-            .map_err(|e| unusable(format!("cannot be read ({e})")))?;
+            .map_err(|e| unusable(format!("cannot be read ({})", ErrorChain(&e))))?;
         let schema = doc.get("schema").and_then(|v| v.as_str());
         let iteration = doc.get("iteration").and_then(serde_json::Value::as_u64);
         if schema != Some(ITER_SUMMARY_SCHEMA) || iteration != Some(u64::from(i)) {

@@ -149,7 +149,7 @@ pub enum SoakError {
     #[error(transparent)]
     Apply(#[from] ApplyError),
     /// The tuner refused the KPIs.
-    #[error("iteration {iteration}: {source}")]
+    #[error("iteration {iteration}")]
     Tuner {
         /// Iteration.
         iteration: u32,
@@ -161,7 +161,7 @@ pub enum SoakError {
     #[error(transparent)]
     Input(#[from] InputError),
     /// A file of the run could not be written.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
