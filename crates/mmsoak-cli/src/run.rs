@@ -196,20 +196,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     };
     let initial_overrides = match &args.overrides {
-        Some(path) => {
-            let o = RuntimeOverrides::from_path(path)?;
-            if let Some((param, value)) = o.outside_bounds(&policy.registry) {
-                let b = policy.registry.spec(param).bounds;
-                anyhow::bail!(
-                    "{}: `{}` is {value}, outside the bounds {}..={} of {param} (a policy's [bounds.{param}] sets them)",
-                    path.display(),
-                    param.canonical_path().join("."),
-                    b.min,
-                    b.max
-                );
-            }
-            o
-        }
+        Some(path) => RuntimeOverrides::from_path_within(path, &policy.registry)?,
         None => RuntimeOverrides::new(),
     };
     let config = SoakConfig {

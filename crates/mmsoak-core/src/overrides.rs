@@ -54,6 +54,40 @@ impl RuntimeOverrides {
         Self::from_document(file, doc)
     }
 
+    /// Read a file whose values must all lie within `registry`'s bounds (the
+    /// overrides a run starts from: every change is clamped into the bounds,
+    /// so a start outside them could never be reached again). A value
+    /// outside is an error naming the file, the key and the bounds.
+    ///
+    /// ```
+    /// use mmsoak_core::{ParamRegistry, RuntimeOverrides};
+    /// let file = std::env::temp_dir().join(format!("mmsoak-overrides-{}.json", std::process::id()));
+    /// std::fs::write(&file, r#"{"engine": {"concurrency_limit": 900}}"#)?;
+    /// let err = RuntimeOverrides::from_path_within(&file, &ParamRegistry::default()).unwrap_err();
+    /// assert!(err.to_string().ends_with(
+    ///     "`engine.concurrency_limit` is 900, outside the bounds 1..=64 of concurrency_limit (a policy's [bounds.concurrency_limit] sets them)"
+    /// ));
+    /// # std::fs::remove_file(&file)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_path_within(file: &Path, registry: &ParamRegistry) -> Result<Self, InputError> {
+        let overrides = Self::from_path(file)?;
+        match overrides.outside_bounds(registry) {
+            None => Ok(overrides),
+            Some((param, value)) => {
+                let b = registry.spec(param).bounds;
+                Err(InputError::Field {
+                    file: file.to_owned(),
+                    path: param.canonical_path().join("."),
+                    problem: FieldProblem::Invalid(format!(
+                        "is {value}, outside the bounds {}..={} of {param} (a policy's [bounds.{param}] sets them)",
+                        b.min, b.max
+                    )),
+                })
+            }
+        }
+    }
+
     /// Parse bytes that came from `file` (named in errors).
     pub fn parse(bytes: &[u8], file: &Path) -> Result<Self, InputError> {
         let doc = parse_bytes(file, bytes)?;
