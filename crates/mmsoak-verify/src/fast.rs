@@ -7,7 +7,7 @@
 //! reference path (`serde_json::Value` + `Fields`), which produces the exact
 //! error, naming the file and the JSON path. When it answers `Some`, the
 //! summary equals what the reference path builds from the same bytes (tested
-//! in `tests/fast_path.rs` and below).
+//! in `tests/it/fast_path.rs` and below).
 
 use std::borrow::Cow;
 use std::fmt;

@@ -6,7 +6,7 @@
 //! the [`Rule`] enum, the fields of [`TuningPolicy`] and
 //! [`TuningPolicy::rules`], which `propose` iterates: adding a rule is one
 //! module here and one line in the registry, and a test
-//! (`tests/rules.rs`) fails when a registered rule can never fire.
+//! (`tests/it/rules.rs`) fails when a registered rule can never fire.
 
 use mmsoak_core::Param;
 use serde::{Deserialize, Serialize};

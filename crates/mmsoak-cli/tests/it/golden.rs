@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-mod common;
+use crate::common;
 
 /// `path  size  blake3` for every file under `dir`, sorted.
 fn manifest(dir: &Path) -> String {

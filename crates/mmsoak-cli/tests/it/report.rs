@@ -3,7 +3,7 @@
 
 use std::fs;
 
-mod common;
+use crate::common;
 use common::{mmsoak, s};
 
 /// A fixed-clock 24-iteration mock soak with auto-tune in `<tmp>/latest`.

@@ -29,7 +29,7 @@ const REPORT_FILES: [&str; 3] = [
     "POST_SOAK_METRICS.prom",
 ];
 
-mod common;
+use crate::common;
 use common::{copy_dir, s};
 
 /// Runs `mmsoak ARGS` in `cwd` and returns (exit code, stdout, stderr).

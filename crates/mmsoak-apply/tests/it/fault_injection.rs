@@ -119,7 +119,7 @@ fn run_fault_injection(kills: usize, seed: u64) -> Counts {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
-                "fault_child_apply_loop",
+                "fault_injection::fault_child_apply_loop",
                 "--nocapture",
                 "--test-threads=1",
             ])

@@ -516,7 +516,7 @@ fn a_concurrent_second_writer_is_refused_at_once_and_deletes_nothing() {
     let out = Command::new(std::env::current_exe().expect("test binary"))
         .args([
             "--exact",
-            "lock_child_tries_a_fresh_run",
+            "pipeline::lock_child_tries_a_fresh_run",
             "--nocapture",
             "--test-threads=1",
         ])

@@ -1,6 +1,4 @@
-//! Helpers shared by the CLI's end-to-end tests (each test binary uses a
-//! part of them).
-#![allow(dead_code)]
+//! Helpers shared by the CLI's end-to-end tests.
 
 use std::path::Path;
 use std::process::{Command, Stdio};

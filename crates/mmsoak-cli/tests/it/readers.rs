@@ -154,7 +154,7 @@ fn soak() -> &'static Path {
     })
 }
 
-mod common;
+use crate::common;
 
 #[test]
 fn runtime_overrides() {

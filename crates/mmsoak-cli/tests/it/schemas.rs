@@ -8,7 +8,7 @@ use std::path::Path;
 use mmsoak_gate::schemas::{schema, validate};
 use serde_json::Value;
 
-mod common;
+use crate::common;
 use common::mmsoak;
 
 fn json(path: &Path) -> Value {

@@ -35,7 +35,7 @@ fn chromium(profile: &Path, extra: &[&str], url: &str) -> Output {
         .expect("run chromium")
 }
 
-mod common;
+use crate::common;
 
 #[track_caller]
 fn mmsoak(args: &[&str]) {
