@@ -20,9 +20,8 @@ use crate::Outcome;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
-    /// Artifacts directory of a soak.
-    #[arg(long, default_value = crate::DEFAULT_SOAK_DIR)]
-    path: PathBuf,
+    #[command(flatten)]
+    soak: crate::SoakDir,
     /// The iteration (1-based).
     #[arg(long)]
     iteration: u64,
@@ -36,8 +35,8 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let policy = crate::load_policy(args.policy.as_deref())?;
-    let mut explanation = explain_iteration(&args.path, args.iteration, &policy.registry)?;
-    let meta = RunMeta::read(&args.path)?;
+    let mut explanation = explain_iteration(&args.soak.path, args.iteration, &policy.registry)?;
+    let meta = RunMeta::read(&args.soak.path)?;
     match other_policy(meta.policy_hash.as_deref(), policy.policy_hash()) {
         Some(warning) => errln!("explain: {warning}; the rules' conditions are not evaluated"),
         None => explanation.rule_checks = rule_checks(&explanation, &policy.tuner),

@@ -23,9 +23,8 @@ use mmsoak_gate::{
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
-    /// Artifacts directory of a soak.
-    #[arg(long, default_value = crate::DEFAULT_SOAK_DIR)]
-    path: PathBuf,
+    #[command(flatten)]
+    soak: crate::SoakDir,
     /// Require full_apply_ratio >= 0.95 (else 0.90).
     #[arg(long)]
     strict: bool,
@@ -46,7 +45,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let policy = crate::load_policy(args.policy.as_deref())?.gate;
     // Everything is read and judged before anything is written.
-    let run = gate_dir(&args.path, &policy, threshold(args.strict))?;
+    let run = gate_dir(&args.soak.path, &policy, threshold(args.strict))?;
     let baseline = match &args.compare {
         Some(path) => Some(read_baseline(path)?),
         None => None,
@@ -56,7 +55,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         outputs.push((POST_SOAK_METRICS, render_prometheus(&run.report)));
     }
     for (name, text) in &outputs {
-        let out = args.path.join(name);
+        let out = args.soak.path.join(name);
         crate::write_file(&out, text.as_bytes())?;
     }
 

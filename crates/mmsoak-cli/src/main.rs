@@ -120,6 +120,14 @@ fn render_error(err: &anyhow::Error) -> String {
 /// default.
 pub(crate) const DEFAULT_SOAK_DIR: &str = "artifacts/soak/latest";
 
+/// The `--path` of the commands that read a soak.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SoakDir {
+    /// Artifacts directory of a soak.
+    #[arg(long, default_value = DEFAULT_SOAK_DIR)]
+    pub(crate) path: std::path::PathBuf,
+}
+
 /// Write `bytes` to `path` atomically; the error names the file. The write
 /// holds the directory's `ReportWriteLock`, whose taking removes what a
 /// killed earlier write left there (in a soak directory, never while a soak

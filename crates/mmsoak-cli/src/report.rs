@@ -22,9 +22,8 @@ use mmsoak_report::{other_policy, read_report, rule_window};
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
-    /// Artifacts directory of a soak.
-    #[arg(long, default_value = crate::DEFAULT_SOAK_DIR)]
-    path: PathBuf,
+    #[command(flatten)]
+    soak: crate::SoakDir,
     /// Open the HTML report (xdg-open), or print its path when that is not available.
     #[arg(long)]
     open: bool,
@@ -41,7 +40,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let policy = crate::load_policy(args.policy.as_deref())?;
     // Everything is read and rendered before anything is written.
     let mut report = read_report(
-        &args.path,
+        &args.soak.path,
         &policy.gate,
         crate::gate::threshold(args.strict),
         &policy.registry,
@@ -58,15 +57,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let html = report.to_html();
     let md = report.to_markdown();
     for (name, text) in [(SOAK_REPORT_HTML, &html), (SOAK_REPORT_MD, &md)] {
-        let out = args.path.join(name);
+        let out = args.soak.path.join(name);
         crate::write_file(&out, text.as_bytes())?;
     }
-    let html_path = args.path.join(SOAK_REPORT_HTML);
+    let html_path = args.soak.path.join(SOAK_REPORT_HTML);
     outln!(
         "{}; wrote {} and {}",
         report.headline(),
         html_path.display(),
-        args.path.join(SOAK_REPORT_MD).display()
+        args.soak.path.join(SOAK_REPORT_MD).display()
     );
     if args.open {
         open(&html_path);

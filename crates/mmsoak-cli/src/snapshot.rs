@@ -14,9 +14,8 @@ use mmsoak_gate::snapshot_dir;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct Args {
-    /// Artifacts directory of a soak.
-    #[arg(long, default_value = crate::DEFAULT_SOAK_DIR)]
-    path: PathBuf,
+    #[command(flatten)]
+    soak: crate::SoakDir,
     /// Print indented JSON (the file is always compact).
     #[arg(long)]
     pretty: bool,
@@ -33,8 +32,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     if let Some(window) = args.window {
         policy.window = usize::try_from(window)?;
     }
-    let snapshot = snapshot_dir(&args.path, &policy)?;
-    let out = args.path.join(POST_SOAK_SNAPSHOT);
+    let snapshot = snapshot_dir(&args.soak.path, &policy)?;
+    let out = args.soak.path.join(POST_SOAK_SNAPSHOT);
     crate::write_file(&out, snapshot.to_json(false).as_bytes())?;
     out!("{}", snapshot.to_json(args.pretty));
     Ok(Outcome::Success)

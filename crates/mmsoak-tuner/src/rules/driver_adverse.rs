@@ -38,13 +38,6 @@ impl Default for DriverAdverse {
     }
 }
 
-impl DriverAdverse {
-    /// The rule's name.
-    pub const NAME: &'static str = "DRIVER_ADVERSE";
-    /// Its tracing marker, shared with `DRIVER_SLIPPAGE`.
-    pub const MARKER: &'static str = "DRIVER";
-}
-
 impl TunerRule for DriverAdverse {
     fn condition(&self, _: &TuningPolicy, k: &RuleInputs) -> Vec<Clause> {
         vec![Kpi::AdverseBpsP95.clause(k, Above, self.adverse_bps_p95_above)]

@@ -38,13 +38,6 @@ impl Default for DriverSlippage {
     }
 }
 
-impl DriverSlippage {
-    /// The rule's name.
-    pub const NAME: &'static str = "DRIVER_SLIPPAGE";
-    /// Its tracing marker, shared with `DRIVER_ADVERSE`.
-    pub const MARKER: &'static str = "DRIVER";
-}
-
 impl TunerRule for DriverSlippage {
     fn condition(&self, _: &TuningPolicy, k: &RuleInputs) -> Vec<Clause> {
         vec![Kpi::SlippageBpsP95.clause(k, Above, self.slippage_bps_p95_above)]

@@ -53,13 +53,6 @@ impl Default for FallbackConservative {
     }
 }
 
-impl FallbackConservative {
-    /// The rule's name.
-    pub const NAME: &'static str = "FALLBACK_CONSERVATIVE";
-    /// Its tracing marker.
-    pub const MARKER: &'static str = Self::NAME;
-}
-
 impl TunerRule for FallbackConservative {
     /// "This iteration is negative"; the streak and the cooldown are the
     /// tuner's memory ([`TunerRule::decide`]).

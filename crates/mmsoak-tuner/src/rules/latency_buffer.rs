@@ -41,13 +41,6 @@ impl Default for LatencyBuffer {
     }
 }
 
-impl LatencyBuffer {
-    /// The rule's name.
-    pub const NAME: &'static str = "LATENCY_BUFFER";
-    /// Its tracing marker.
-    pub const MARKER: &'static str = Self::NAME;
-}
-
 impl TunerRule for LatencyBuffer {
     fn exclusive(&self) -> Option<Exclusive> {
         Some(Exclusive::LatencyBand)

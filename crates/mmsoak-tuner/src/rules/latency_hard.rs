@@ -38,13 +38,6 @@ impl Default for LatencyHard {
     }
 }
 
-impl LatencyHard {
-    /// The rule's name.
-    pub const NAME: &'static str = "LATENCY_HARD";
-    /// Its tracing marker.
-    pub const MARKER: &'static str = Self::NAME;
-}
-
 impl TunerRule for LatencyHard {
     fn exclusive(&self) -> Option<Exclusive> {
         Some(Exclusive::LatencyBand)

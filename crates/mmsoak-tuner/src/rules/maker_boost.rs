@@ -50,13 +50,6 @@ impl Default for MakerBoost {
     }
 }
 
-impl MakerBoost {
-    /// The rule's name.
-    pub const NAME: &'static str = "MAKER_BOOST";
-    /// Its tracing marker.
-    pub const MARKER: &'static str = Self::NAME;
-}
-
 impl TunerRule for MakerBoost {
     fn condition(&self, _: &TuningPolicy, k: &RuleInputs) -> Vec<Clause> {
         vec![

@@ -197,13 +197,24 @@ pub(crate) fn shown(value: Option<f64>) -> String {
     value.map_or_else(|| "n/a".to_owned(), |v| v.to_string())
 }
 
+/// The first of its arguments.
+macro_rules! first {
+    ($first:literal $(, $rest:literal)*) => {
+        $first
+    };
+}
+
 /// The registry: each rule's module and table type, in evaluation order,
-/// with the documentation of its `TuningPolicy` field. Generates the
+/// with the documentation of its `TuningPolicy` field, its name and its
+/// tracing marker when that is not the name. Generates the
 /// modules, [`Rule`] (named after the table types), the fields of
 /// [`TuningPolicy`] (named after the modules, which are the `[tuner.*]`
 /// table names) and [`TuningPolicy::rules`].
 macro_rules! registry {
-    ($( $(#[$doc:meta])* $module:ident :: $Type:ident ),+ $(,)?) => {
+    ($(
+        $(#[$doc:meta])*
+        $module:ident :: $Type:ident = $name:literal $(, marker $marker:literal)?
+    );+ $(;)?) => {
         $( pub mod $module; )+
         $( pub use $module::$Type; )+
         $(
@@ -234,7 +245,7 @@ macro_rules! registry {
             /// The rule's name, e.g. `"RISK_AGGRESSIVE"`.
             pub const fn name(self) -> &'static str {
                 match self {
-                    $( Rule::$Type => $module::$Type::NAME, )+
+                    $( Rule::$Type => $name, )+
                 }
             }
 
@@ -242,7 +253,7 @@ macro_rules! registry {
             /// except `DRIVER` for both edge-driver rules.
             pub const fn marker(self) -> &'static str {
                 match self {
-                    $( Rule::$Type => $module::$Type::MARKER, )+
+                    $( Rule::$Type => first!($($marker,)? $name), )+
                 }
             }
 
@@ -299,21 +310,21 @@ macro_rules! registry {
 
 registry! {
     /// `RISK_AGGRESSIVE`: risk_ratio at or above a threshold.
-    risk_aggressive::RiskAggressive,
+    risk_aggressive::RiskAggressive = "RISK_AGGRESSIVE";
     /// `RISK_MODERATE`: risk_ratio at or above a lower threshold.
-    risk_moderate::RiskModerate,
+    risk_moderate::RiskModerate = "RISK_MODERATE";
     /// `RISK_NORMALIZE`: low risk and a healthy edge; speed back up.
-    risk_normalize::RiskNormalize,
+    risk_normalize::RiskNormalize = "RISK_NORMALIZE";
     /// `MAKER_BOOST`: too much taking while risk and edge allow quoting wider and slower.
-    maker_boost::MakerBoost,
+    maker_boost::MakerBoost = "MAKER_BOOST";
     /// `LATENCY_BUFFER`: p95 latency in the soft band.
-    latency_buffer::LatencyBuffer,
+    latency_buffer::LatencyBuffer = "LATENCY_BUFFER";
     /// `LATENCY_HARD`: p95 latency above the soft band.
-    latency_hard::LatencyHard,
+    latency_hard::LatencyHard = "LATENCY_HARD";
     /// `DRIVER_ADVERSE`: adverse selection drives the edge down.
-    driver_adverse::DriverAdverse,
+    driver_adverse::DriverAdverse = "DRIVER_ADVERSE", marker "DRIVER";
     /// `DRIVER_SLIPPAGE`: slippage drives the edge down.
-    driver_slippage::DriverSlippage,
+    driver_slippage::DriverSlippage = "DRIVER_SLIPPAGE", marker "DRIVER";
     /// `FALLBACK_CONSERVATIVE`: negative edge in consecutive iterations.
-    fallback_conservative::FallbackConservative,
+    fallback_conservative::FallbackConservative = "FALLBACK_CONSERVATIVE";
 }

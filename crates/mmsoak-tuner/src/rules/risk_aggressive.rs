@@ -44,13 +44,6 @@ impl Default for RiskAggressive {
     }
 }
 
-impl RiskAggressive {
-    /// The rule's name.
-    pub const NAME: &'static str = "RISK_AGGRESSIVE";
-    /// Its tracing marker.
-    pub const MARKER: &'static str = Self::NAME;
-}
-
 impl TunerRule for RiskAggressive {
     fn exclusive(&self) -> Option<Exclusive> {
         Some(Exclusive::RiskZone)

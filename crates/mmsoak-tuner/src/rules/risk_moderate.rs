@@ -38,13 +38,6 @@ impl Default for RiskModerate {
     }
 }
 
-impl RiskModerate {
-    /// The rule's name.
-    pub const NAME: &'static str = "RISK_MODERATE";
-    /// Its tracing marker.
-    pub const MARKER: &'static str = Self::NAME;
-}
-
 impl TunerRule for RiskModerate {
     fn exclusive(&self) -> Option<Exclusive> {
         Some(Exclusive::RiskZone)

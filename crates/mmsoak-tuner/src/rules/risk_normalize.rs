@@ -41,13 +41,6 @@ impl Default for RiskNormalize {
     }
 }
 
-impl RiskNormalize {
-    /// The rule's name.
-    pub const NAME: &'static str = "RISK_NORMALIZE";
-    /// Its tracing marker.
-    pub const MARKER: &'static str = Self::NAME;
-}
-
 impl TunerRule for RiskNormalize {
     fn exclusive(&self) -> Option<Exclusive> {
         Some(Exclusive::RiskZone)
