@@ -1,7 +1,8 @@
 //! The artifacts directory of an mmsoak soak: the name of every file in it,
 //! how iterations are named, which entries a soak may remove, and how files
 //! are written there (atomically) and opened in place (never through a
-//! symbolic link, never blocking on a FIFO).
+//! symbolic link, never blocking on a FIFO), and the JSON Schemas of its
+//! files ([`schema`]).
 //!
 //! Every crate that reads or writes an artifacts directory takes its names
 //! from here, so that a writer and its readers cannot disagree on one.
@@ -16,5 +17,6 @@
 
 pub mod fs;
 pub mod layout;
+pub mod schema;
 
 pub use fs::{open_artifact, write_atomically};

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::Outcome;
-use mmsoak_gate::schemas::ALL;
+use mmsoak_artifacts::schema::ALL;
 
 /// Write (or with --check, compare) the JSON Schemas of every artifact.
 #[derive(Debug, clap::Args)]

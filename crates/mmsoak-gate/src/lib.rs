@@ -32,7 +32,6 @@ mod kpi;
 mod policy;
 mod prometheus;
 mod run_meta;
-pub mod schemas;
 mod snapshot;
 
 pub use compare::{compare, read_baseline, Better, KpiChange, SnapshotComparison};

@@ -9,4 +9,5 @@ mod hardening;
 mod readers;
 mod report;
 mod resume;
+mod schema_parity;
 mod schemas;

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use mmsoak_gate::schemas::{schema, validate};
+use mmsoak_artifacts::schema::{schema, validate};
 use serde_json::Value;
 
 use crate::common;
