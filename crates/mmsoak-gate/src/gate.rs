@@ -9,7 +9,7 @@ use mmsoak_verify::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::policy::GatePolicy;
+use mmsoak_policy::GatePolicy;
 use crate::snapshot::{kpi_gate_passed, PostSoakSnapshot, SnapshotVerdict, SnapshotWindow};
 
 /// Verdict of the gate.

@@ -2,7 +2,7 @@
 //! per-iteration pass threshold and its criterion.
 
 use crate::gate::CriterionId;
-use crate::policy::SnapshotPolicy;
+use mmsoak_policy::SnapshotPolicy;
 
 /// A KPI the gate judges: a mean over the window against a target
 /// ([`GatedKpi::criterion`]), and each iteration against its pass threshold

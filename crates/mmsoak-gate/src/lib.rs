@@ -29,7 +29,6 @@
 mod compare;
 mod gate;
 mod kpi;
-mod policy;
 mod prometheus;
 mod run_meta;
 mod snapshot;
@@ -40,7 +39,7 @@ pub use gate::{
     GateReport, GateRun, GateVerdict, Measure, RunCompletion, Threshold,
 };
 pub use kpi::GatedKpi;
-pub use policy::{GatePolicy, GatePolicyError, SnapshotPolicy};
+pub use mmsoak_policy::{GatePolicy, GatePolicyError, SnapshotPolicy};
 pub use prometheus::render_prometheus;
 pub use run_meta::RunMeta;
 pub use snapshot::{

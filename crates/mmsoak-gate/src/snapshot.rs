@@ -11,7 +11,7 @@ use mmsoak_verify::{ArtifactDir, ArtifactError, GuardFlags, IterSummary, Summary
 use serde::{Deserialize, Serialize};
 
 use crate::kpi::GatedKpi as Kpi;
-use crate::policy::SnapshotPolicy;
+use mmsoak_policy::SnapshotPolicy;
 
 /// The `schema_version` written.
 pub const SNAPSHOT_SCHEMA_VERSION: &str = "1.1";

@@ -44,7 +44,6 @@
 mod artifacts;
 mod clock;
 mod driver;
-mod policy;
 mod soak;
 mod stop;
 
@@ -57,7 +56,7 @@ pub use driver::{
     IterationOutput, MockDriver, SimDriver, DEFAULT_ITERATION_TIMEOUT, DEFAULT_SIM_DURATION,
 };
 pub use mmsoak_sim::{RecordedMarket, Scenario, MAX_SIM_DURATION};
-pub use policy::{PolicyFileError, SoakPolicy};
+pub use mmsoak_policy::{PolicyFileError, SoakPolicy};
 pub use soak::{
     run_soak, summarize, IterationDone, Quiet, SoakConfig, SoakError, SoakObserver, SoakResult,
 };

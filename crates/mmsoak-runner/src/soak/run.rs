@@ -19,7 +19,7 @@ use crate::artifacts::{
     SummarySection, TuningEntry, TuningReportMark, TuningSection,
 };
 use crate::driver::{collect_output, Driver, DriverError, IterationInput, IterationOutput};
-use crate::policy::SoakPolicy;
+use mmsoak_policy::SoakPolicy;
 use crate::stop::StopRequest;
 use crate::Clock;
 

@@ -14,6 +14,27 @@
 //!
 //! Every table and key is optional (defaults fill in); an unknown key is an
 //! error naming its full path, and so is a value of the wrong type.
+//!
+//! This crate is the one loader of that file ([`SoakPolicy::from_path`]),
+//! for the runner, the CLI and any program that embeds them, and the home
+//! of the `[gate]` table's type ([`GatePolicy`], re-exported by
+//! `mmsoak-gate`), so that reading a policy needs neither the gate nor the
+//! simulator. Each other table's type lives with what it configures
+//! (`TuningPolicy` in `mmsoak-tuner`, `GuardPolicy` in `mmsoak-apply`).
+//!
+//! ```
+//! use mmsoak_policy::SoakPolicy;
+//! let text = "[gate]\nnet_bps_mean_min = 3.0\n[bounds.min_interval_ms]\nmax = 90\n";
+//! let policy = SoakPolicy::from_toml_str(text, "soak_policy.toml".as_ref())?;
+//! assert_eq!(policy.gate.net_bps_mean_min, 3.0);
+//! assert_eq!(policy.registry.spec(mmsoak_core::Param::MinIntervalMs).bounds.max, 90.0);
+//! assert_ne!(policy.policy_hash(), SoakPolicy::default().policy_hash());
+//! # Ok::<(), mmsoak_policy::PolicyFileError>(())
+//! ```
+
+mod gate;
+
+pub use gate::{GatePolicy, GatePolicyError, SnapshotPolicy};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,7 +43,6 @@ use mmsoak_apply::GuardPolicy;
 use mmsoak_core::input::excerpt;
 use mmsoak_core::ErrorChain;
 use mmsoak_core::{Bounds, Param, ParamRegistry, StateHash};
-use mmsoak_gate::GatePolicy;
 use mmsoak_tuner::{PolicyError, TuningPolicy};
 use serde::{Deserialize, Serialize};
 

@@ -48,9 +48,9 @@ impl Default for SnapshotPolicy {
 /// Thresholds of the release gate. Every comparison is inclusive as written.
 ///
 /// ```
-/// let p: mmsoak_gate::GatePolicy = toml::from_str("net_bps_mean_min = 3.0\n[snapshot]\nwindow = 12").unwrap();
+/// let p: mmsoak_policy::GatePolicy = toml::from_str("net_bps_mean_min = 3.0\n[snapshot]\nwindow = 12").unwrap();
 /// assert_eq!((p.net_bps_mean_min, p.snapshot.window, p.risk_ratio_mean_max), (3.0, 12, 0.42));
-/// assert!(toml::from_str::<mmsoak_gate::GatePolicy>("net_bps_min = 3.0").is_err()); // unknown key
+/// assert!(toml::from_str::<mmsoak_policy::GatePolicy>("net_bps_min = 3.0").is_err()); // unknown key
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -97,9 +97,9 @@ impl GatePolicy {
     /// the snapshot window holds at least one iteration.
     ///
     /// ```
-    /// let p: mmsoak_gate::GatePolicy = toml::from_str("net_bps_mean_min = nan").unwrap();
+    /// let p: mmsoak_policy::GatePolicy = toml::from_str("net_bps_mean_min = nan").unwrap();
     /// assert_eq!(p.validate().unwrap_err().to_string(), "`gate.net_bps_mean_min` is NaN, not a finite number");
-    /// assert!(mmsoak_gate::GatePolicy::default().validate().is_ok());
+    /// assert!(mmsoak_policy::GatePolicy::default().validate().is_ok());
     /// ```
     pub fn validate(&self) -> Result<(), GatePolicyError> {
         let s = &self.snapshot;
