@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use mmsoak_core::{Change, DeltaOp, Param, ParamRegistry, RuntimeOverrides, StateHash};
 
 use crate::error::ApplyError;
-use crate::guards::{evaluate, GuardContext, GuardFlags, GuardVerdict, SkipKind, SkipReason};
+use crate::guards::{evaluate, GuardContext, GuardStates, GuardVerdict, SkipKind, SkipReason};
 use crate::journal::{self, JournalEntry};
 use crate::lock::SoakDirLock;
 
@@ -40,7 +40,7 @@ pub struct ApplyOutcome {
     /// Why nothing was applied; `None` when applied.
     pub skip_reason: Option<SkipReason>,
     /// Every guard's state (also when applied).
-    pub guards: GuardFlags,
+    pub guards: GuardStates,
 }
 
 impl ApplyOutcome {

@@ -30,9 +30,8 @@
 //!    recorded in the outcome but not applied.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use mmsoak_core::{
     legacy_deltas, Change, DeltaOp, IterationKpis, Param, ParamKind, ParamRegistry,
@@ -40,6 +39,7 @@ use mmsoak_core::{
 };
 
 use crate::error::GuardError;
+pub use mmsoak_artifacts::skip::{SkipKind, SkipReason};
 
 /// Thresholds of the guards. Every key is optional in a policy file (the
 /// `[guards]` table of the soak policy); unknown keys are rejected.
@@ -156,142 +156,6 @@ impl From<&IterationKpis> for GuardKpis {
             risk_ratio: k.risk_ratio,
             net_bps: k.net_bps,
             p95_latency_ms: k.p95_latency_ms,
-        }
-    }
-}
-
-/// Why a proposal was not applied. Serialized in the predecessor's shape:
-/// one boolean per guard (exactly one of them true) and a human note.
-///
-/// ```
-/// use mmsoak_apply::{SkipKind, SkipReason};
-/// let r = SkipReason::new(SkipKind::Cooldown, "cooldown 2 iters left");
-/// assert_eq!(
-///     serde_json::to_string(&r).unwrap(),
-///     r#"{"cooldown":true,"velocity":false,"oscillation":false,"freeze":false,"no_op":false,"final_iteration":false,"note":"cooldown 2 iters left"}"#
-/// );
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkipReason {
-    /// Which guard held.
-    pub kind: SkipKind,
-    /// What a person reads, e.g. `"cooldown 2 iters left"`.
-    pub note: String,
-}
-
-impl SkipReason {
-    /// A skip reason.
-    pub fn new(kind: SkipKind, note: impl Into<String>) -> Self {
-        SkipReason {
-            kind,
-            note: note.into(),
-        }
-    }
-}
-
-impl fmt::Display for SkipReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind.name(), self.note)
-    }
-}
-
-/// The guard that blocked a proposal, in priority order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SkipKind {
-    /// Steady-state lock.
-    Freeze,
-    /// The state would return to an earlier one, or a move flips sign too often.
-    Oscillation,
-    /// A parameter moves too often or too far.
-    Velocity,
-    /// A recent large move is settling.
-    Cooldown,
-    /// Nothing would change.
-    NoOp,
-    /// Last iteration: nothing would observe the change.
-    FinalIteration,
-}
-
-impl SkipKind {
-    /// Every kind, in priority order.
-    pub const ALL: [SkipKind; 6] = [
-        SkipKind::Freeze,
-        SkipKind::Oscillation,
-        SkipKind::Velocity,
-        SkipKind::Cooldown,
-        SkipKind::NoOp,
-        SkipKind::FinalIteration,
-    ];
-
-    /// The flag name in the serialized skip reason, e.g. `"no_op"`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            SkipKind::Freeze => "freeze",
-            SkipKind::Oscillation => "oscillation",
-            SkipKind::Velocity => "velocity",
-            SkipKind::Cooldown => "cooldown",
-            SkipKind::NoOp => "no_op",
-            SkipKind::FinalIteration => "final_iteration",
-        }
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SkipReasonRepr {
-    #[serde(default)]
-    cooldown: bool,
-    #[serde(default)]
-    velocity: bool,
-    #[serde(default)]
-    oscillation: bool,
-    #[serde(default)]
-    freeze: bool,
-    #[serde(default)]
-    no_op: bool,
-    #[serde(default)]
-    final_iteration: bool,
-    #[serde(default)]
-    note: String,
-}
-
-impl Serialize for SkipReason {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let k = self.kind;
-        SkipReasonRepr {
-            cooldown: k == SkipKind::Cooldown,
-            velocity: k == SkipKind::Velocity,
-            oscillation: k == SkipKind::Oscillation,
-            freeze: k == SkipKind::Freeze,
-            no_op: k == SkipKind::NoOp,
-            final_iteration: k == SkipKind::FinalIteration,
-            note: self.note.clone(),
-        }
-        .serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for SkipReason {
-    /// Reads the legacy shape too (no `final_iteration` key). When several
-    /// flags are set, the one first in priority order is taken.
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let r = SkipReasonRepr::deserialize(d)?;
-        let set = |k: &SkipKind| match k {
-            SkipKind::Freeze => r.freeze,
-            SkipKind::Oscillation => r.oscillation,
-            SkipKind::Velocity => r.velocity,
-            SkipKind::Cooldown => r.cooldown,
-            SkipKind::NoOp => r.no_op,
-            SkipKind::FinalIteration => r.final_iteration,
-        };
-        match SkipKind::ALL.iter().find(|k| set(k)) {
-            Some(kind) => Ok(SkipReason {
-                kind: *kind,
-                note: r.note,
-            }),
-            None => Err(serde::de::Error::custom(
-                "skip reason sets none of its flags",
-            )),
         }
     }
 }
@@ -519,7 +383,7 @@ pub struct FreezeBreak {
 /// Every guard's state at one iteration, whatever the skip reason.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GuardFlags {
+pub struct GuardStates {
     /// A freeze was triggered at this iteration.
     pub freeze_triggered: bool,
     /// A freeze lock covers this iteration (triggered now or earlier).
@@ -542,7 +406,7 @@ pub struct GuardFlags {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GuardVerdict {
     /// Every guard's state.
-    pub flags: GuardFlags,
+    pub flags: GuardStates,
     /// The first guard that holds (priority order), or `None`: apply.
     pub skip_reason: Option<SkipReason>,
     /// What each operation resolves to, in order, against the current state
@@ -654,14 +518,14 @@ pub(crate) fn evaluate(
     Ok((verdict, prospect.bytes))
 }
 
-fn judge(ctx: &GuardContext<'_>, prospect: &Prospect) -> (GuardFlags, Option<SkipReason>) {
+fn judge(ctx: &GuardContext<'_>, prospect: &Prospect) -> (GuardStates, Option<SkipReason>) {
     let i = ctx.iteration;
     let freeze = freeze_state(ctx);
     let oscillation = oscillation(ctx, prospect);
     let velocity = velocity(ctx, prospect);
     let cooldown_until = cooldown_until(ctx);
 
-    let mut flags = GuardFlags {
+    let mut flags = GuardStates {
         freeze_triggered: freeze.triggered,
         freeze_active: freeze.locked_until.is_some(),
         oscillation_detected: oscillation.is_some(),

@@ -81,7 +81,7 @@ mod recover;
 pub use apply::{apply_with_tracking, initialize, replay_decided, ApplyOutcome, InitOutcome};
 pub use error::{ApplyError, GuardError, LockError};
 pub use guards::{
-    evaluate_guards, FoldedHistory, FreezeBreak, GuardContext, GuardFlags, GuardKpis, GuardPolicy,
+    evaluate_guards, FoldedHistory, FreezeBreak, GuardContext, GuardKpis, GuardPolicy, GuardStates,
     GuardVerdict, IterationRecord, RunHistory, SkipKind, SkipReason,
 };
 pub use journal::JournalEntry;

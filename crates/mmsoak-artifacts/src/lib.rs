@@ -18,5 +18,7 @@
 pub mod fs;
 pub mod layout;
 pub mod schema;
+pub mod skip;
 
 pub use fs::{open_artifact, write_atomically};
+pub use skip::{SkipFlags, SkipKind, SkipReason};

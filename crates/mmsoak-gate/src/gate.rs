@@ -9,8 +9,8 @@ use mmsoak_verify::{
 };
 use serde::{Deserialize, Serialize};
 
-use mmsoak_policy::GatePolicy;
 use crate::snapshot::{kpi_gate_passed, PostSoakSnapshot, SnapshotVerdict, SnapshotWindow};
+use mmsoak_policy::GatePolicy;
 
 /// Verdict of the gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

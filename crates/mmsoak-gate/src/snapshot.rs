@@ -7,7 +7,7 @@ use std::path::Path;
 use mmsoak_core::input::{limits, read_document, Fields};
 use mmsoak_core::{FieldProblem, InputError, StateHash};
 use mmsoak_verify::stats::{exact_mean, median, round_to};
-use mmsoak_verify::{ArtifactDir, ArtifactError, GuardFlags, IterSummary, SummaryKpis};
+use mmsoak_verify::{ArtifactDir, ArtifactError, IterSummary, SkipFlags, SummaryKpis};
 use serde::{Deserialize, Serialize};
 
 use crate::kpi::GatedKpi as Kpi;
@@ -133,7 +133,7 @@ impl PostSoakSnapshot {
 #[derive(Debug, Clone)]
 struct WindowRow {
     kpis: SummaryKpis,
-    guards: GuardFlags,
+    guards: SkipFlags,
     freeze_triggered: bool,
     applied_state: Option<StateHash>,
 }

@@ -9,10 +9,10 @@ use mmsoak_gate::{
     RunCompletion, SnapshotPolicy, SnapshotVerdict, Threshold,
 };
 use mmsoak_verify::testing::{write_run, IterationPlan, PlanKpis, PlanStep};
-use mmsoak_verify::{DeltaMetrics, GuardFlags};
+use mmsoak_verify::{DeltaMetrics, SkipFlags};
 use serde_json::Value;
 
-const FREEZE: GuardFlags = GuardFlags {
+const FREEZE: SkipFlags = SkipFlags {
     freeze: true,
     oscillation: false,
     velocity: false,
@@ -204,9 +204,9 @@ fn signature_loops_count_a_b_a_among_applied_states() {
     let down = PlanStep::Apply(vec![DeltaOp::new(Param::MinIntervalMs, Delta::Add(-5.0))]);
     let velocity = PlanStep::Blocked(
         vec![DeltaOp::new(Param::TailAgeMs, Delta::Add(5.0))],
-        GuardFlags {
+        SkipFlags {
             velocity: true,
-            ..GuardFlags::default()
+            ..SkipFlags::default()
         },
     );
     // applied states: B (65), A (60), [skip], B (65), A (60): two A-B-A returns (BAB, ABA).
@@ -499,9 +499,9 @@ fn comparison_against_a_baseline_snapshot_file() {
 
 /// A hand-built 10-iteration run: warm-up, applies, a velocity skip, a freeze at 8.
 fn fixture_run() -> tempfile::TempDir {
-    let velocity = GuardFlags {
+    let velocity = SkipFlags {
         velocity: true,
-        ..GuardFlags::default()
+        ..SkipFlags::default()
     };
     let plans = vec![
         IterationPlan::new(

@@ -16,7 +16,7 @@ use mmsoak_verify::{classify, ArtifactDir, ArtifactError, PairClass};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::report::{read_extras, skip_kind};
+use crate::report::{read_extras, skip_label};
 use crate::svg::num;
 
 /// An iteration could not be explained.
@@ -180,7 +180,7 @@ pub fn explain_iteration(
     let guards = t.guard_flags();
     let proposed = !extras.operations.is_empty() || !t.proposed.is_empty();
     let skip =
-        (!t.applied && proposed).then(|| skip_kind(&t.skip_reason, &guards).as_str().to_owned());
+        (!t.applied && proposed).then(|| skip_label(&t.skip_reason, &guards).as_str().to_owned());
     let skip_note = t.skip_reason.note();
     let operations = extras
         .operations

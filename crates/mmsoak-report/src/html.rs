@@ -11,7 +11,7 @@ use mmsoak_verify::PairClass;
 use mmsoak_gate::{CriterionGroup, GateVerdict, GatedKpi as Kpi, Measure};
 
 use crate::report::{
-    opt_num, or_dash, show_measure, tuning_text, IterationRow, KpiView, SkipKind, SoakReport,
+    opt_num, or_dash, show_measure, tuning_text, IterationRow, KpiView, SkipLabel, SoakReport,
 };
 use crate::svg::{self, esc, num, Chart, Mark, Point};
 
@@ -261,7 +261,7 @@ impl SoakReport {
 
     fn param_charts(&self, s: &mut String) {
         s.push_str("<h2 id=\"params\">Parameter trajectories</h2>\n<div class=\"legend\"><span><i class=\"applied\"></i>applied change (value proposed)</span>");
-        for kind in SkipKind::ALL {
+        for kind in SkipLabel::LEGEND {
             let _ = write!(
                 s,
                 "<span><i class=\"skip-{k}\"></i>skipped: {k}</span>",
@@ -291,7 +291,7 @@ impl SoakReport {
                             let (class, what) = if r.applied {
                                 ("applied".to_owned(), "applied".to_owned())
                             } else {
-                                let k = r.skip.map_or("other", SkipKind::as_str);
+                                let k = r.skip.map_or("other", SkipLabel::as_str);
                                 (format!("skip-{k}"), format!("skipped ({k})"))
                             };
                             let rule = if o.rule.is_empty() {
@@ -411,7 +411,7 @@ impl SoakReport {
                 )
             })
         });
-        for kind in SkipKind::ALL {
+        for kind in SkipLabel::LEGEND {
             if !self.iterations.iter().any(|r| r.skip == Some(kind)) {
                 continue;
             }

@@ -38,5 +38,7 @@ mod svg;
 pub use explain::{
     explain_iteration, ExplainError, Explanation, OperationOutcome, PairVerdict, RuleCheck,
 };
-pub use report::{read_report, IterationRow, ReportOperation, RuleWindowRow, SkipKind, SoakReport};
+pub use report::{
+    read_report, IterationRow, ReportOperation, RuleWindowRow, SkipLabel, SoakReport,
+};
 pub use rules::{other_policy, rule_checks, rule_window};

@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use mmsoak_artifacts::skip::SkipKind;
 use mmsoak_core::input::{limits, read_document, Fields};
 use mmsoak_core::{InputError, Param, ParamRegistry};
-use mmsoak_verify::{ArtifactDir, ArtifactError, GuardFlags, PairClass, PairResult};
+use mmsoak_verify::{ArtifactDir, ArtifactError, PairClass, PairResult, SkipFlags};
 use serde_json::Value;
 
 use mmsoak_gate::{
@@ -38,71 +39,46 @@ pub struct ReportOperation {
     pub rule: String,
 }
 
-/// Why an iteration's proposal was not applied, as a single kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum SkipKind {
-    /// A cooldown after a change.
-    Cooldown,
-    /// Too many changes in the velocity window.
-    Velocity,
-    /// An A→B→A oscillation.
-    Oscillation,
-    /// A freeze lock.
-    Freeze,
-    /// Nothing would change.
-    NoOp,
-    /// The last iteration: nothing is applied after it.
-    FinalIteration,
+/// How the report labels a skipped iteration: the guard that held, or
+/// `other` for a reason the predecessor wrote as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipLabel {
+    /// A guard held (or the step changed nothing, or came last).
+    Guard(SkipKind),
     /// A reason the report does not know (predecessor strings).
     Other,
 }
 
-impl SkipKind {
-    /// Every kind, in legend order.
-    pub const ALL: [SkipKind; 7] = [
-        SkipKind::Cooldown,
-        SkipKind::Velocity,
-        SkipKind::Oscillation,
-        SkipKind::Freeze,
-        SkipKind::NoOp,
-        SkipKind::FinalIteration,
-        SkipKind::Other,
+impl SkipLabel {
+    /// Every label, in the order of the report's legends.
+    pub const LEGEND: [SkipLabel; 7] = [
+        SkipLabel::Guard(SkipKind::Cooldown),
+        SkipLabel::Guard(SkipKind::Velocity),
+        SkipLabel::Guard(SkipKind::Oscillation),
+        SkipLabel::Guard(SkipKind::Freeze),
+        SkipLabel::Guard(SkipKind::NoOp),
+        SkipLabel::Guard(SkipKind::FinalIteration),
+        SkipLabel::Other,
     ];
 
-    /// Lowercase name as in `skip_reason`, e.g. `no_op`.
+    /// The label: the guard's flag name, e.g. `no_op`, or `other`.
     pub fn as_str(self) -> &'static str {
         match self {
-            SkipKind::Cooldown => "cooldown",
-            SkipKind::Velocity => "velocity",
-            SkipKind::Oscillation => "oscillation",
-            SkipKind::Freeze => "freeze",
-            SkipKind::NoOp => "no_op",
-            SkipKind::FinalIteration => "final_iteration",
-            SkipKind::Other => "other",
+            SkipLabel::Guard(kind) => kind.name(),
+            SkipLabel::Other => "other",
         }
-    }
-
-    fn from_flags(flags: &GuardFlags) -> Option<SkipKind> {
-        flags.names().next().map(|n| match n {
-            "cooldown" => SkipKind::Cooldown,
-            "velocity" => SkipKind::Velocity,
-            "oscillation" => SkipKind::Oscillation,
-            "freeze" => SkipKind::Freeze,
-            "no_op" => SkipKind::NoOp,
-            "final_iteration" => SkipKind::FinalIteration,
-            _ => SkipKind::Other,
-        })
     }
 }
 
-/// The kind of a skip: the skip reason's own flag, else a tuning-level flag.
-pub(crate) fn skip_kind(reason: &mmsoak_verify::SkipReason, all: &GuardFlags) -> SkipKind {
+/// The label of a skip: the skip reason's own flag, else a tuning-level
+/// flag (the first in priority order).
+pub(crate) fn skip_label(reason: &mmsoak_verify::RecordedSkip, all: &SkipFlags) -> SkipLabel {
     let own = match reason {
-        mmsoak_verify::SkipReason::Guards(flags, _) => SkipKind::from_flags(flags),
+        mmsoak_verify::RecordedSkip::Guards(flags, _) => flags.first(),
         _ => None,
     };
-    own.or_else(|| SkipKind::from_flags(all))
-        .unwrap_or(SkipKind::Other)
+    own.or_else(|| all.first())
+        .map_or(SkipLabel::Other, SkipLabel::Guard)
 }
 
 /// Everything the report shows about one iteration.
@@ -131,11 +107,11 @@ pub struct IterationRow {
     /// `tuning.applied`.
     pub applied: bool,
     /// Why not applied, when something was proposed and not applied.
-    pub skip: Option<SkipKind>,
+    pub skip: Option<SkipLabel>,
     /// `tuning.skip_reason.note` (or the reason string).
     pub skip_note: String,
     /// Guard flags (skip reason and tuning-level flags together).
-    pub guards: GuardFlags,
+    pub guards: SkipFlags,
     /// `tuning.freeze_active`: a freeze lock covers the iteration.
     pub freeze_active: bool,
     /// `tuning.freeze_break`: why a freeze lock broke here.
@@ -306,7 +282,7 @@ pub fn read_report(
         let skip = if t.applied || operations.is_empty() {
             None
         } else {
-            Some(skip_kind(&t.skip_reason, &guards))
+            Some(skip_label(&t.skip_reason, &guards))
         };
         let skip_note = t.skip_reason.note();
         iterations.push(IterationRow {
@@ -667,7 +643,7 @@ pub(crate) fn tuning_text(r: &IterationRow) -> String {
             format!("applied {n}")
         }
     } else {
-        let kind = r.skip.map_or("other", SkipKind::as_str);
+        let kind = r.skip.map_or("other", SkipLabel::as_str);
         if r.skip_note.is_empty() {
             format!("{n} skipped: {kind}")
         } else {

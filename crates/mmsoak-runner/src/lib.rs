@@ -55,8 +55,8 @@ pub use driver::{
     collect_output, Driver, DriverError, ExecCommandError, ExecDriver, IterationInput,
     IterationOutput, MockDriver, SimDriver, DEFAULT_ITERATION_TIMEOUT, DEFAULT_SIM_DURATION,
 };
-pub use mmsoak_sim::{RecordedMarket, Scenario, MAX_SIM_DURATION};
 pub use mmsoak_policy::{PolicyFileError, SoakPolicy};
+pub use mmsoak_sim::{RecordedMarket, Scenario, MAX_SIM_DURATION};
 pub use soak::{
     run_soak, summarize, IterationDone, Quiet, SoakConfig, SoakError, SoakObserver, SoakResult,
 };

@@ -8,6 +8,7 @@ use mmsoak_artifacts::layout::{
     iter_summary_name, APPLY_JOURNAL, ITER_SUMMARY_SCHEMA as MMSOAK_ITER_SUMMARY_SCHEMA,
     RUNTIME_OVERRIDES, SOAK_RUN, TUNING_REPORT,
 };
+pub use mmsoak_artifacts::skip::SkipFlags;
 use mmsoak_core::canonical::UniqueKeys;
 use mmsoak_core::input::{limits, open_regular, parse_bytes, read_capped, read_document, Fields};
 use mmsoak_core::{FieldProblem, InputError, Param, RuntimeOverrides, StateHash};
@@ -427,7 +428,7 @@ pub struct SummaryKpis {
 
 /// Why a tuning step did not apply, as written in `tuning.skip_reason`.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub enum SkipReason {
+pub enum RecordedSkip {
     /// `null` or absent.
     #[default]
     None,
@@ -438,82 +439,33 @@ pub enum SkipReason {
     /// Any other string.
     Other(String),
     /// The object with guard flags and a note.
-    Guards(GuardFlags, String),
+    Guards(SkipFlags, String),
 }
 
-impl SkipReason {
+impl RecordedSkip {
     /// Short text for reports.
     pub fn describe(&self) -> String {
         match self {
-            SkipReason::None => "none".into(),
-            SkipReason::Empty => "\"\"".into(),
-            SkipReason::NoRuntimePath => "no_runtime_path".into(),
-            SkipReason::Other(s) => format!("{s:?}"),
-            SkipReason::Guards(flags, note) if note.is_empty() => {
+            RecordedSkip::None => "none".into(),
+            RecordedSkip::Empty => "\"\"".into(),
+            RecordedSkip::NoRuntimePath => "no_runtime_path".into(),
+            RecordedSkip::Other(s) => format!("{s:?}"),
+            RecordedSkip::Guards(flags, note) if note.is_empty() => {
                 flags.names().collect::<Vec<_>>().join(",")
             }
-            SkipReason::Guards(flags, note) => {
+            RecordedSkip::Guards(flags, note) => {
                 format!("{} ({note})", flags.names().collect::<Vec<_>>().join(","))
             }
         }
     }
 
     /// The note a person reads: a guard skip's own note, nothing when there
-    /// is no skip, else [`SkipReason::describe`].
+    /// is no skip, else [`RecordedSkip::describe`].
     pub fn note(&self) -> String {
         match self {
-            SkipReason::Guards(_, note) => note.clone(),
-            SkipReason::None => String::new(),
+            RecordedSkip::Guards(_, note) => note.clone(),
+            RecordedSkip::None => String::new(),
             other => other.describe(),
-        }
-    }
-}
-
-/// Guard flags of a tuning step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct GuardFlags {
-    /// A freeze blocked (or was triggered by) the step.
-    pub freeze: bool,
-    /// An A→B→A oscillation was detected.
-    pub oscillation: bool,
-    /// Too many changes in the velocity window.
-    pub velocity: bool,
-    /// A cooldown was active.
-    pub cooldown: bool,
-    /// The proposal changed nothing.
-    pub no_op: bool,
-    /// The last iteration: nothing is applied after it.
-    pub final_iteration: bool,
-}
-
-impl GuardFlags {
-    /// Whether any flag is set.
-    pub fn any(&self) -> bool {
-        self.names().next().is_some()
-    }
-
-    /// Names of the flags set, in a fixed order.
-    pub fn names(&self) -> impl Iterator<Item = &'static str> {
-        [
-            (self.freeze, "freeze"),
-            (self.oscillation, "oscillation"),
-            (self.velocity, "velocity"),
-            (self.cooldown, "cooldown"),
-            (self.no_op, "no_op"),
-            (self.final_iteration, "final_iteration"),
-        ]
-        .into_iter()
-        .filter_map(|(set, name)| set.then_some(name))
-    }
-
-    fn union(self, o: GuardFlags) -> GuardFlags {
-        GuardFlags {
-            freeze: self.freeze || o.freeze,
-            oscillation: self.oscillation || o.oscillation,
-            velocity: self.velocity || o.velocity,
-            cooldown: self.cooldown || o.cooldown,
-            no_op: self.no_op || o.no_op,
-            final_iteration: self.final_iteration || o.final_iteration,
         }
     }
 }
@@ -539,7 +491,7 @@ pub struct TuningRecord {
     /// `applied`.
     pub applied: bool,
     /// `skip_reason`.
-    pub skip_reason: SkipReason,
+    pub skip_reason: RecordedSkip,
     /// `freeze_triggered`.
     pub freeze_triggered: bool,
     /// `oscillation_detected`.
@@ -574,17 +526,17 @@ impl TuningRecord {
     }
 
     /// Guard flags from the skip reason and the tuning-level flags together.
-    pub fn guard_flags(&self) -> GuardFlags {
+    pub fn guard_flags(&self) -> SkipFlags {
         let from_skip = match &self.skip_reason {
-            SkipReason::Guards(f, _) => *f,
-            _ => GuardFlags::default(),
+            RecordedSkip::Guards(f, _) => *f,
+            _ => SkipFlags::default(),
         };
-        from_skip.union(GuardFlags {
+        from_skip.union(SkipFlags {
             freeze: self.freeze_triggered,
             oscillation: self.oscillation_detected,
             velocity: self.velocity_violation,
             cooldown: self.cooldown_active,
-            ..GuardFlags::default()
+            ..SkipFlags::default()
         })
     }
 }
@@ -880,15 +832,15 @@ fn read_tuning(t: &Fields<'_>) -> Result<TuningRecord, InputError> {
         }
     }
     let skip_reason = match t.get("skip_reason") {
-        None => SkipReason::None,
-        Some(Value::String(s)) if s.is_empty() => SkipReason::Empty,
-        Some(Value::String(s)) if s == "no_runtime_path" => SkipReason::NoRuntimePath,
-        Some(Value::String(s)) => SkipReason::Other(s.clone()),
+        None => RecordedSkip::None,
+        Some(Value::String(s)) if s.is_empty() => RecordedSkip::Empty,
+        Some(Value::String(s)) if s == "no_runtime_path" => RecordedSkip::NoRuntimePath,
+        Some(Value::String(s)) => RecordedSkip::Other(s.clone()),
         Some(Value::Object(_)) => {
             let o = t.object("skip_reason")?;
             let flag = |k: &str| o.opt_bool(k).map(|b| b.unwrap_or(false));
-            SkipReason::Guards(
-                GuardFlags {
+            RecordedSkip::Guards(
+                SkipFlags {
                     freeze: flag("freeze")?,
                     oscillation: flag("oscillation")?,
                     velocity: flag("velocity")?,

@@ -25,7 +25,8 @@ use serde_json::{Number, Value};
 use mmsoak_artifacts::layout::ITER_SUMMARY_SCHEMA as MMSOAK_ITER_SUMMARY_SCHEMA;
 
 use crate::artifacts::{
-    GuardFlags, IterSummary, RecordedOperation, RuntimeState, SkipReason, SummaryKpis, TuningRecord,
+    IterSummary, RecordedOperation, RecordedSkip, RuntimeState, SkipFlags, SummaryKpis,
+    TuningRecord,
 };
 
 /// A JSON object deserialized into `T`; an array (which serde's derived
@@ -316,12 +317,12 @@ fn tuning(t: Option<Obj<Tuning<'_>>>) -> Option<TuningRecord> {
         });
     }
     let skip_reason = match t.skip_reason {
-        None => SkipReason::None,
-        Some(Skip::Text(s)) if s.is_empty() => SkipReason::Empty,
-        Some(Skip::Text(s)) if s == "no_runtime_path" => SkipReason::NoRuntimePath,
-        Some(Skip::Text(s)) => SkipReason::Other(s.into_owned()),
-        Some(Skip::Guards(g)) => SkipReason::Guards(
-            GuardFlags {
+        None => RecordedSkip::None,
+        Some(Skip::Text(s)) if s.is_empty() => RecordedSkip::Empty,
+        Some(Skip::Text(s)) if s == "no_runtime_path" => RecordedSkip::NoRuntimePath,
+        Some(Skip::Text(s)) => RecordedSkip::Other(s.into_owned()),
+        Some(Skip::Guards(g)) => RecordedSkip::Guards(
+            SkipFlags {
                 freeze: flag(g.freeze),
                 oscillation: flag(g.oscillation),
                 velocity: flag(g.velocity),

@@ -43,8 +43,8 @@ pub mod testing;
 mod verifier;
 
 pub use artifacts::{
-    ArtifactDir, GuardFlags, IterSummary, RecordedOperation, RuntimeState, SkipReason, SummaryKpis,
-    TuningRecord,
+    ArtifactDir, IterSummary, RecordedOperation, RecordedSkip, RuntimeState, SkipFlags,
+    SummaryKpis, TuningRecord,
 };
 pub use error::ArtifactError;
 pub use journal::{

@@ -17,7 +17,7 @@ use mmsoak_artifacts::layout::{
     iter_summary_name, ITER_SUMMARY_SCHEMA as MMSOAK_ITER_SUMMARY_SCHEMA,
 };
 
-use crate::artifacts::GuardFlags;
+use crate::artifacts::SkipFlags;
 
 /// The four KPIs the snapshot looks at.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,7 +51,7 @@ pub enum PlanStep {
     /// change nothing; a final_iteration skip in the last iteration).
     Apply(Vec<DeltaOp>),
     /// Proposed these operations, but a guard blocked them.
-    Blocked(Vec<DeltaOp>, GuardFlags),
+    Blocked(Vec<DeltaOp>, SkipFlags),
 }
 
 /// One iteration of a synthetic run.
@@ -122,9 +122,9 @@ pub fn generated_plans(n: u64) -> Vec<IterationPlan> {
                         Param::TailAgeMs,
                         mmsoak_core::Delta::Add(30.0),
                     )],
-                    GuardFlags {
+                    SkipFlags {
                         velocity: true,
-                        ..GuardFlags::default()
+                        ..SkipFlags::default()
                     },
                 ),
                 3 => PlanStep::Apply(vec![
@@ -143,9 +143,9 @@ pub fn generated_plans(n: u64) -> Vec<IterationPlan> {
             let step = if freeze {
                 PlanStep::Blocked(
                     vec![set_interval],
-                    GuardFlags {
+                    SkipFlags {
                         freeze: true,
-                        ..GuardFlags::default()
+                        ..SkipFlags::default()
                     },
                 )
             } else {
@@ -188,7 +188,7 @@ pub fn initial_overrides() -> RuntimeOverrides {
     RuntimeOverrides::from_document(Path::new("initial"), doc).unwrap_or_default()
 }
 
-fn flags_json(f: GuardFlags, note: &str) -> Value {
+fn flags_json(f: SkipFlags, note: &str) -> Value {
     json!({"cooldown": f.cooldown, "velocity": f.velocity, "oscillation": f.oscillation, "freeze": f.freeze,
            "no_op": f.no_op, "final_iteration": f.final_iteration, "note": note})
 }
@@ -224,12 +224,12 @@ pub fn write_run_from(
         let (ops, mut flags) = match &plan.step {
             PlanStep::Nothing => (
                 &[][..],
-                GuardFlags {
+                SkipFlags {
                     no_op: true,
-                    ..GuardFlags::default()
+                    ..SkipFlags::default()
                 },
             ),
-            PlanStep::Apply(ops) => (&ops[..], GuardFlags::default()),
+            PlanStep::Apply(ops) => (&ops[..], SkipFlags::default()),
             PlanStep::Blocked(ops, f) => (&ops[..], *f),
         };
         let mut next = state.clone();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use mmsoak_core::{Param, ParamRegistry, StateHash};
 use serde::{Deserialize, Serialize};
 
-use crate::artifacts::{ArtifactDir, GuardFlags, IterSummary, RuntimeState};
+use crate::artifacts::{ArtifactDir, IterSummary, RuntimeState, SkipFlags};
 use crate::error::ArtifactError;
 use crate::journal::{check_journal, JournalCheck};
 use crate::stats::round_to;
@@ -144,7 +144,7 @@ pub struct PairResult {
     pub applied: bool,
     /// p's guard flags (skip reason and tuning flags together).
     #[serde(serialize_with = "serialize_flags")]
-    pub guards: GuardFlags,
+    pub guards: SkipFlags,
     /// Whether p's state hash differs from its old hash (`None`: one is absent).
     pub hash_changed: Option<bool>,
     /// The classification.
@@ -155,7 +155,7 @@ pub struct PairResult {
     pub problems: Vec<PairProblem>,
 }
 
-fn serialize_flags<S: serde::Serializer>(flags: &GuardFlags, s: S) -> Result<S::Ok, S::Error> {
+fn serialize_flags<S: serde::Serializer>(flags: &SkipFlags, s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(flags.names())
 }
 

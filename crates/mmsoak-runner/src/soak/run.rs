@@ -19,9 +19,9 @@ use crate::artifacts::{
     SummarySection, TuningEntry, TuningReportMark, TuningSection,
 };
 use crate::driver::{collect_output, Driver, DriverError, IterationInput, IterationOutput};
-use mmsoak_policy::SoakPolicy;
 use crate::stop::StopRequest;
 use crate::Clock;
+use mmsoak_policy::SoakPolicy;
 
 use super::dir::{check_fresh_dir, clean_dir};
 use super::resume::{recorded_work, resume_state};

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use mmsoak_core::Param;
-use mmsoak_verify::{verify_dir, ArtifactDir, DeltaMetrics, PairClass, PairProblem, SkipReason};
+use mmsoak_verify::{verify_dir, ArtifactDir, DeltaMetrics, PairClass, PairProblem, RecordedSkip};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -78,7 +78,7 @@ fn guard_skips_signature_field_and_flat_plus_nested_runtime() {
     );
     let s4 = dir.read_summary(4).expect("reads");
     assert!(
-        matches!(&s4.tuning.skip_reason, SkipReason::Guards(f, note) if f.cooldown && note == "cooldown 2 iters left")
+        matches!(&s4.tuning.skip_reason, RecordedSkip::Guards(f, note) if f.cooldown && note == "cooldown 2 iters left")
     );
 }
 

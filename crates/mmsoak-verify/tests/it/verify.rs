@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use mmsoak_core::{Delta, DeltaOp, Param};
 use mmsoak_verify::testing::{generated_plans, write_run, IterationPlan, PlanKpis, PlanStep};
 use mmsoak_verify::{
-    render_markdown, verify_dir, ArtifactError, GuardFlags, PairClass, PairProblem, VerifyVerdict,
+    render_markdown, verify_dir, ArtifactError, PairClass, PairProblem, SkipFlags, VerifyVerdict,
     STRICT_THRESHOLD,
 };
 use serde_json::Value;
@@ -37,7 +37,7 @@ fn add(param: Param, x: f64) -> DeltaOp {
     DeltaOp::new(param, Delta::Add(x))
 }
 
-fn blocked(ops: Vec<DeltaOp>, flags: GuardFlags) -> IterationPlan {
+fn blocked(ops: Vec<DeltaOp>, flags: SkipFlags) -> IterationPlan {
     IterationPlan::new(PlanKpis::GOOD, PlanStep::Blocked(ops, flags))
 }
 
@@ -45,7 +45,7 @@ fn nothing() -> IterationPlan {
     IterationPlan::new(PlanKpis::GOOD, PlanStep::Nothing)
 }
 
-const VELOCITY: GuardFlags = GuardFlags {
+const VELOCITY: SkipFlags = SkipFlags {
     freeze: false,
     oscillation: false,
     velocity: true,
@@ -581,9 +581,9 @@ fn a_missing_runtime_is_an_error_only_when_needed() {
 /// A hand-built run: two applies, a velocity skip, a no-op, a freeze, and an
 /// apply that did not reach the bot (iteration 5 runs with the old value).
 fn hand_built_run() -> tempfile::TempDir {
-    let freeze = GuardFlags {
+    let freeze = SkipFlags {
         freeze: true,
-        ..GuardFlags::default()
+        ..SkipFlags::default()
     };
     let dir = run(&[
         apply(vec![
