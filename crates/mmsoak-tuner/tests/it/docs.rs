@@ -68,8 +68,10 @@ fn example_proposal_is_what_the_tuner_says() {
     let doc = repo_file("docs/policy.md");
     let documented: serde_json::Value =
         serde_json::from_str(block(&doc, "json")).expect("example JSON");
-    let kpis: IterationKpis =
-        serde_json::from_str(&repo_file("fixtures/kpis/aggressive-risk.json")).expect("fixture");
+    let kpis: IterationKpis = serde_json::from_str(&repo_file(
+        "crates/mmsoak-tuner/tests/it/kpis/aggressive-risk.json",
+    ))
+    .expect("fixture");
     let proposal = propose(
         &kpis,
         &RuntimeOverrides::new(),

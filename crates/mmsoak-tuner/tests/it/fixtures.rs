@@ -1,16 +1,14 @@
-//! Snapshots of the full proposal for the KPI fixtures in `fixtures/kpis/`,
-//! made with the default registry, policy and memory and no overrides.
+//! Snapshots of the full proposal for each KPI fixture in `kpis/` (one
+//! snapshot per file, `insta::glob!`), made with the default registry,
+//! policy and memory and no overrides.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use mmsoak_core::{IterationKpis, ParamRegistry, RuntimeOverrides};
 use mmsoak_tuner::{propose, Proposal, TunerMemory, TuningPolicy};
 
-fn proposal_for(fixture: &str) -> Proposal {
-    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/kpis")
-        .join(format!("{fixture}.json"));
-    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+fn proposal_for(file: &Path) -> Proposal {
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     let kpis: IterationKpis =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     let proposal = propose(
@@ -31,26 +29,11 @@ fn proposal_for(fixture: &str) -> Proposal {
 }
 
 #[test]
-fn latency_hard() {
-    insta::assert_json_snapshot!(proposal_for("latency-hard"));
-}
-
-#[test]
-fn maker_boost() {
-    insta::assert_json_snapshot!(proposal_for("maker-boost"));
-}
-
-#[test]
-fn aggressive_risk() {
-    insta::assert_json_snapshot!(proposal_for("aggressive-risk"));
-}
-
-#[test]
-fn two_driver() {
-    insta::assert_json_snapshot!(proposal_for("two-driver"));
-}
-
-#[test]
-fn stable() {
-    insta::assert_json_snapshot!(proposal_for("stable"));
+fn proposal() {
+    let mut files = 0;
+    insta::glob!("kpis/*.json", |file| {
+        files += 1;
+        insta::assert_json_snapshot!(proposal_for(file));
+    });
+    assert_eq!(files, 5, "the KPI fixtures");
 }
