@@ -44,54 +44,31 @@ impl ArtifactSchema {
     }
 }
 
-/// Every schema, sorted by file name.
-pub const ALL: [ArtifactSchema; 9] = [
-    ArtifactSchema {
-        file: "apply_journal_line.schema.json",
-        describes: "APPLY_JOURNAL.jsonl lines",
-        text: include_str!("../schemas/apply_journal_line.schema.json"),
-    },
-    ArtifactSchema {
-        file: "edge_report.schema.json",
-        describes: "EDGE_REPORT.json",
-        text: include_str!("../schemas/edge_report.schema.json"),
-    },
-    ArtifactSchema {
-        file: "iter_summary.schema.json",
-        describes: "ITER_SUMMARY_{i}.json",
-        text: include_str!("../schemas/iter_summary.schema.json"),
-    },
-    ArtifactSchema {
-        file: "policy.schema.json",
-        describes: "the soak policy file (TOML)",
-        text: include_str!("../schemas/policy.schema.json"),
-    },
-    ArtifactSchema {
-        file: "post_soak_snapshot.schema.json",
-        describes: "POST_SOAK_SNAPSHOT.json",
-        text: include_str!("../schemas/post_soak_snapshot.schema.json"),
-    },
-    ArtifactSchema {
-        file: "runtime_overrides.schema.json",
-        describes: "runtime_overrides.json",
-        text: include_str!("../schemas/runtime_overrides.schema.json"),
-    },
-    ArtifactSchema {
-        file: "scenario.schema.json",
-        describes: "a simulator scenario file (TOML)",
-        text: include_str!("../schemas/scenario.schema.json"),
-    },
-    ArtifactSchema {
-        file: "soak_run.schema.json",
-        describes: "SOAK_RUN.json",
-        text: include_str!("../schemas/soak_run.schema.json"),
-    },
-    ArtifactSchema {
-        file: "tuning_report.schema.json",
-        describes: "TUNING_REPORT.json",
-        text: include_str!("../schemas/tuning_report.schema.json"),
-    },
-];
+/// Each schema file (in `schemas/`) with what it describes.
+macro_rules! schemas {
+    ($($file:literal => $describes:literal,)+) => {
+        /// Every schema, sorted by file name.
+        pub const ALL: [ArtifactSchema; [$($file),+].len()] = [$(
+            ArtifactSchema {
+                file: $file,
+                describes: $describes,
+                text: include_str!(concat!("../schemas/", $file)),
+            }
+        ),+];
+    };
+}
+
+schemas! {
+    "apply_journal_line.schema.json" => "APPLY_JOURNAL.jsonl lines",
+    "edge_report.schema.json" => "EDGE_REPORT.json",
+    "iter_summary.schema.json" => "ITER_SUMMARY_{i}.json",
+    "policy.schema.json" => "the soak policy file (TOML)",
+    "post_soak_snapshot.schema.json" => "POST_SOAK_SNAPSHOT.json",
+    "runtime_overrides.schema.json" => "runtime_overrides.json",
+    "scenario.schema.json" => "a simulator scenario file (TOML)",
+    "soak_run.schema.json" => "SOAK_RUN.json",
+    "tuning_report.schema.json" => "TUNING_REPORT.json",
+}
 
 /// The schema with this file name.
 pub fn schema(file: &str) -> Option<&'static ArtifactSchema> {

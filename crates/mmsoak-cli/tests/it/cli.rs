@@ -30,7 +30,7 @@ const REPORT_FILES: [&str; 3] = [
 ];
 
 use crate::common;
-use common::{copy_dir, s};
+use common::{copy_dir, s, tree};
 
 /// Runs `mmsoak ARGS` in `cwd` and returns (exit code, stdout, stderr).
 #[track_caller]
@@ -69,25 +69,6 @@ fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(name)
-}
-
-/// Every file and folder under `dir` with its bytes (None for folders).
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Option<Vec<u8>>>) {
-        for entry in fs::read_dir(dir).expect("read a dir") {
-            let path = entry.expect("a dir entry").path();
-            let rel = path.strip_prefix(root).expect("under root").to_owned();
-            if path.is_dir() {
-                out.insert(rel, None);
-                walk(root, &path, out);
-            } else {
-                out.insert(rel, Some(fs::read(&path).expect("read a file")));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
 }
 
 /// Replaces the value token after the first `"key": ` in a pretty-printed

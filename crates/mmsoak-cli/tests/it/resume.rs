@@ -16,20 +16,11 @@ fn bot() -> PathBuf {
 
 /// Every file below `dir` (but the lock) with its bytes.
 fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).expect("read_dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else if path.file_name().is_some_and(|n| n != ".mmsoak.lock") {
-                let rel = path.strip_prefix(root).expect("below root").to_owned();
-                out.insert(rel, std::fs::read(&path).expect("read"));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
+    crate::common::tree(dir)
+        .into_iter()
+        .filter(|(path, _)| path.file_name().is_some_and(|n| n != ".mmsoak.lock"))
+        .filter_map(|(path, bytes)| Some((path, bytes?)))
+        .collect()
 }
 
 /// The decisions a journal records: every `init`, `commit` and `skip` line
