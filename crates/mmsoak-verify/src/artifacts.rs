@@ -605,6 +605,13 @@ impl IterSummary {
         }
         let runtime = match runtime_doc {
             Some((key, v)) => Some(Arc::new(RuntimeState::from_value(file, v, key)?)),
+            // mmsoak always writes the state in force into the summary; the
+            // directory's file stands in only for the predecessor's.
+            None if written_by_mmsoak => {
+                return Err(root
+                    .error("runtime_overrides", FieldProblem::Missing)
+                    .into())
+            }
             None => fallback()?,
         };
         let kpis = match root.opt_object("summary")? {

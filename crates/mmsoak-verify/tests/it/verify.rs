@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use mmsoak_core::{Delta, DeltaOp, Param};
 use mmsoak_verify::testing::{generated_plans, write_run, IterationPlan, PlanKpis, PlanStep};
 use mmsoak_verify::{
-    render_markdown, verify_dir, ArtifactError, PairClass, PairProblem, SkipFlags, VerifyVerdict,
-    STRICT_THRESHOLD,
+    render_markdown, verify_dir, ArtifactDir, ArtifactError, PairClass, PairProblem, SkipFlags,
+    VerifyVerdict, STRICT_THRESHOLD,
 };
 use serde_json::Value;
 
@@ -564,16 +564,42 @@ fn edit_file(path: &Path, original: &str, f: impl FnOnce(&mut Value)) {
 
 #[test]
 fn a_missing_runtime_is_an_error_only_when_needed() {
+    // The predecessor's summary (no schema tag) may leave the runtime to the
+    // directory's file; without that file, verifying a pair needs it.
+    let dir = three_applies();
+    edit(dir.path(), 2, |d| {
+        let d = d.as_object_mut().expect("object");
+        d.remove("runtime_overrides");
+        d.remove("schema");
+    });
+    std::fs::remove_file(dir.path().join("runtime_overrides.json")).expect("rm");
+    let err = verify_dir(dir.path()).expect_err("no runtime for 2");
+    assert!(matches!(err, ArtifactError::MissingRuntime { .. }), "{err}");
+    assert!(err.to_string().contains("ITER_SUMMARY_2.json"), "{err}");
+}
+
+#[test]
+fn a_summary_of_mmsoak_without_its_runtime_is_refused_by_name() {
+    // mmsoak always writes the state in force into the summary (the schema
+    // requires it): its absence is an error on reading, whatever the
+    // directory holds.
     let dir = three_applies();
     edit(dir.path(), 2, |d| {
         d.as_object_mut()
             .expect("object")
             .remove("runtime_overrides");
     });
-    std::fs::remove_file(dir.path().join("runtime_overrides.json")).expect("rm");
-    let err = verify_dir(dir.path()).expect_err("no runtime for 2");
-    assert!(matches!(err, ArtifactError::MissingRuntime { .. }), "{err}");
-    assert!(err.to_string().contains("ITER_SUMMARY_2.json"), "{err}");
+    let opened = ArtifactDir::open(dir.path()).expect("open");
+    let err = opened.read_summary(2).expect_err("no runtime_overrides");
+    assert!(
+        err.to_string()
+            .ends_with("ITER_SUMMARY_2.json: `runtime_overrides` is missing"),
+        "{err}"
+    );
+    assert_eq!(
+        verify_dir(dir.path()).expect_err("refused").to_string(),
+        err.to_string()
+    );
 }
 
 // ---- the report, reviewed by eye ----
