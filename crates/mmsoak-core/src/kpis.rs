@@ -79,6 +79,19 @@ pub struct IterationKpis {
     pub neg_edge_drivers: Vec<String>,
     /// Fill totals (from the fill log when there was one, else the report).
     pub fills: Option<FillTotals>,
+    /// The iteration's PnL, quote currency, when the bot reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pnl: Option<f64>,
+    /// Notional traded, quote currency, when the bot reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traded_notional: Option<f64>,
+    /// PnL per hour, quote currency, when the bot reported it: a net edge
+    /// that rises while this falls is bought by trading less.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pnl_per_hour: Option<f64>,
+    /// Markouts by horizon (ms → bps), when the bot reported them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub markouts: std::collections::BTreeMap<u64, f64>,
 }
 
 impl IterationKpis {
@@ -114,6 +127,10 @@ impl IterationKpis {
             concurrency_ratio: ratio(t.block_reasons.concurrency),
             neg_edge_drivers: t.neg_edge_drivers.clone(),
             fills: fill_log.copied().or(t.fills),
+            pnl: t.pnl,
+            traded_notional: t.traded_notional,
+            pnl_per_hour: t.pnl_per_hour,
+            markouts: t.markouts.clone(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! `cancel_ratio`, ...) are ignored: bots add fields freely and a soak must
 //! not break on them.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -94,6 +95,22 @@ pub struct EdgeTotals {
     pub block_reasons: BlockReasons,
     /// Names of what drove the edge negative.
     pub neg_edge_drivers: Vec<String>,
+    /// Profit and loss of the iteration in quote currency (fills at their
+    /// prices, fees, the inventory marked to the mid at the end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pnl: Option<f64>,
+    /// Notional traded (maker and taker), quote currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traded_notional: Option<f64>,
+    /// [`EdgeTotals::pnl`] per hour of the iteration, quote currency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pnl_per_hour: Option<f64>,
+    /// Markouts: horizon in ms → the mid's move over that horizon after
+    /// each fill, from the mid at the fill (before any move it causes), in
+    /// the fill's direction, in bps of traded notional (negative: the mid
+    /// went against the fills, adverse selection).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub markouts: BTreeMap<u64, f64>,
 }
 
 /// `runtime` of an EDGE_REPORT.
@@ -196,7 +213,28 @@ fn read_totals(t: &Fields<'_>) -> Result<EdgeTotals, InputError> {
         internal_fills,
         block_reasons,
         neg_edge_drivers: t.opt_strings("neg_edge_drivers")?.unwrap_or_default(),
+        pnl: t.opt_f64("pnl")?,
+        traded_notional: t.opt_non_negative("traded_notional")?,
+        pnl_per_hour: t.opt_f64("pnl_per_hour")?,
+        markouts: read_markouts(t)?,
     })
+}
+
+/// `totals.markouts`: `{"<horizon ms>": bps, ...}`.
+fn read_markouts(t: &Fields<'_>) -> Result<BTreeMap<u64, f64>, InputError> {
+    let Some(m) = t.opt_object("markouts")? else {
+        return Ok(BTreeMap::new());
+    };
+    let mut out = BTreeMap::new();
+    for key in m.map().keys() {
+        // Every value is a number (or null); a key that is not a horizon in
+        // whole milliseconds is a bot's own addition, and ignored.
+        let bps = m.opt_f64(key)?;
+        if let (Ok(horizon), Some(bps)) = (key.parse::<u64>(), bps) {
+            out.insert(horizon, bps);
+        }
+    }
+    Ok(out)
 }
 
 fn read_fills(f: &Fields<'_>) -> Result<(Option<FillTotals>, Option<InternalFills>), InputError> {

@@ -113,6 +113,7 @@ impl SoakReport {
         );
         self.banner(&mut s);
         self.kpi_charts(&mut s);
+        self.trading_section(&mut s);
         self.param_charts(&mut s);
         self.timeline(&mut s);
         self.rule_section(&mut s);
@@ -198,6 +199,52 @@ impl SoakReport {
             let _ = write!(s, "<div><b>{k}</b><span{class}>{}</span></div>", esc(&v));
         }
         s.push_str("</section>\n");
+    }
+
+    /// PnL per hour per iteration, and the trading figures at the start
+    /// and over the window (only when the bot reports its PnL).
+    fn trading_section(&self, s: &mut String) {
+        let Some(t) = self.trading() else {
+            return;
+        };
+        s.push_str("<h2 id=\"trading\">Trading</h2>\n<p class=\"muted\">What the bot earned in absolute terms: a net edge bought by trading less shows as a falling PnL per hour.</p>\n<div class=\"grid2\">");
+        let points: Vec<Point> = self
+            .iterations
+            .iter()
+            .map(|r| Point {
+                iteration: r.iteration,
+                value: r.pnl_per_hour,
+                ok: None,
+            })
+            .collect();
+        let chart = Chart {
+            id: "trading-pnl_per_hour",
+            title: "PnL per hour (quote currency)",
+            width: 580.0,
+            height: 230.0,
+            points: &points,
+            target: None,
+            bounds: None,
+            window_from: Some(self.window_from()),
+            marks: &[],
+        };
+        let _ = write!(s, "<div class=\"card\">{}</div>", svg::render(&chart));
+        let _ = write!(
+            s,
+            "<div class=\"card\"><table><thead><tr><th>figure</th><th>unit</th><th>iteration {}</th><th>mean of {}–{}</th></tr></thead><tbody>",
+            t.first_iteration, t.window_from, t.window_to
+        );
+        for r in &t.rows {
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                esc(r.name),
+                esc(r.unit),
+                esc(&opt_num(r.start, 2)),
+                esc(&opt_num(r.window, 2))
+            );
+        }
+        s.push_str("</tbody></table></div></div>\n");
     }
 
     fn kpi_charts(&self, s: &mut String) {

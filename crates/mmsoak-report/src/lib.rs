@@ -39,6 +39,7 @@ pub use explain::{
     explain_iteration, ExplainError, Explanation, OperationOutcome, PairVerdict, RuleCheck,
 };
 pub use report::{
-    read_report, IterationRow, ReportOperation, RuleWindowRow, SkipLabel, SoakReport,
+    read_report, IterationRow, ReportOperation, RuleWindowRow, SkipLabel, SoakReport, Trading,
+    TradingRow,
 };
 pub use rules::{other_policy, rule_checks, rule_window};

@@ -81,6 +81,34 @@ pub(crate) fn skip_label(reason: &mmsoak_verify::RecordedSkip, all: &SkipFlags) 
         .map_or(SkipLabel::Other, SkipLabel::Guard)
 }
 
+/// What the bot earned, at the start of the run and over the gate's window
+/// ([`SoakReport::trading`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trading {
+    /// The first iteration (the start column).
+    pub first_iteration: u64,
+    /// The window's first iteration.
+    pub window_from: u64,
+    /// The window's last iteration.
+    pub window_to: u64,
+    /// One row per figure.
+    pub rows: Vec<TradingRow>,
+}
+
+/// One figure of [`Trading`]: its value in the first iteration and its
+/// mean over the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TradingRow {
+    /// E.g. `PnL per hour`.
+    pub name: &'static str,
+    /// E.g. `quote currency`, `bps`.
+    pub unit: &'static str,
+    /// In the first iteration.
+    pub start: Option<f64>,
+    /// Mean over the window.
+    pub window: Option<f64>,
+}
+
 /// Everything the report shows about one iteration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IterationRow {
@@ -116,6 +144,12 @@ pub struct IterationRow {
     pub freeze_active: bool,
     /// `tuning.freeze_break`: why a freeze lock broke here.
     pub freeze_break: Option<String>,
+    /// `summary.pnl_per_hour`, quote currency, when the bot reported it.
+    pub pnl_per_hour: Option<f64>,
+    /// `summary.traded_notional`, quote currency, when the bot reported it.
+    pub traded_notional: Option<f64>,
+    /// `summary.markouts`: horizon ms → bps, when the bot reported them.
+    pub markouts: BTreeMap<u64, f64>,
 }
 
 impl IterationRow {
@@ -302,6 +336,9 @@ pub fn read_report(
             guards,
             freeze_active: extras.freeze_active,
             freeze_break: extras.freeze_break,
+            pnl_per_hour: extras.pnl_per_hour,
+            traded_notional: extras.traded_notional,
+            markouts: extras.markouts,
         });
     }
     Ok(SoakReport {
@@ -319,6 +356,9 @@ pub fn read_report(
 pub(crate) struct Extras {
     pub adverse_bps_p95: Option<f64>,
     pub slippage_bps_p95: Option<f64>,
+    pub pnl_per_hour: Option<f64>,
+    pub traded_notional: Option<f64>,
+    pub markouts: BTreeMap<u64, f64>,
     pub rules_fired: Vec<String>,
     pub operations: Vec<ReportOperation>,
     pub freeze_active: bool,
@@ -327,17 +367,34 @@ pub(crate) struct Extras {
 
 pub(crate) fn read_extras(file: &Path, doc: &Value) -> Result<Extras, InputError> {
     let root = Fields::root(file, doc)?;
-    let (adverse_bps_p95, slippage_bps_p95) = match root.opt_object("summary")? {
-        Some(kpis) => (
-            kpis.opt_f64("adverse_bps_p95")?,
-            kpis.opt_f64("slippage_bps_p95")?,
-        ),
-        None => (None, None),
+    let summary = root.opt_object("summary")?;
+    let number = |key: &str| match &summary {
+        Some(kpis) => kpis.opt_f64(key),
+        None => Ok(None),
     };
+    let (adverse_bps_p95, slippage_bps_p95) =
+        (number("adverse_bps_p95")?, number("slippage_bps_p95")?);
+    let (pnl_per_hour, traded_notional) = (number("pnl_per_hour")?, number("traded_notional")?);
+    let mut markouts = BTreeMap::new();
+    if let Some(m) = summary
+        .as_ref()
+        .map(|k| k.opt_object("markouts"))
+        .transpose()?
+        .flatten()
+    {
+        for key in m.map().keys() {
+            if let (Ok(h), Some(v)) = (key.parse::<u64>(), m.opt_f64(key)?) {
+                markouts.insert(h, v);
+            }
+        }
+    }
     let Some(t) = root.opt_object("tuning")? else {
         return Ok(Extras {
             adverse_bps_p95,
             slippage_bps_p95,
+            pnl_per_hour,
+            traded_notional,
+            markouts,
             rules_fired: Vec::new(),
             operations: Vec::new(),
             freeze_active: false,
@@ -369,6 +426,9 @@ pub(crate) fn read_extras(file: &Path, doc: &Value) -> Result<Extras, InputError
     Ok(Extras {
         adverse_bps_p95,
         slippage_bps_p95,
+        pnl_per_hour,
+        traded_notional,
+        markouts,
         rules_fired: t.opt_strings("rules_fired")?.unwrap_or_default(),
         operations,
         freeze_active: t.opt_bool("freeze_active")?.unwrap_or(false),
@@ -435,6 +495,61 @@ impl SoakReport {
         let n = self.iteration_count();
         let w = self.policy.snapshot.window as u64;
         n.saturating_sub(w) + 1
+    }
+
+    /// What the bot earned in absolute terms, at the start and over the
+    /// gate's window, when its reports say (`None` otherwise): a net edge
+    /// bought by trading less shows here as a falling PnL per hour.
+    pub fn trading(&self) -> Option<Trading> {
+        if self.iterations.iter().all(|r| r.pnl_per_hour.is_none()) {
+            return None;
+        }
+        let window: Vec<&IterationRow> = self
+            .iterations
+            .iter()
+            .filter(|r| r.iteration >= self.window_from())
+            .collect();
+        let mean = |rows: &[&IterationRow], f: &dyn Fn(&IterationRow) -> Option<f64>| {
+            let values: Vec<f64> = rows.iter().filter_map(|r| f(r)).collect();
+            (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+        };
+        let first: Vec<&IterationRow> = self.iterations.iter().take(1).collect();
+        let row =
+            |name: &'static str, unit: &'static str, f: &dyn Fn(&IterationRow) -> Option<f64>| {
+                TradingRow {
+                    name,
+                    unit,
+                    start: mean(&first, f),
+                    window: mean(&window, f),
+                }
+            };
+        let mut rows = vec![
+            row("PnL per hour", "quote currency", &|r| r.pnl_per_hour),
+            row("traded notional", "quote currency", &|r| r.traded_notional),
+            row("net edge", "bps", &|r| r.net_bps),
+        ];
+        let horizons: std::collections::BTreeSet<u64> = self
+            .iterations
+            .iter()
+            .flat_map(|r| r.markouts.keys().copied())
+            .collect();
+        for h in horizons {
+            let name: &'static str = match h {
+                1_000 => "markout 1 s",
+                10_000 => "markout 10 s",
+                60_000 => "markout 60 s",
+                _ => "markout (other horizon)",
+            };
+            rows.push(row(name, "bps", &move |r: &IterationRow| {
+                r.markouts.get(&h).copied()
+            }));
+        }
+        Some(Trading {
+            first_iteration: self.iterations.first().map_or(1, |r| r.iteration),
+            window_from: self.window_from(),
+            window_to: self.iteration_count(),
+            rows,
+        })
     }
 
     /// Criteria that failed.
@@ -523,6 +638,26 @@ impl SoakReport {
             s.push('\n');
         };
         table(&mut s, "KPIs (last-window means vs targets)", &kpi);
+        if let Some(t) = self.trading() {
+            let _ = writeln!(s, "## Trading\n");
+            let _ = writeln!(
+                s,
+                "| figure | unit | iteration {} | mean of {}–{} |",
+                t.first_iteration, t.window_from, t.window_to
+            );
+            let _ = writeln!(s, "|---|---|---:|---:|");
+            for r in &t.rows {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} |",
+                    r.name,
+                    r.unit,
+                    opt_num(r.start, 2),
+                    opt_num(r.window, 2)
+                );
+            }
+            s.push('\n');
+        }
         if !self.rule_window.is_empty() {
             let _ = writeln!(
                 s,

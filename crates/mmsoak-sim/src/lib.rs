@@ -296,6 +296,7 @@ fn recorded_mid_path(
     Ok(MarketTape {
         events: Vec::new(),
         mid_path,
+        mid_changes: Vec::new(),
         step_ns,
     })
 }

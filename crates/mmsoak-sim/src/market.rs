@@ -44,18 +44,45 @@ pub struct MarketTape {
     pub events: Vec<MarketEvent>,
     /// The efficient mid at the end of each generator step.
     pub mid_path: Vec<f64>,
+    /// Every change of the efficient mid, `(exchange time ns, mid after
+    /// it)`, in time order: a sweep's impact just after its last print, a
+    /// jump just after the informed sweep that announces it, the diffusion
+    /// at the end of each step. Empty for a recorded market, whose mid is
+    /// only sampled once per step (`mid_path`).
+    pub mid_changes: Vec<(i64, f64)>,
     /// Step length, ns.
     pub step_ns: i64,
 }
 
 impl MarketTape {
-    /// The efficient mid at time `ts_ns`.
+    /// The efficient mid in force at time `ts_ns`: after every change at or
+    /// before it. For a recorded market, the mid sampled at the end of the
+    /// last whole step before `ts_ns` (never a later one).
     pub fn mid_at(&self, ts_ns: i64) -> Option<f64> {
-        if self.mid_path.is_empty() || ts_ns < 0 {
-            return self.mid_path.first().copied();
+        self.mid_known(ts_ns, true)
+    }
+
+    /// The efficient mid just before time `ts_ns`: after every change
+    /// strictly before it. A fill at `ts_ns` is valued against this mid, so
+    /// that a move it causes, or one in the same step after it, counts as
+    /// adverse selection and not as captured spread.
+    pub fn mid_before(&self, ts_ns: i64) -> Option<f64> {
+        self.mid_known(ts_ns, false)
+    }
+
+    fn mid_known(&self, ts_ns: i64, inclusive: bool) -> Option<f64> {
+        if !self.mid_changes.is_empty() {
+            let n =
+                self.mid_changes
+                    .partition_point(|&(t, _)| if inclusive { t <= ts_ns } else { t < ts_ns });
+            return Some(self.mid_changes[n.saturating_sub(1)].1);
         }
-        let i = usize::try_from(ts_ns / self.step_ns).unwrap_or(usize::MAX);
-        self.mid_path.get(i.min(self.mid_path.len() - 1)).copied()
+        // Sampled at the end of each step: the last whole step before ts.
+        let whole = usize::try_from(ts_ns.max(0) / self.step_ns).unwrap_or(usize::MAX);
+        let i = whole
+            .saturating_sub(1)
+            .min(self.mid_path.len().checked_sub(1)?);
+        self.mid_path.get(i).copied()
     }
 }
 
@@ -76,9 +103,16 @@ struct Generator<'a> {
     /// The best (bid, ask) ticks of the last refresh, while the book has not
     /// been touched since (a refresh then has nothing to publish).
     settled: Option<(i64, i64)>,
+    /// Every change of the efficient mid (see [`MarketTape::mid_changes`]).
+    mid_changes: Vec<(i64, f64)>,
 }
 
 impl Generator<'_> {
+    /// Record the efficient mid as changed just after the last event.
+    fn mid_changed(&mut self) {
+        self.mid_changes.push((self.ts + 1, self.mid));
+    }
+
     fn push(&mut self, kind: MarketEventKind, buy: bool, px: f64, qty: f64) {
         // 1 us apart inside a step keeps the order unambiguous.
         self.ts += 1_000;
@@ -211,7 +245,9 @@ pub fn generate(spec: &MarketSpec, seed: u64, duration_ms: u64) -> MarketTape {
         level_seed: seed ^ 0x5EED_1E7E_1000_0000,
         ts: 0,
         settled: None,
+        mid_changes: Vec::with_capacity(usize::try_from(steps).unwrap_or(0).saturating_mul(2)),
     };
+    g.mid_changes.push((0, g.mid));
     g.push(MarketEventKind::Clear, true, 0.0, 0.0);
     g.refresh_book(true);
     let dt_s = f64::from(spec.step_ms) / 1000.0;
@@ -254,6 +290,7 @@ pub fn generate(spec: &MarketSpec, seed: u64, duration_ms: u64) -> MarketTape {
             let done = g.sweep(buy, qty);
             let sign = if buy { 1.0 } else { -1.0 };
             g.mid *= 1.0 + sign * spec.impact_bps_per_top * 1e-4 * done / top;
+            g.mid_changed();
         }
         // Jumps, sometimes announced by an informed sweep.
         if g.rng.chance(p_jump) {
@@ -267,6 +304,7 @@ pub fn generate(spec: &MarketSpec, seed: u64, duration_ms: u64) -> MarketTape {
                 g.sweep(up, qty);
             }
             g.mid *= 1.0 + if up { size } else { -size } * 1e-4;
+            g.mid_changed();
         }
         // Diffusion.
         g.mid *= 1.0 + sd * g.rng.normal();
@@ -277,12 +315,14 @@ pub fn generate(spec: &MarketSpec, seed: u64, duration_ms: u64) -> MarketTape {
             .max(spec.tick_size * 10.0)
             .min(spec.tick_size * crate::scenario::MAX_TICKS);
         g.ts = g.ts.max(step_start - 1_000 * 64);
+        g.mid_changed();
         g.refresh_book(false);
         mid_path.push(g.mid);
     }
     MarketTape {
         events: g.events,
         mid_path,
+        mid_changes: g.mid_changes,
         step_ns,
     }
 }

@@ -36,17 +36,35 @@ pub(crate) struct ReportInputs<'a> {
     pub(crate) version: String,
 }
 
+/// Horizons of the markouts in EDGE_REPORT (`totals.markouts`), ms.
+pub const MARKOUT_HORIZONS_MS: [u64; 3] = [1_000, 10_000, 60_000];
+
 /// Build the iteration's report.
+///
+/// Each fill is valued against the efficient mid just before it
+/// ([`MarketTape::mid_before`]): the spread captured is the distance from
+/// that mid to the fill price, and any move after it (the fill's own
+/// sweep's impact, a jump in the same step) is adverse selection, measured
+/// at `adverse_horizon_ns` and at each markout horizon. A horizon past the
+/// end of the iteration stops at the end.
 pub(crate) fn build_report(r: ReportInputs<'_>) -> EdgeReport {
     let mut totals = FillTotals::default();
     let (mut gross, mut slip, mut fees, mut adverse, mut cash) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut markouts = [0.0; MARKOUT_HORIZONS_MS.len()];
     let mut adverse_each = Vec::with_capacity(r.fills.len());
     let mut slip_each = Vec::with_capacity(r.fills.len());
+    let mid_after = |ts: i64, m: f64| r.tape.mid_at(ts.min(r.end_ns)).unwrap_or(m);
     for f in r.fills {
         let notional = f.price * f.qty;
         let s = if f.buy { 1.0 } else { -1.0 };
-        let m = r.tape.mid_at(f.ts_ns).unwrap_or(f.price);
-        let m_h = r.tape.mid_at(f.ts_ns + r.adverse_horizon_ns).unwrap_or(m);
+        let m = r.tape.mid_before(f.ts_ns).unwrap_or(f.price);
+        let m_h = mid_after(f.ts_ns + r.adverse_horizon_ns, m);
+        for (sum, h) in markouts.iter_mut().zip(MARKOUT_HORIZONS_MS) {
+            let ns = i64::try_from(h)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(1_000_000);
+            *sum += s * (mid_after(f.ts_ns.saturating_add(ns), m) - m) * f.qty;
+        }
         let capture = s * (m - f.price) * f.qty;
         if f.maker {
             totals.maker_count += 1;
@@ -67,6 +85,7 @@ pub(crate) fn build_report(r: ReportInputs<'_>) -> EdgeReport {
     }
     let volume = totals.maker_volume + totals.taker_volume;
     let end_mid = r.tape.mid_at(r.end_ns).unwrap_or(0.0);
+    let hours = r.end_ns as f64 / 3.6e12;
     let pnl = cash + r.final_inventory * end_mid + fees;
     let inventory = pnl - gross - slip - fees - adverse;
     let bps = |x: f64| (volume > 0.0).then(|| round6(x / volume * 1e4));
@@ -124,6 +143,14 @@ pub(crate) fn build_report(r: ReportInputs<'_>) -> EdgeReport {
                 throttle: None,
             },
             neg_edge_drivers: drivers.into_iter().map(|(n, _)| n.to_owned()).collect(),
+            pnl: Some(round6(pnl)),
+            traded_notional: Some(round6(volume)),
+            pnl_per_hour: (hours > 0.0).then(|| round6(pnl / hours)),
+            markouts: MARKOUT_HORIZONS_MS
+                .into_iter()
+                .zip(markouts)
+                .filter_map(|(h, sum)| Some((h, bps(sum)?)))
+                .collect(),
         },
         runtime: Some(ReportRuntime {
             utc: None,
@@ -164,6 +191,10 @@ pub fn report_json(report: &EdgeReport, counters: &BotCounters, scenario: &str) 
                 "concurrency": block(t.block_reasons.concurrency),
             },
             "neg_edge_drivers": t.neg_edge_drivers,
+            "pnl": t.pnl,
+            "traded_notional": t.traded_notional,
+            "pnl_per_hour": t.pnl_per_hour,
+            "markouts": t.markouts.iter().map(|(h, v)| (h.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
         },
         "sim": {
             "scenario": scenario,
@@ -201,6 +232,92 @@ pub fn fill_json(f: &SimFill) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::bot::OrderPurpose;
+
+    /// A maker sell at 100.01 filled at t = 5 ms, 1 ms before the mid jumps
+    /// from 100 to 101 within the same 100 ms step.
+    fn jump_after_fill() -> (MarketTape, SimFill) {
+        let tape = MarketTape {
+            events: Vec::new(),
+            // Sampled at the step's end, the mid already holds the jump.
+            mid_path: vec![101.0; 20],
+            mid_changes: vec![(0, 100.0), (6_000_000, 101.0)],
+            step_ns: 100_000_000,
+        };
+        let fill = SimFill {
+            ts_ns: 5_000_000,
+            order_id: 1,
+            buy: false,
+            price: 100.01,
+            qty: 1.0,
+            maker: true,
+            fee: 0.0,
+            purpose: OrderPurpose::Quote,
+        };
+        (tape, fill)
+    }
+
+    fn report_of(tape: &MarketTape, fills: &[SimFill], end_ns: i64) -> EdgeReport {
+        build_report(ReportInputs {
+            fills,
+            counters: &BotCounters::default(),
+            tape,
+            order_ages_ms: &mut [],
+            round_trips_ms: &mut [],
+            final_inventory: fills
+                .iter()
+                .map(|f| if f.buy { f.qty } else { -f.qty })
+                .sum(),
+            end_ns,
+            adverse_horizon_ns: 1_000_000_000,
+            version: String::new(),
+        })
+    }
+
+    #[test]
+    fn a_jump_in_the_fills_step_is_adverse_selection_not_captured_spread() {
+        let (tape, fill) = jump_after_fill();
+        let t = report_of(&tape, &[fill], 2_000_000_000).totals;
+        let notional = 100.01;
+        // Captured: 0.01 from the mid before the fill, not 100.01 − 101.
+        assert_eq!(t.components.gross_bps, Some(round6(0.01 / notional * 1e4)));
+        // The jump went against the sale: −1 per unit, adverse.
+        assert_eq!(
+            t.components.adverse_bps,
+            Some(round6(-1.0 / notional * 1e4))
+        );
+        assert_eq!(t.markouts.get(&1_000), t.components.adverse_bps.as_ref());
+        // Net is the PnL: sold at 100.01, marked at 101.
+        assert_eq!(t.pnl, Some(round6(100.01 - 101.0)));
+        assert_eq!(t.net_bps, Some(round6((100.01 - 101.0) / notional * 1e4)));
+        assert_eq!(t.traded_notional, Some(notional));
+        // 2 s of trading: the hourly rate is 1800 times the PnL.
+        assert_eq!(t.pnl_per_hour, Some(round6((100.01 - 101.0) * 1800.0)));
+    }
+
+    #[test]
+    fn markouts_grow_with_the_horizon_and_stop_at_the_end() {
+        let tape = MarketTape {
+            events: Vec::new(),
+            mid_path: Vec::new(),
+            // The mid drifts up 0.01 a second for 100 s.
+            mid_changes: (0..=100)
+                .map(|s| (s * 1_000_000_000, 100.0 + 0.01 * s as f64))
+                .collect(),
+            step_ns: 100_000_000,
+        };
+        let sell = SimFill {
+            ts_ns: 0,
+            ..jump_after_fill().1
+        };
+        let t = report_of(&tape, &[sell], 30_000_000_000).totals;
+        let bps = |x: f64| round6(-x / 100.01 * 1e4);
+        assert_eq!(t.markouts.get(&1_000), Some(&bps(0.01)));
+        assert_eq!(t.markouts.get(&10_000), Some(&bps(0.10)));
+        // 60 s is past the 30 s iteration: the move up to its end.
+        assert_eq!(t.markouts.get(&60_000), Some(&bps(0.30)));
+    }
 
     #[test]
     fn p95_is_nearest_rank() {

@@ -229,18 +229,37 @@ fn the_files_users_write_agree_with_their_schemas_both_ways() {
     let file = Path::new("f.json");
     let mut found = Vec::new();
 
-    let edge = json(&dir.join("iter_1/EDGE_REPORT.json"));
-    found.extend(disagreements(
-        "edge_report.schema.json",
-        &edge,
-        Parity::Exact,
-        false,
-        &|doc| {
-            mmsoak_core::EdgeReport::from_document(file, doc)
-                .map(drop)
-                .map_err(|e| chain(&e))
-        },
-    ));
+    // The mock's report, and the simulator's (PnL, markouts).
+    let sim = tmp.path().join("sim");
+    let run = [
+        "run",
+        "--driver",
+        "sim",
+        "--iterations",
+        "1",
+        "--sim-duration",
+        "60",
+        "--fixed-clock",
+        "--out",
+        s(&sim),
+    ];
+    assert_eq!(mmsoak(&run).0, 0);
+    for edge in [
+        json(&dir.join("iter_1/EDGE_REPORT.json")),
+        json(&sim.join("iter_1/EDGE_REPORT.json")),
+    ] {
+        found.extend(disagreements(
+            "edge_report.schema.json",
+            &edge,
+            Parity::Exact,
+            false,
+            &|doc| {
+                mmsoak_core::EdgeReport::from_document(file, doc)
+                    .map(drop)
+                    .map_err(|e| chain(&e))
+            },
+        ));
+    }
 
     let overrides = json(&dir.join("iter_1/runtime_overrides.json"));
     found.extend(disagreements(
