@@ -128,6 +128,10 @@ pub(crate) fn run_bot(
     let mut beyond_from: Option<i64> = None;
     let mut ended = Vec::new();
     let mut inv_area = 0.0f64;
+    // Per side, the target of the quote decision last counted while it is
+    // still unsent: re-checking the same wish at later ticks is the same
+    // decision and counts once (a request, and at most one block).
+    let mut wish: [Option<i64>; 2] = [None; 2];
 
     // Let the first snapshot arrive.
     if !engine.elapse(step_ns)? {
@@ -272,18 +276,22 @@ pub(crate) fn run_bot(
                     }
                 };
                 if !needs {
+                    wish[side] = None;
                     continue;
                 }
-                c.requests += 1;
-                if now - last_sent[side] < min_interval_ns || tokens < 1.0 {
-                    c.min_interval_blocks += 1;
-                    continue;
+                // A new quote decision: a first wish, or a new target price.
+                let decision = wish[side] != Some(target);
+                if decision {
+                    wish[side] = Some(target);
+                    c.requests += 1;
                 }
-                let needed = 1 + usize::from(working.is_some());
-                if engine.in_flight() + needed > concurrency {
-                    c.concurrency_blocks += 1;
-                    continue;
-                }
+                let block = |count: &mut u64| {
+                    if decision {
+                        *count += 1;
+                    }
+                };
+                // The position limit first: whether a quote would breach
+                // it does not depend on how many orders are in flight.
                 let open: f64 = live
                     .iter()
                     .enumerate()
@@ -292,7 +300,16 @@ pub(crate) fn run_bot(
                     .sum();
                 let exposure = if buy { inv } else { -inv } + open;
                 if exposure + size > limit + 1e-9 {
-                    c.risk_blocks += 1;
+                    block(&mut c.risk_blocks);
+                    continue;
+                }
+                if now - last_sent[side] < min_interval_ns || tokens < 1.0 {
+                    block(&mut c.min_interval_blocks);
+                    continue;
+                }
+                let needed = 1 + usize::from(working.is_some());
+                if engine.in_flight() + needed > concurrency {
+                    block(&mut c.concurrency_blocks);
                     continue;
                 }
                 if let Some(i) = working {
@@ -319,6 +336,7 @@ pub(crate) fn run_bot(
                 c.quotes_sent += 1;
                 last_sent[side] = now;
                 tokens -= 1.0;
+                wish[side] = None;
             }
         }
         if !engine.elapse(step_ns)? {

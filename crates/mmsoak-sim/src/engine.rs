@@ -62,6 +62,12 @@ pub(crate) enum Lifetime {
 struct LatencyState {
     base_ns: f64,
     per_in_flight_ns: f64,
+    /// Added at market load 1 (the exchange's queueing grows with the
+    /// messages it handles).
+    exchange_load_ns: f64,
+    /// Market load per 100 ms of exchange time: the market's messages in
+    /// the trailing second over their mean per second.
+    load: Vec<f32>,
     jitter_ns: f64,
     response_share: f64,
     rng: Rng,
@@ -70,15 +76,33 @@ struct LatencyState {
     round_trips_ms: Vec<f64>,
 }
 
+impl LatencyState {
+    /// The round trip of a request sent at `timestamp` (exchange time, ns):
+    /// the base, our own orders in flight, the exchange's load at that
+    /// moment, and jitter.
+    fn round_trip_ns(&mut self, timestamp: i64) -> f64 {
+        let jitter = self.rng.exponential(self.jitter_ns);
+        let bucket = usize::try_from(timestamp.max(0) / LOAD_BUCKET_NS).unwrap_or(usize::MAX);
+        let load = self
+            .load
+            .get(bucket)
+            .or(self.load.last())
+            .copied()
+            .map_or(1.0, f64::from);
+        self.base_ns
+            + self.per_in_flight_ns * self.in_flight as f64
+            + self.exchange_load_ns * load
+            + jitter
+    }
+}
+
 #[derive(Clone)]
 struct SharedLatency(Rc<RefCell<LatencyState>>);
 
 impl LatencyModel for SharedLatency {
-    fn entry(&mut self, _timestamp: i64, order: &Order) -> i64 {
+    fn entry(&mut self, timestamp: i64, order: &Order) -> i64 {
         let mut s = self.0.borrow_mut();
-        let mean = s.jitter_ns;
-        let jitter = s.rng.exponential(mean);
-        let rt = s.base_ns + s.per_in_flight_ns * s.in_flight as f64 + jitter;
+        let rt = s.round_trip_ns(timestamp);
         let response = (rt * s.response_share).round() as i64;
         let entry = (rt.round() as i64 - response).max(1);
         s.pending_response.insert(order.order_id, response.max(1));
@@ -94,6 +118,45 @@ impl LatencyModel for SharedLatency {
             .unwrap_or(fallback)
             .max(1)
     }
+}
+
+/// The width of a market-load bucket, ns.
+const LOAD_BUCKET_NS: i64 = 100_000_000;
+
+/// Market load per [`LOAD_BUCKET_NS`] of exchange time: the messages of the
+/// trailing second over the market's mean per second (1 on average).
+fn market_load(exch_ts: impl Iterator<Item = i64>) -> Vec<f32> {
+    let mut counts: Vec<u32> = Vec::new();
+    for ts in exch_ts {
+        let Ok(i) = usize::try_from(ts.max(0) / LOAD_BUCKET_NS) else {
+            continue;
+        };
+        if i >= counts.len() {
+            // A recorded market spans at most 7 days: 6 million buckets.
+            if i > 7 * 24 * 36_000 {
+                continue;
+            }
+            counts.resize(i + 1, 0);
+        }
+        counts[i] += 1;
+    }
+    let per_bucket = counts.iter().map(|&c| f64::from(c)).sum::<f64>() / counts.len().max(1) as f64;
+    let per_second = per_bucket * 10.0;
+    if per_second <= 0.0 {
+        return Vec::new();
+    }
+    let mut trailing = 0.0;
+    counts
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            trailing += f64::from(c);
+            if i >= 10 {
+                trailing -= f64::from(counts[i - 10]);
+            }
+            (trailing / per_second) as f32
+        })
+        .collect()
 }
 
 /// Where the market comes from.
@@ -184,15 +247,29 @@ impl<D: EngineBook> Engine<D> {
             [] => DataSource::Data(Data::empty()),
             events => DataSource::Data(Data::from_data(events)),
         };
-        let data = match source {
+        let (data, load) = match source {
             MarketSource::Events(events) => {
-                data(&events.into_iter().map(|e| to_event(&e)).collect::<Vec<_>>())
+                let load = market_load(events.iter().map(|e| e.exch_ts));
+                (
+                    data(&events.into_iter().map(|e| to_event(&e)).collect::<Vec<_>>()),
+                    load,
+                )
             }
-            MarketSource::Recorded(RecordedEvents(events)) => data(events),
+            MarketSource::Recorded(RecordedEvents(events)) => (
+                data(events),
+                market_load(
+                    events
+                        .iter()
+                        .filter(|e| e.ev & EXCH_EVENT != 0)
+                        .map(|e| e.exch_ts),
+                ),
+            ),
         };
         let state = Rc::new(RefCell::new(LatencyState {
             base_ns: (latency.base_ms + extra_base_ms) * 1e6,
             per_in_flight_ns: latency.per_in_flight_ms * 1e6,
+            exchange_load_ns: latency.exchange_load_ms * 1e6,
+            load,
             jitter_ns: latency.jitter_ms * 1e6,
             response_share: latency.response_share,
             rng: Rng::new(seed, 0x4C41_5445),
@@ -349,4 +426,55 @@ pub(crate) fn write_npz(path: &Path, events: &[MarketEvent]) -> Result<(), SimEr
     hftbacktest::backtest::data::write_npy(&mut npy, &evs).map_err(io)?;
     let zip = crate::npz::stored_zip("data.npy", &npy);
     std::fs::write(path, zip).map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: i64 = 1_000_000_000;
+
+    /// A market with a quiet first 5 s (one message a second), a burst in
+    /// the next second (100 messages), then quiet again.
+    fn bursty() -> Vec<i64> {
+        let quiet = (0..5).map(|s| s * SECOND);
+        let burst = (0..100).map(|k| 5 * SECOND + k * (SECOND / 100));
+        let after = (6..12).map(|s| s * SECOND);
+        quiet.chain(burst).chain(after).collect()
+    }
+
+    #[test]
+    fn market_load_is_high_in_a_burst_and_low_in_quiet_seconds() {
+        let load = market_load(bursty().into_iter());
+        let mean = load.iter().map(|&l| f64::from(l)).sum::<f64>() / load.len() as f64;
+        // The burst's second holds 100 of 111 messages in a 12 s market.
+        let in_burst = f64::from(load[59]);
+        let quiet = f64::from(load[30]);
+        assert!(in_burst > 5.0, "{in_burst}");
+        assert!(quiet < 0.2, "{quiet}");
+        assert!((0.5..=1.5).contains(&mean), "{mean}");
+    }
+
+    #[test]
+    fn a_round_trip_costs_more_when_the_exchange_is_busy() {
+        let mut state = LatencyState {
+            base_ns: 200e6,
+            per_in_flight_ns: 20e6,
+            exchange_load_ns: 30e6,
+            load: market_load(bursty().into_iter()),
+            jitter_ns: 0.0,
+            response_share: 0.4,
+            rng: Rng::new(1, 2),
+            in_flight: 0,
+            pending_response: BTreeMap::new(),
+            round_trips_ms: Vec::new(),
+        };
+        let quiet = state.round_trip_ns(3 * SECOND + 50_000_000);
+        let busy = state.round_trip_ns(5 * SECOND + 950_000_000);
+        assert!(busy > quiet + 100e6, "{quiet} vs {busy}");
+        // Our own orders in flight still add their part.
+        state.in_flight = 3;
+        let own = state.round_trip_ns(3 * SECOND + 50_000_000);
+        assert!((own - quiet - 60e6).abs() < 1e-3, "{quiet} vs {own}");
+    }
 }

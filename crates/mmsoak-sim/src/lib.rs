@@ -40,7 +40,7 @@ mod rng;
 mod scenario;
 
 pub use bot::{BotCounters, OrderPurpose, SimFill};
-pub use market::{generate, MarketEvent, MarketEventKind, MarketTape};
+pub use market::{generate, MarketEvent, MarketEventKind, MarketTape, TapeBook};
 pub use params::SimParams;
 pub use report::{fill_json, report_json};
 pub use rng::iteration_seed;

@@ -1,6 +1,9 @@
 //! The market generator: a seeded efficient-price path with volatility
-//! regimes and jumps, an L2 book around it, and Poisson market orders that
-//! sweep the book and leave a small permanent impact.
+//! regimes and jumps, an L2 book around it that refills over time after a
+//! sweep, and self-exciting market orders whose signs persist (children of
+//! metaorders) and whose impact is concave in size, part permanent and part
+//! decaying as the book recovers. docs/sim.md explains each mechanism and
+//! its calibration.
 
 use std::collections::BTreeMap;
 
@@ -88,11 +91,87 @@ impl MarketTape {
 
 const NS_PER_MS: i64 = 1_000_000;
 
+/// A tape's published book, rebuilt event by event: level sizes by tick
+/// on each side (trade prints do not change it; the depth updates that
+/// follow them do).
+///
+/// ```
+/// use mmsoak_sim::{generate, Scenario, TapeBook};
+/// let s = Scenario::builtin("default").unwrap();
+/// let tape = generate(&s.market, 7, 1_000);
+/// let mut book = TapeBook::default();
+/// for e in &tape.events {
+///     book.apply(e, s.market.tick_size);
+/// }
+/// let (bid, ask) = (book.best_bid().unwrap(), book.best_ask().unwrap());
+/// assert!(bid < ask);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TapeBook {
+    /// Bid levels: tick → size.
+    pub bids: BTreeMap<i64, f64>,
+    /// Ask levels: tick → size.
+    pub asks: BTreeMap<i64, f64>,
+}
+
+impl TapeBook {
+    /// Apply one event; returns the event's price in ticks.
+    pub fn apply(&mut self, e: &MarketEvent, tick_size: f64) -> i64 {
+        let t = (e.px / tick_size).round() as i64;
+        match e.kind {
+            MarketEventKind::Clear => {
+                self.bids.clear();
+                self.asks.clear();
+            }
+            MarketEventKind::Trade => {}
+            MarketEventKind::Snapshot | MarketEventKind::Depth => {
+                let side = if e.buy {
+                    &mut self.bids
+                } else {
+                    &mut self.asks
+                };
+                if e.qty > 0.0 {
+                    side.insert(t, e.qty);
+                } else {
+                    side.remove(&t);
+                }
+            }
+        }
+        t
+    }
+
+    /// The best bid, in ticks.
+    pub fn best_bid(&self) -> Option<i64> {
+        self.bids.keys().next_back().copied()
+    }
+
+    /// The best ask, in ticks.
+    pub fn best_ask(&self) -> Option<i64> {
+        self.asks.keys().next().copied()
+    }
+}
+
+/// A metaorder: the side its market orders take, and how many are left.
+#[derive(Debug, Clone, Copy)]
+struct Metaorder {
+    buy: bool,
+    left: u64,
+}
+
 struct Generator<'a> {
     spec: &'a MarketSpec,
     rng: Rng,
-    /// Efficient price.
+    /// Efficient price: diffusion, jumps and the permanent impact of market
+    /// orders. (Their transient impact is the book's: the depth a sweep
+    /// took, which refills over time.)
     mid: f64,
+    /// Market order intensity above the baseline (self-excitation), per s.
+    excitation: f64,
+    /// The metaorders running.
+    metaorders: Vec<Metaorder>,
+    /// Share of the gap to its target depth a depleted level regains per
+    /// step (expected; in chunks).
+    refill_per_step: f64,
     bids: BTreeMap<i64, f64>,
     asks: BTreeMap<i64, f64>,
     events: Vec<MarketEvent>,
@@ -116,6 +195,13 @@ impl Generator<'_> {
     fn push(&mut self, kind: MarketEventKind, buy: bool, px: f64, qty: f64) {
         // 1 us apart inside a step keeps the order unambiguous.
         self.ts += 1_000;
+        self.push_now(kind, buy, px, qty);
+    }
+
+    /// An event at the current time (the prints and depth changes of one
+    /// market order share its exchange time, as a matching engine stamps
+    /// every fill of one aggressive order).
+    fn push_now(&mut self, kind: MarketEventKind, buy: bool, px: f64, qty: f64) {
         self.events.push(MarketEvent {
             kind,
             buy,
@@ -143,9 +229,52 @@ impl Generator<'_> {
         (lots.round().max(1.0)) * self.spec.lot_size
     }
 
+    /// A new metaorder: a side at even odds and a Pareto length.
+    fn new_metaorder(&mut self) -> Metaorder {
+        let u = self.rng.uniform_open();
+        let len = u.powf(-1.0 / self.spec.metaorder_tail).floor();
+        Metaorder {
+            buy: self.rng.sign() > 0.0,
+            left: if len.is_finite() {
+                (len as u64).clamp(1, 1 << 40)
+            } else {
+                1 << 40
+            },
+        }
+    }
+
+    /// The side of the next market order: that of a running metaorder
+    /// picked at random, which is replaced by a new one when it ends.
+    fn next_side(&mut self) -> bool {
+        let k = self.metaorders.len();
+        let i = ((self.rng.uniform() * k as f64) as usize).min(k - 1);
+        let buy = self.metaorders[i].buy;
+        self.metaorders[i].left -= 1;
+        if self.metaorders[i].left == 0 {
+            self.metaorders[i] = self.new_metaorder();
+        }
+        buy
+    }
+
+    /// Move the efficient price by `bps`.
+    fn move_mid(&mut self, bps: f64) {
+        // Within 10 ticks and 2^40 ticks, whatever the walk: tick arithmetic
+        // stays exact (the built-in scenarios never come near either).
+        self.mid = (self.mid * (1.0 + bps * 1e-4))
+            .max(self.spec.tick_size * 10.0)
+            .min(self.spec.tick_size * crate::scenario::MAX_TICKS);
+    }
+
+    /// The best bid and ask ticks of the undisturbed book: `spread_ticks`
+    /// apart, centred on the efficient price as closely as ticks allow.
     fn best_ticks(&self) -> (i64, i64) {
-        let bid = (self.mid / self.spec.tick_size).ceil() as i64 - 1;
-        (bid, bid + 1)
+        let spread = i64::from(self.spec.spread_ticks);
+        let bid = if spread == 1 {
+            (self.mid / self.spec.tick_size).ceil() as i64 - 1
+        } else {
+            (self.mid / self.spec.tick_size - spread as f64 / 2.0).round() as i64
+        };
+        (bid, bid + spread)
     }
 
     /// Bring the published book to its target around the efficient price.
@@ -170,8 +299,9 @@ impl Generator<'_> {
             .filter(|&t| t > bid || t <= bid - levels)
             .collect();
         for t in stale_bids {
-            self.bids.remove(&t);
-            self.push(MarketEventKind::Depth, true, self.tick_px(t), 0.0);
+            if self.bids.remove(&t).is_some_and(|q| q > 0.0) {
+                self.push(MarketEventKind::Depth, true, self.tick_px(t), 0.0);
+            }
         }
         let stale_asks: Vec<i64> = self
             .asks
@@ -180,51 +310,101 @@ impl Generator<'_> {
             .filter(|&t| t < ask || t >= ask + levels)
             .collect();
         for t in stale_asks {
-            self.asks.remove(&t);
-            self.push(MarketEventKind::Depth, false, self.tick_px(t), 0.0);
+            if self.asks.remove(&t).is_some_and(|q| q > 0.0) {
+                self.push(MarketEventKind::Depth, false, self.tick_px(t), 0.0);
+            }
         }
+        let mut refilling = false;
         for k in 0..levels {
-            let t = bid - k;
-            let q = self.target_qty(t, k);
-            if self.bids.get(&t) != Some(&q) {
-                self.bids.insert(t, q);
-                self.push(kind, true, self.tick_px(t), q);
-            }
-            let t = ask + k;
-            let q = self.target_qty(t, k);
-            if self.asks.get(&t) != Some(&q) {
-                self.asks.insert(t, q);
-                self.push(kind, false, self.tick_px(t), q);
+            for buy in [true, false] {
+                let t = if buy { bid - k } else { ask + k };
+                let target = self.target_qty(t, k);
+                let book = if buy { &self.bids } else { &self.asks };
+                let q = match book.get(&t).copied() {
+                    // A level entering the range comes in full (liquidity
+                    // providers quote around the new price at once).
+                    None => target,
+                    // A level a sweep depleted refills in chunks, as limit
+                    // orders arrive: expected gain per step is
+                    // refill_per_step of the gap (an exponential recovery
+                    // with the resilience half-life).
+                    Some(q) if q < target => {
+                        refilling = true;
+                        let chunk = (target / 4.0 / self.spec.lot_size).round().max(1.0)
+                            * self.spec.lot_size;
+                        let p = (self.refill_per_step * (target - q) / chunk).min(1.0);
+                        if !initial && self.rng.chance(p) {
+                            (q + chunk).min(target)
+                        } else if initial {
+                            target
+                        } else {
+                            q
+                        }
+                    }
+                    Some(_) => target,
+                };
+                let book = if buy { &mut self.bids } else { &mut self.asks };
+                if book.get(&t) != Some(&q) {
+                    let was_published = book.get(&t).is_some_and(|&old| old > 0.0);
+                    book.insert(t, q);
+                    if q > 0.0 || was_published {
+                        self.push(kind, buy, self.tick_px(t), q);
+                    }
+                }
             }
         }
-        self.settled = Some((bid, ask));
+        self.settled = (!refilling).then_some((bid, ask));
+    }
+
+    /// A marketable order taking every level up to `limit_tick` (buy: at
+    /// or below it; sell: at or above it), whatever their size.
+    fn sweep_to(&mut self, buy: bool, limit_tick: i64) -> f64 {
+        let available: f64 = if buy {
+            self.asks.range(..=limit_tick).map(|(_, q)| q).sum()
+        } else {
+            self.bids.range(limit_tick..).map(|(_, q)| q).sum()
+        };
+        if available > 0.0 {
+            self.sweep(buy, available)
+        } else {
+            0.0
+        }
     }
 
     /// A market order of `qty` walking the book; returns the quantity done.
     fn sweep(&mut self, buy: bool, qty: f64) -> f64 {
         self.settled = None;
+        self.ts += 1_000;
         let mut left = qty;
         let mut done = 0.0;
         while left > 0.0 {
             let level = if buy {
-                self.asks.iter().next().map(|(t, q)| (*t, *q))
+                self.asks
+                    .iter()
+                    .find(|(_, q)| **q > 0.0)
+                    .map(|(t, q)| (*t, *q))
             } else {
-                self.bids.iter().next_back().map(|(t, q)| (*t, *q))
+                self.bids
+                    .iter()
+                    .rev()
+                    .find(|(_, q)| **q > 0.0)
+                    .map(|(t, q)| (*t, *q))
             };
             let Some((tick, avail)) = level else { break };
             let take = left.min(avail);
             let px = self.tick_px(tick);
-            self.push(MarketEventKind::Trade, buy, px, take);
+            self.push_now(MarketEventKind::Trade, buy, px, take);
             left -= take;
             done += take;
-            let rest = avail - take;
-            let book = if buy { &mut self.asks } else { &mut self.bids };
-            if rest > 1e-9 {
-                book.insert(tick, rest);
+            let rest = if avail - take > 1e-9 {
+                avail - take
             } else {
-                book.remove(&tick);
-            }
-            self.push(MarketEventKind::Depth, !buy, px, rest.max(0.0));
+                0.0
+            };
+            let book = if buy { &mut self.asks } else { &mut self.bids };
+            // An emptied level stays known (at 0) so that it refills.
+            book.insert(tick, rest);
+            self.push_now(MarketEventKind::Depth, !buy, px, rest);
         }
         done
     }
@@ -234,10 +414,14 @@ impl Generator<'_> {
 pub fn generate(spec: &MarketSpec, seed: u64, duration_ms: u64) -> MarketTape {
     let step_ns = i64::from(spec.step_ms) * NS_PER_MS;
     let steps = (duration_ms / u64::from(spec.step_ms)).max(1);
+    let dt_s = f64::from(spec.step_ms) / 1000.0;
     let mut g = Generator {
         spec,
         rng: Rng::new(seed, 0x4D41_524B),
         mid: spec.price,
+        excitation: 0.0,
+        metaorders: Vec::new(),
+        refill_per_step: 1.0 - 0.5f64.powf(dt_s * 1000.0 / spec.resilience_half_life_ms),
         bids: BTreeMap::new(),
         asks: BTreeMap::new(),
         events: Vec::with_capacity(usize::try_from(steps).unwrap_or(0).saturating_mul(12)),
@@ -247,15 +431,24 @@ pub fn generate(spec: &MarketSpec, seed: u64, duration_ms: u64) -> MarketTape {
         settled: None,
         mid_changes: Vec::with_capacity(usize::try_from(steps).unwrap_or(0).saturating_mul(2)),
     };
+    g.metaorders = (0..spec.metaorders_active)
+        .map(|_| g.new_metaorder())
+        .collect();
     g.mid_changes.push((0, g.mid));
     g.push(MarketEventKind::Clear, true, 0.0, 0.0);
     g.refresh_book(true);
-    let dt_s = f64::from(spec.step_ms) / 1000.0;
     let sd_calm = spec.vol_bps_per_sqrt_s * 1e-4 * dt_s.sqrt();
     let p_to_volatile = spec.to_volatile_per_hour * dt_s / 3600.0;
     let p_to_calm = spec.to_calm_per_hour * dt_s / 3600.0;
     let p_jump = spec.jumps_per_hour * dt_s / 3600.0;
-    let trades_per_step = spec.trades_per_second * dt_s;
+    // Self-exciting arrivals: a baseline plus an excitation each market
+    // order raises by branching / decay (so that it triggers `branching`
+    // orders on average), decaying with `trade_hawkes_decay_ms`. The mean
+    // rate is then `trades_per_second`.
+    let baseline = spec.trades_per_second * (1.0 - spec.trade_hawkes_branching);
+    let decay_s = spec.trade_hawkes_decay_ms / 1000.0;
+    let kick = spec.trade_hawkes_branching / decay_s;
+    let excitation_kept = (-dt_s / decay_s).exp();
     let top = spec.top_depth_lots * spec.lot_size;
     let mut volatile = false;
     let mut mid_path = Vec::with_capacity(usize::try_from(steps).unwrap_or(0));
@@ -275,45 +468,52 @@ pub fn generate(spec: &MarketSpec, seed: u64, duration_ms: u64) -> MarketTape {
         } else {
             sd_calm
         };
-        // Uninformed market orders (Poisson count, Pareto sizes).
-        let mut n = 0;
+        // Uninformed market orders: self-exciting count, sides from the
+        // metaorders, Pareto sizes, concave impact.
+        let expected = (baseline + g.excitation) * dt_s;
+        let mut n = 0u32;
         let mut budget = g.rng.exponential(1.0);
-        while budget < trades_per_step {
+        while budget < expected {
             n += 1;
             budget += g.rng.exponential(1.0);
         }
         for _ in 0..n {
-            let buy = g.rng.sign() > 0.0;
+            let buy = g.next_side();
             let u = g.rng.uniform_open();
             let size_top = spec.trade_size_top * u.powf(-1.0 / spec.trade_size_tail);
             let qty = ((size_top * top / spec.lot_size).round().max(1.0)) * spec.lot_size;
             let done = g.sweep(buy, qty);
             let sign = if buy { 1.0 } else { -1.0 };
-            g.mid *= 1.0 + sign * spec.impact_bps_per_top * 1e-4 * done / top;
+            g.move_mid(sign * spec.impact_bps_at_top * (done / top).sqrt());
             g.mid_changed();
+            g.excitation += kick;
         }
+        g.excitation *= excitation_kept;
         // Jumps, sometimes announced by an informed sweep.
         if g.rng.chance(p_jump) {
             let up = g.rng.sign() > 0.0;
             let size = g.rng.exponential(spec.jump_bps_mean);
             if g.rng.chance(spec.informed_share) {
-                let qty = ((spec.informed_sweep_top * top / spec.lot_size)
-                    .round()
-                    .max(1.0))
-                    * spec.lot_size;
-                g.sweep(up, qty);
+                // The informed trader takes every level priced within a
+                // share of the move he knows is coming (any of them is a
+                // gain to him): the deeper a quote, the larger the moves
+                // that reach it, and the worse its fill.
+                let reach = spec.informed_sweep_share * size * 1e-4;
+                let limit = if up {
+                    g.mid * (1.0 + reach)
+                } else {
+                    g.mid * (1.0 - reach)
+                };
+                let limit_tick = (limit / spec.tick_size).floor() as i64;
+                let limit_tick = if up { limit_tick } else { limit_tick + 1 };
+                g.sweep_to(up, limit_tick);
             }
-            g.mid *= 1.0 + if up { size } else { -size } * 1e-4;
+            g.move_mid(if up { size } else { -size });
             g.mid_changed();
         }
         // Diffusion.
-        g.mid *= 1.0 + sd * g.rng.normal();
-        // Within 10 ticks and 2^40 ticks, whatever the walk: tick arithmetic
-        // stays exact (the built-in scenarios never come near either).
-        g.mid = g
-            .mid
-            .max(spec.tick_size * 10.0)
-            .min(spec.tick_size * crate::scenario::MAX_TICKS);
+        let shock = sd * g.rng.normal() * 1e4;
+        g.move_mid(shock);
         g.ts = g.ts.max(step_start - 1_000 * 64);
         g.mid_changed();
         g.refresh_book(false);
@@ -342,28 +542,12 @@ mod tests {
             .all(|w| w[0].exch_ts <= w[1].exch_ts && w[0].local_ts <= w[1].local_ts));
         assert_eq!(tape.mid_path.len(), 600);
         // Replay the book and check it never crosses at a step end.
-        let mut bids: BTreeMap<i64, f64> = BTreeMap::new();
-        let mut asks: BTreeMap<i64, f64> = BTreeMap::new();
-        let tick = s.market.tick_size;
+        let mut book = TapeBook::default();
         let mut trades = 0;
         for e in &tape.events {
-            let t = (e.px / tick).round() as i64;
-            match e.kind {
-                MarketEventKind::Clear => {
-                    bids.clear();
-                    asks.clear();
-                }
-                MarketEventKind::Trade => trades += 1,
-                _ => {
-                    let book = if e.buy { &mut bids } else { &mut asks };
-                    if e.qty > 0.0 {
-                        book.insert(t, e.qty);
-                    } else {
-                        book.remove(&t);
-                    }
-                }
-            }
-            if let (Some(b), Some(a)) = (bids.keys().next_back(), asks.keys().next()) {
+            book.apply(e, s.market.tick_size);
+            trades += usize::from(e.kind == MarketEventKind::Trade);
+            if let (Some(b), Some(a)) = (book.best_bid(), book.best_ask()) {
                 assert!(b < a, "crossed book at {}", e.exch_ts);
             }
         }

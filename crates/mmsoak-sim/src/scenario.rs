@@ -56,22 +56,46 @@ pub struct MarketSpec {
     pub jump_bps_mean: f64,
     /// Share of jumps announced by an informed sweep just before the move.
     pub informed_share: f64,
-    /// Size of an informed sweep, in units of top-of-book depth.
-    pub informed_sweep_top: f64,
+    /// An informed sweep takes every level priced within this share of
+    /// the jump it announces (0–1).
+    pub informed_sweep_share: f64,
+    /// The undisturbed book's spread, ticks (1: a large-tick market, where
+    /// the queue at the best price is long; more: a market whose natural
+    /// spread is several ticks wide).
+    pub spread_ticks: u32,
     /// Mean resting quantity at the best level, lots.
     pub top_depth_lots: f64,
     /// Extra depth per level away from the best (for the first 5 levels).
     pub depth_slope: f64,
     /// Price levels published on each side.
     pub levels: u32,
-    /// Uninformed market orders per second (Poisson).
+    /// Uninformed market orders per second (the mean rate of their
+    /// self-exciting arrivals).
     pub trades_per_second: f64,
+    /// Branching ratio of market order arrivals: the share of them
+    /// triggered by earlier ones (0: Poisson; below 1).
+    pub trade_hawkes_branching: f64,
+    /// Decay time of the excitation one market order adds, ms.
+    pub trade_hawkes_decay_ms: f64,
     /// Scale of a market order, in units of top-of-book depth.
     pub trade_size_top: f64,
     /// Pareto tail index of market order sizes (smaller = heavier tail).
     pub trade_size_tail: f64,
-    /// Permanent impact of a market order, bps per top-of-book depth traded.
-    pub impact_bps_per_top: f64,
+    /// Market orders are children of metaorders (large orders split into
+    /// many): this many run at once, each market order belongs to one of
+    /// them at random and takes its side.
+    pub metaorders_active: u32,
+    /// Pareto tail index of a metaorder's length in market orders (the
+    /// sign autocorrelation then decays as lag^-(tail - 1)).
+    pub metaorder_tail: f64,
+    /// Permanent impact of a market order that trades one top-of-book
+    /// depth, bps; concave: a size of `q` tops moves the efficient price
+    /// `sqrt(q)` times this. (The transient part of impact is the depth the
+    /// order took from the book, which refills.)
+    pub impact_bps_at_top: f64,
+    /// Half-life of the book's recovery after a sweep, ms: a level the
+    /// order emptied or thinned refills at this pace.
+    pub resilience_half_life_ms: f64,
     /// Feed latency (exchange -> bot), ms.
     pub feed_latency_ms: f64,
 }
@@ -105,6 +129,10 @@ pub struct LatencySpec {
     pub base_ms: f64,
     /// Added per order in flight when the order is sent, ms.
     pub per_in_flight_ms: f64,
+    /// Added at market load 1, ms: the exchange's side of the round trip
+    /// grows with the messages it handles (load = the market's messages
+    /// in the trailing second over their mean per second).
+    pub exchange_load_ms: f64,
     /// Mean of the exponential jitter, ms.
     pub jitter_ms: f64,
     /// Share of the round trip spent on the way back (exchange -> bot).
@@ -210,6 +238,8 @@ impl Scenario {
             ("market.trade_size_top", m.trade_size_top),
             ("market.trade_size_tail", m.trade_size_tail),
             ("market.volatile_multiplier", m.volatile_multiplier),
+            ("market.trade_hawkes_decay_ms", m.trade_hawkes_decay_ms),
+            ("market.resilience_half_life_ms", m.resilience_half_life_ms),
             ("bot.spread_unit_bps", self.bot.spread_unit_bps),
             ("bot.capital_lots", self.bot.capital_lots),
         ];
@@ -224,14 +254,14 @@ impl Scenario {
             ("market.to_calm_per_hour", m.to_calm_per_hour),
             ("market.jumps_per_hour", m.jumps_per_hour),
             ("market.jump_bps_mean", m.jump_bps_mean),
-            ("market.informed_sweep_top", m.informed_sweep_top),
             ("market.depth_slope", m.depth_slope),
             ("market.trades_per_second", m.trades_per_second),
-            ("market.impact_bps_per_top", m.impact_bps_per_top),
+            ("market.impact_bps_at_top", m.impact_bps_at_top),
             ("market.feed_latency_ms", m.feed_latency_ms),
             ("bot.skew_at_limit_bps", self.bot.skew_at_limit_bps),
             ("latency.base_ms", self.latency.base_ms),
             ("latency.per_in_flight_ms", self.latency.per_in_flight_ms),
+            ("latency.exchange_load_ms", self.latency.exchange_load_ms),
             ("latency.jitter_ms", self.latency.jitter_ms),
             ("latency.spike_extra_ms", self.latency.spike_extra_ms),
         ];
@@ -242,12 +272,27 @@ impl Scenario {
         }
         for (field, v) in [
             ("market.informed_share", m.informed_share),
+            ("market.informed_sweep_share", m.informed_sweep_share),
             ("latency.response_share", self.latency.response_share),
             ("bot.flatten_to_share", self.bot.flatten_to_share),
         ] {
             if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
                 return Err(bad(field, "must be between 0 and 1"));
             }
+        }
+        if !(m.trade_hawkes_branching.is_finite()
+            && (0.0..=0.95).contains(&m.trade_hawkes_branching))
+        {
+            return Err(bad(
+                "market.trade_hawkes_branching",
+                "must be between 0 and 0.95 (at 1 the arrivals explode)",
+            ));
+        }
+        if !(m.metaorder_tail.is_finite() && m.metaorder_tail > 1.0 && m.metaorder_tail <= 10.0) {
+            return Err(bad(
+                "market.metaorder_tail",
+                "must be above 1 and at most 10",
+            ));
         }
         for (field, v) in [
             ("fees.maker_bps", self.fees.maker_bps),
@@ -260,6 +305,8 @@ impl Scenario {
         for (field, v) in [
             ("market.step_ms", m.step_ms),
             ("market.levels", m.levels),
+            ("market.spread_ticks", m.spread_ticks),
+            ("market.metaorders_active", m.metaorders_active),
             ("bot.decision_ms", self.bot.decision_ms),
             ("bot.requote_ticks", self.bot.requote_ticks),
             ("bot.adverse_horizon_ms", self.bot.adverse_horizon_ms),
@@ -285,11 +332,26 @@ impl Scenario {
             ("market.vol_bps_per_sqrt_s", m.vol_bps_per_sqrt_s, 1_000.0),
             ("market.volatile_multiplier", m.volatile_multiplier, 100.0),
             ("market.jump_bps_mean", m.jump_bps_mean, 10_000.0),
-            ("market.impact_bps_per_top", m.impact_bps_per_top, 10_000.0),
+            ("market.impact_bps_at_top", m.impact_bps_at_top, 10_000.0),
+            (
+                "market.metaorders_active",
+                f64::from(m.metaorders_active),
+                1_000.0,
+            ),
+            ("market.spread_ticks", f64::from(m.spread_ticks), 1_000.0),
+            (
+                "market.trade_hawkes_decay_ms",
+                m.trade_hawkes_decay_ms,
+                MINUTE_MS,
+            ),
+            (
+                "market.resilience_half_life_ms",
+                m.resilience_half_life_ms,
+                10.0 * MINUTE_MS,
+            ),
             ("market.top_depth_lots", m.top_depth_lots, 1e9),
             ("market.trade_size_top", m.trade_size_top, 1_000.0),
             ("market.trade_size_tail", m.trade_size_tail, 1_000.0),
-            ("market.informed_sweep_top", m.informed_sweep_top, 1_000.0),
             ("market.depth_slope", m.depth_slope, 100.0),
             ("market.feed_latency_ms", m.feed_latency_ms, MINUTE_MS),
             ("market.step_ms", f64::from(m.step_ms), MINUTE_MS),
@@ -319,6 +381,11 @@ impl Scenario {
             (
                 "latency.per_in_flight_ms",
                 self.latency.per_in_flight_ms,
+                MINUTE_MS,
+            ),
+            (
+                "latency.exchange_load_ms",
+                self.latency.exchange_load_ms,
                 MINUTE_MS,
             ),
             ("latency.jitter_ms", self.latency.jitter_ms, MINUTE_MS),

@@ -2,13 +2,13 @@
 //! `sim` driver, then the release gate over the artifacts.
 //!
 //! Each test runs 24 iterations of one simulated hour (the CLI default).
-//! What is NOT here, because it does not hold (docs/sim.md, "The closed
-//! loop"): "default + auto-tune PASSes the gate" with the DEFAULT policy (no
-//! default rule widens the spread while 0 <= net_bps < 2.7, which is what
-//! `cargo xtask mini-soak` shows and a test below pins; the loop does pass
-//! with the candidate policy in `fixtures/policy/`, which is tested), and
-//! "after the latency spike p95 returns under 340 ms within 6 iterations"
-//! (with one order in flight p95 is ~370 ms after the spike).
+//! What is NOT here, because it does not hold on the calibrated market
+//! (docs/sim.md, "The closed loop"): "default + auto-tune PASSes the gate".
+//! On `default` no parameter setting within the registry's bounds brings the
+//! net edge to the gate's 2.7 bps (it peaks near 2.3 bps, where the bot
+//! barely trades), so every policy FAILs there on net edge; the tests below
+//! pin that outcome and that the other KPIs reach their targets. Nor "after
+//! the latency spike p95 returns under 340 ms within 6 iterations".
 
 use std::path::Path;
 
@@ -117,41 +117,53 @@ fn misses(k: &IterationKpis) -> usize {
     .count()
 }
 
+/// The KPI criteria a soak's gate failed.
+fn failed_kpis(gate: &GateReport) -> Vec<&str> {
+    gate.failed()
+        .filter(|c| c.group() == CriterionGroup::Kpi)
+        .map(|c| c.name.as_str())
+        .collect()
+}
+
+/// The candidate policy in fixtures/ was fitted on the market before the
+/// realism work, using maker share as a stand-in for edge
+/// (`maker_boost.maker_taker_below = 0.95`). On the calibrated market maker
+/// share is ~0.99 from the start, so `MAKER_BOOST` never fires and the
+/// candidate fails where the seed policy does: on net edge alone.
 #[test]
-fn default_with_the_candidate_policy_starts_outside_targets_and_passes_the_gate() {
+fn default_with_the_candidate_policy_fails_on_net_only_because_maker_share_is_no_proxy_for_edge() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (policy, file) = candidate_policy();
     let run = soak_with("default", true, (policy, Some(file)), dir.path());
     assert!(misses(&run.kpis[0]) >= 2, "{:?}", run.kpis[0]);
-    assert_eq!(
-        run.gate.verdict,
-        GateVerdict::Pass,
-        "failed: {:?}",
-        failed_names(&run.gate)
-    );
-    // The tuner got there by widening the spread, not by standing still.
-    assert!(run.rules.iter().flatten().any(|r| r == "MAKER_BOOST"));
+    assert_eq!(run.gate.verdict, GateVerdict::Fail);
+    assert_eq!(failed_kpis(&run.gate), ["kpi.net_bps_mean"]);
+    assert!(run.kpis.iter().all(|k| k.maker_taker_ratio > 0.95));
+    assert!(!run.rules.iter().flatten().any(|r| r == "MAKER_BOOST"));
 }
 
 /// The main job's outcome today (`cargo xtask mini-soak`, default policy):
-/// the latency and risk rules reach their targets, but the spread never
-/// widens, because `MAKER_BOOST` waits for a net edge the bot never has.
+/// the latency rules reach their target (by cutting concurrency), risk and
+/// maker share are inside theirs from the start, and the net edge stays
+/// below the gate's target, which is also `MAKER_BOOST`'s floor.
 #[test]
-fn default_with_the_default_policy_fails_on_maker_taker_and_net_only() {
+fn default_with_the_default_policy_fails_on_net_only() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = soak("default", true, dir.path());
     assert!(misses(&run.kpis[0]) >= 2, "{:?}", run.kpis[0]);
     assert_eq!(run.gate.verdict, GateVerdict::Fail);
-    let failed_kpis: Vec<&str> = run
-        .gate
-        .failed()
-        .filter(|c| c.group() == CriterionGroup::Kpi)
-        .map(|c| c.name.as_str())
-        .collect();
     assert_eq!(
-        failed_kpis,
-        ["kpi.maker_taker_ratio_mean", "kpi.net_bps_mean"],
-        "risk and p95 reach their targets; maker/taker and net do not"
+        failed_kpis(&run.gate),
+        ["kpi.net_bps_mean"],
+        "risk, maker/taker and p95 reach their targets; net does not"
+    );
+    let first_p95 = run.kpis[0].p95_latency_ms.expect("p95 measured");
+    let last_p95 = run.kpis[ITERATIONS as usize - 1]
+        .p95_latency_ms
+        .expect("p95 measured");
+    assert!(
+        first_p95 > 340.0 && last_p95 <= 340.0,
+        "{first_p95} -> {last_p95}"
     );
     let min_net = SoakPolicy::default().tuner.maker_boost.net_bps_min;
     assert!(
@@ -174,14 +186,10 @@ fn default_without_auto_tune_fails_the_gate_and_starts_outside_targets() {
         "iteration 1 misses fewer than two targets: {first:?}"
     );
     assert_eq!(run.gate.verdict, GateVerdict::Fail);
-    let failed = failed_names(&run.gate);
-    for kpi in [
-        "kpi.maker_taker_ratio_mean",
-        "kpi.net_bps_mean",
-        "kpi.p95_latency_ms_mean",
-    ] {
-        assert!(failed.contains(&kpi), "{kpi} not failed: {failed:?}");
-    }
+    assert_eq!(
+        failed_kpis(&run.gate),
+        ["kpi.net_bps_mean", "kpi.p95_latency_ms_mean"]
+    );
 }
 
 #[test]

@@ -143,24 +143,30 @@ fn taker_share(o: &SimOutput) -> f64 {
     1.0 - maker_share(o)
 }
 
+/// A wider spread fills less; where the bot takes liquidity at all (its
+/// skewed quote crossing the touch), it takes less of it. In `default` the
+/// market's own spread (6 ticks) is wider than the skew at the inventories
+/// the bot holds, so its maker share stays near 1 at every spread; the
+/// `volatile` market, where inventory swings further, shows the direction.
 #[test]
 fn wider_spread_more_maker_share_fewer_fills() {
     for seed in SEEDS {
-        let narrow = sim("default", &defaults(), seed);
-        let wide = sim(
-            "default",
-            &defaults().with(Param::BaseSpreadBps, 0.22),
-            seed,
-        );
-        assert!(fill_count(&wide) < fill_count(&narrow), "seed {seed}");
-        // Fewer quotes near the touch: fewer skewed or stale quotes arrive
-        // marketable, so less of the volume is taken.
-        assert!(
-            maker_share(&wide) > maker_share(&narrow),
-            "seed {seed}: maker share {} (narrow) vs {} (wide)",
-            maker_share(&narrow),
-            maker_share(&wide)
-        );
+        for scenario in ["default", "volatile"] {
+            let narrow = sim(scenario, &defaults(), seed);
+            let wide = sim(scenario, &defaults().with(Param::BaseSpreadBps, 0.22), seed);
+            assert!(
+                fill_count(&wide) < fill_count(&narrow),
+                "{scenario} seed {seed}"
+            );
+            if scenario == "volatile" {
+                assert!(
+                    maker_share(&wide) > maker_share(&narrow),
+                    "seed {seed}: maker share {} (narrow) vs {} (wide)",
+                    maker_share(&narrow),
+                    maker_share(&wide)
+                );
+            }
+        }
     }
 }
 
@@ -227,6 +233,57 @@ fn more_concurrency_higher_latency_fewer_concurrency_blocks() {
     }
 }
 
+/// Issue 14: the position limit is checked before concurrency, and a wish
+/// to quote that the limit blocks counts once per quote decision, so
+/// cutting concurrency cannot make risk blocks disappear while inventory
+/// stays where it was (before, 10 -> 1 took the risk ratio 0.478 -> 0.022
+/// with mean |inventory| unchanged). On `volatile`, where the limit binds.
+#[test]
+fn lower_concurrency_does_not_hide_risk_blocks() {
+    let (mut ratio, mut inventory) = ([0.0; 2], [0.0; 2]);
+    for seed in SEEDS {
+        for (k, limit) in [10.0, 1.0].into_iter().enumerate() {
+            let o = sim(
+                "volatile",
+                &defaults().with(Param::ConcurrencyLimit, limit),
+                seed,
+            );
+            ratio[k] += o.counters.risk_blocks as f64 / o.counters.requests as f64;
+            inventory[k] += o.counters.mean_abs_inventory;
+        }
+    }
+    let inventory_change = inventory[1] / inventory[0];
+    assert!(
+        (0.8..=1.25).contains(&inventory_change),
+        "mean |inventory| moved: {inventory:?}"
+    );
+    assert!(ratio[0] > 0.0, "the limit never bound: {ratio:?}");
+    assert!(
+        ratio[1] >= 0.5 * ratio[0],
+        "risk ratio fell with concurrency (10 -> 1): {ratio:?}"
+    );
+}
+
+/// Issue 14: latency has an exchange side and an own-orders side, and a bot
+/// can meet the 340 ms target without giving up replacing its quotes (at
+/// `concurrency_limit` 1 a replace, which needs two slots, is impossible).
+#[test]
+fn the_latency_target_is_reachable_while_still_replacing_quotes() {
+    for seed in SEEDS {
+        let o = sim(
+            "default",
+            &defaults().with(Param::ConcurrencyLimit, 2.0),
+            seed,
+        );
+        assert!(p95(&o) <= 340.0, "seed {seed}: p95 {}", p95(&o));
+        assert!(
+            o.counters.replace_cancels > 1_000,
+            "seed {seed}: {} replaces",
+            o.counters.replace_cancels
+        );
+    }
+}
+
 #[test]
 fn smaller_orders_fewer_risk_blocks_and_smaller_inventory() {
     for seed in SEEDS {
@@ -288,9 +345,13 @@ fn tighter_position_limit_smaller_inventory_more_risk_blocks() {
 /// produces; the volatile market does it often enough to count.
 #[test]
 fn longer_tail_age_fewer_cancels_and_flattening_trades() {
+    let mut totals = (0, 0);
     for seed in SEEDS {
-        let short = sim("volatile", &defaults().with(Param::TailAgeMs, 300.0), seed);
-        let long = sim("volatile", &defaults().with(Param::TailAgeMs, 1200.0), seed);
+        // The tightest position limit the bounds allow: beyond it is where
+        // flattening happens.
+        let p = defaults().with(Param::MaxDeltaRatio, 0.10);
+        let short = sim("volatile", &p.with(Param::TailAgeMs, 300.0), seed);
+        let long = sim("volatile", &p.with(Param::TailAgeMs, 1200.0), seed);
         assert!(
             long.counters.tail_cancels < short.counters.tail_cancels,
             "seed {seed}"
@@ -301,13 +362,13 @@ fn longer_tail_age_fewer_cancels_and_flattening_trades() {
                 .filter(|f| f.purpose == OrderPurpose::Flatten && !f.maker)
                 .count()
         };
-        assert!(
-            taker_flattens(&long) < taker_flattens(&short),
-            "seed {seed}: taker flattening fills {} (short) vs {} (long)",
-            taker_flattens(&short),
-            taker_flattens(&long)
-        );
+        totals.0 += taker_flattens(&short);
+        totals.1 += taker_flattens(&long);
     }
+    // Flattening is rare once the position limit holds several orders
+    // (a few fills per hour): counted over all seeds.
+    eprintln!("taker flattening fills, tail 300 vs 1200 ms: {totals:?}");
+    assert!(totals.1 < totals.0, "{totals:?}");
 }
 
 /// Beyond the position limit the bot flattens within a few `tail_age_ms`

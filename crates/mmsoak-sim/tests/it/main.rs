@@ -1,0 +1,4 @@
+//! The integration tests of `mmsoak-sim`, in one binary.
+
+mod facts;
+mod sim;
