@@ -54,8 +54,14 @@ pub use mmsoak_artifacts::skip::{SkipKind, SkipReason};
 pub struct GuardPolicy {
     /// An iteration is steady when its risk_ratio is at most this (0.35).
     pub freeze_risk_ratio_max: f64,
-    /// ... and its net_bps at least this (2.7).
+    /// ... and its net_bps at least this (2.7) ...
     pub freeze_net_bps_min: f64,
+    /// ... and its maker share at least this (0: the seed's table does not
+    /// look at it) ...
+    pub freeze_maker_taker_ratio_min: f64,
+    /// ... and its p95 latency at most this, in ms (400: the seed's table
+    /// looks at it only through the hard limit).
+    pub freeze_p95_latency_ms_max: f64,
     /// Consecutive steady iterations that trigger the freeze (2).
     pub freeze_consecutive_iters: u32,
     /// Iterations locked after the triggering one (4).
@@ -85,6 +91,8 @@ impl Default for GuardPolicy {
         GuardPolicy {
             freeze_risk_ratio_max: 0.35,
             freeze_net_bps_min: 2.7,
+            freeze_maker_taker_ratio_min: 0.0,
+            freeze_p95_latency_ms_max: 400.0,
             freeze_consecutive_iters: 2,
             freeze_lock_iters: 4,
             hard_risk_ratio_max: 0.50,
@@ -111,6 +119,11 @@ impl GuardPolicy {
             ("hard_risk_ratio_max", self.hard_risk_ratio_max),
             ("hard_net_bps_min", self.hard_net_bps_min),
             ("hard_p95_latency_ms_max", self.hard_p95_latency_ms_max),
+            (
+                "freeze_maker_taker_ratio_min",
+                self.freeze_maker_taker_ratio_min,
+            ),
+            ("freeze_p95_latency_ms_max", self.freeze_p95_latency_ms_max),
         ] {
             if !v.is_finite() {
                 return bad(field, format!("is {v}, not a finite number"));
@@ -144,6 +157,10 @@ impl GuardPolicy {
 pub struct GuardKpis {
     /// Share of order requests blocked by risk limits, 0–1.
     pub risk_ratio: f64,
+    /// Maker share of the filled volume, 0–1; `None` when unknown (never
+    /// steady under a policy that asks for it).
+    #[serde(default)]
+    pub maker_taker_ratio: Option<f64>,
     /// Net edge, bps; `None` when the bot reported none (never steady, never a breach).
     pub net_bps: Option<f64>,
     /// p95 order latency, ms; `None` when unknown (never a breach).
@@ -154,6 +171,7 @@ impl From<&IterationKpis> for GuardKpis {
     fn from(k: &IterationKpis) -> Self {
         GuardKpis {
             risk_ratio: k.risk_ratio,
+            maker_taker_ratio: Some(k.maker_taker_ratio),
             net_bps: k.net_bps,
             p95_latency_ms: k.p95_latency_ms,
         }
@@ -474,7 +492,7 @@ impl Prospect {
 /// let (history, policy, registry) = (RunHistory::new(), GuardPolicy::default(), ParamRegistry::default());
 /// let ctx = GuardContext {
 ///     history: &history, iteration: 3, total_iterations: 3,
-///     kpis: GuardKpis { risk_ratio: 0.4, net_bps: Some(2.5), p95_latency_ms: Some(300.0) },
+///     kpis: GuardKpis { risk_ratio: 0.4, maker_taker_ratio: None, net_bps: Some(2.5), p95_latency_ms: Some(300.0) },
 ///     policy: &policy, registry: &registry,
 /// };
 /// let ops = [DeltaOp::new(Param::MinIntervalMs, Delta::Add(5.0))];
@@ -597,8 +615,19 @@ fn breach(p: &GuardPolicy, k: &GuardKpis) -> Option<String> {
 }
 
 fn steady(p: &GuardPolicy, k: &GuardKpis) -> bool {
+    // An unknown maker share or latency does not keep an iteration from
+    // being steady unless the policy looks at it (a bound that every value
+    // meets does not).
+    let maker_ok = p.freeze_maker_taker_ratio_min <= 0.0
+        || k.maker_taker_ratio
+            .is_some_and(|m| m >= p.freeze_maker_taker_ratio_min);
+    let latency_ok = p.freeze_p95_latency_ms_max >= p.hard_p95_latency_ms_max
+        || k.p95_latency_ms
+            .is_some_and(|l| l <= p.freeze_p95_latency_ms_max);
     k.risk_ratio <= p.freeze_risk_ratio_max
         && k.net_bps.is_some_and(|n| n >= p.freeze_net_bps_min)
+        && maker_ok
+        && latency_ok
         && breach(p, k).is_none()
 }
 
@@ -771,11 +800,13 @@ mod tests {
 
     const CALM: GuardKpis = GuardKpis {
         risk_ratio: 0.45,
+        maker_taker_ratio: None,
         net_bps: Some(2.4),
         p95_latency_ms: Some(300.0),
     };
     const STEADY: GuardKpis = GuardKpis {
         risk_ratio: 0.30,
+        maker_taker_ratio: None,
         net_bps: Some(2.9),
         p95_latency_ms: Some(250.0),
     };
@@ -1222,6 +1253,7 @@ mod tests {
             )
                 .prop_map(|(risk_ratio, net_bps, p95_latency_ms)| GuardKpis {
                     risk_ratio,
+                    maker_taker_ratio: None,
                     net_bps,
                     p95_latency_ms,
                 })

@@ -49,7 +49,7 @@
 //!
 //! let mut history = RunHistory::new();
 //! let policy = GuardPolicy::default();
-//! let kpis = GuardKpis { risk_ratio: 0.45, net_bps: Some(2.4), p95_latency_ms: Some(310.0) };
+//! let kpis = GuardKpis { risk_ratio: 0.45, maker_taker_ratio: None, net_bps: Some(2.4), p95_latency_ms: Some(310.0) };
 //! let ctx = GuardContext { history: &history, iteration: 1, total_iterations: 6, kpis,
 //!     policy: &policy, registry: &registry };
 //! let ops = [DeltaOp::new(Param::MinIntervalMs, Delta::Add(5.0))];

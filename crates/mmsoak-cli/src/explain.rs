@@ -28,8 +28,9 @@ pub(crate) struct Args {
     /// Print JSON for tools instead of text.
     #[arg(long)]
     json: bool,
-    /// Soak policy TOML file the run used (rule thresholds, bounds).
-    #[arg(long)]
+    /// Soak policy: `default` (the built-in default), `seed` (the
+    /// predecessor's table) or a TOML file the run used (rule thresholds, bounds).
+    #[arg(long, value_name = "default|seed|FILE")]
     policy: Option<PathBuf>,
 }
 

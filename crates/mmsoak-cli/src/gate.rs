@@ -37,8 +37,9 @@ pub(crate) struct Args {
     /// A baseline POST_SOAK_SNAPSHOT.json to compare KPI means against.
     #[arg(long)]
     compare: Option<PathBuf>,
-    /// Soak policy TOML file (its [gate] table).
-    #[arg(long)]
+    /// Soak policy: `default` (the built-in default), `seed` (the
+    /// predecessor's table) or a TOML file (its [gate] table).
+    #[arg(long, value_name = "default|seed|FILE")]
     policy: Option<PathBuf>,
 }
 

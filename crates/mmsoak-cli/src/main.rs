@@ -143,12 +143,13 @@ pub(crate) fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }
 
-/// The effective soak policy: a file's, or the defaults.
+/// The effective soak policy: a built-in one by name (`default`, `seed`),
+/// a file's, or the default policy.
 pub(crate) fn load_policy(
     path: Option<&std::path::Path>,
 ) -> anyhow::Result<mmsoak_runner::SoakPolicy> {
     Ok(match path {
-        Some(p) => mmsoak_runner::SoakPolicy::from_path(p)?,
+        Some(p) => mmsoak_runner::SoakPolicy::from_name_or_path(p)?,
         None => mmsoak_runner::SoakPolicy::default(),
     })
 }

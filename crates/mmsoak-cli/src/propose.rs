@@ -22,8 +22,9 @@ pub(crate) struct Args {
     /// Current runtime overrides (default: every parameter at its registry default).
     #[arg(long)]
     overrides: Option<PathBuf>,
-    /// Soak policy TOML file (its [tuner] table; see docs/policy.md).
-    #[arg(long)]
+    /// Soak policy: `default` (the built-in default), `seed` (the
+    /// predecessor's table) or a TOML file (its [tuner] table; see docs/policy.md).
+    #[arg(long, value_name = "default|seed|FILE")]
     policy: Option<PathBuf>,
     /// A fill log (JSONL or CSV) for the maker/taker ratio; it takes priority over the report's counters.
     #[arg(long)]

@@ -30,9 +30,10 @@ pub(crate) struct Args {
     /// Judge with the strict delta threshold (0.95), as `gate --strict`.
     #[arg(long)]
     strict: bool,
-    /// Soak policy TOML file the run used (its [gate] table, [bounds], and
+    /// Soak policy: `default` (the built-in default), `seed` (the
+    /// predecessor's table) or a TOML file the run used (its [gate] table, [bounds], and
     /// [tuner] for the rules over the window, shown only under the run's policy).
-    #[arg(long)]
+    #[arg(long, value_name = "default|seed|FILE")]
     policy: Option<PathBuf>,
 }
 

@@ -102,8 +102,9 @@ pub(crate) struct Args {
     /// files are removed at start unless --resume); any other is refused.
     #[arg(long, default_value = crate::DEFAULT_SOAK_DIR)]
     out: PathBuf,
-    /// Soak policy TOML file (see docs/policy.md).
-    #[arg(long)]
+    /// Soak policy: `default` (the built-in default), `seed` (the
+    /// predecessor's table) or a TOML file (see docs/policy.md).
+    #[arg(long, value_name = "default|seed|FILE")]
     policy: Option<PathBuf>,
     /// Initial runtime overrides (canonical, flat or legacy layout; default: registry defaults).
     #[arg(long)]

@@ -22,8 +22,9 @@ pub(crate) struct Args {
     /// Iterations in the window (default: the policy's `gate.snapshot.window`, 8).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     window: Option<u64>,
-    /// Soak policy TOML file (its [gate.snapshot] table).
-    #[arg(long)]
+    /// Soak policy: `default` (the built-in default), `seed` (the
+    /// predecessor's table) or a TOML file (its [gate.snapshot] table).
+    #[arg(long, value_name = "default|seed|FILE")]
     policy: Option<PathBuf>,
 }
 

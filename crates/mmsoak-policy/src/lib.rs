@@ -33,8 +33,10 @@
 //! ```
 
 mod gate;
+mod lint;
 
 pub use gate::{GatePolicy, GatePolicyError, SnapshotPolicy};
+pub use lint::{lint, Blocked, DeadZone, Interval, Region};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,7 +49,11 @@ use mmsoak_tuner::{PolicyError, TuningPolicy};
 use serde::{Deserialize, Serialize};
 
 /// Everything a soak's behaviour depends on besides the bot and the seed.
-#[derive(Debug, Clone, PartialEq, Default)]
+///
+/// [`SoakPolicy::default`] is the built-in `default` policy: the seed's
+/// table ([`SoakPolicy::seed`]) with the changes of
+/// `policies/default.toml`, derived in docs/policy.md.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SoakPolicy {
     /// Tuning rules.
     pub tuner: TuningPolicy,
@@ -116,16 +122,82 @@ struct Effective<'a> {
     bounds: BTreeMap<Param, Bounds>,
 }
 
+/// The names `--policy` takes for a built-in policy instead of a file.
+pub const BUILTIN_POLICIES: [&str; 2] = ["default", "seed"];
+
+/// The default policy's changes to the seed's table.
+const DEFAULT_POLICY_TOML: &str = include_str!("../policies/default.toml");
+
+impl Default for SoakPolicy {
+    /// The built-in `default` policy.
+    fn default() -> Self {
+        // A constant of this crate; a unit test reads it.
+        Self::parse(DEFAULT_POLICY_TOML, Path::new("policies/default.toml"))
+            .unwrap_or_else(|_| Self::seed())
+    }
+}
+
 impl SoakPolicy {
-    /// Read a policy file.
+    /// The built-in `seed` policy: the predecessor's table, unchanged (the
+    /// defaults of each crate's policy type).
+    pub fn seed() -> Self {
+        SoakPolicy {
+            tuner: TuningPolicy::default(),
+            guards: GuardPolicy::default(),
+            gate: GatePolicy::default(),
+            registry: ParamRegistry::default(),
+        }
+    }
+
+    /// A built-in policy by name (one of [`BUILTIN_POLICIES`]).
+    ///
+    /// ```
+    /// use mmsoak_policy::SoakPolicy;
+    /// let seed = SoakPolicy::builtin("seed").unwrap();
+    /// assert_eq!(seed.tuner.maker_boost.net_bps_min, 2.7);
+    /// assert_eq!(SoakPolicy::builtin("default"), Some(SoakPolicy::default()));
+    /// assert!(SoakPolicy::builtin("other").is_none());
+    /// ```
+    pub fn builtin(name: &str) -> Option<Self> {
+        match name {
+            "seed" => Some(Self::seed()),
+            "default" => Some(Self::default()),
+            _ => None,
+        }
+    }
+
+    /// What `--policy` names: a built-in policy (`seed`, `default`) or a
+    /// policy file. A file called `seed` in the working directory is
+    /// `./seed`.
+    pub fn from_name_or_path(spec: &Path) -> Result<Self, PolicyFileError> {
+        match spec.to_str().and_then(Self::builtin) {
+            Some(policy) => Ok(policy),
+            None => Self::from_path(spec),
+        }
+    }
+
+    /// Read a policy file (its keys over the default policy's).
     pub fn from_path(file: &Path) -> Result<Self, PolicyFileError> {
         let text = mmsoak_core::input::read_text(file, mmsoak_core::input::limits::POLICY)
             .map_err(PolicyError::from)?;
         Self::from_toml_str(&text, file)
     }
 
-    /// Parse a policy document that came from `file` (named in errors).
+    /// Parse a policy document that came from `file` (named in errors): its
+    /// keys over the default policy's; a key it leaves out keeps the
+    /// default policy's value.
     pub fn from_toml_str(text: &str, file: &Path) -> Result<Self, PolicyFileError> {
+        // Checked alone first, so that errors point into the file as written.
+        Self::parse(text, file)?;
+        let mut merged: toml::Table = DEFAULT_POLICY_TOML.parse().unwrap_or_default();
+        // Parsed just above.
+        let given: toml::Table = text.parse().unwrap_or_default();
+        merge(&mut merged, given);
+        Self::parse(&toml::to_string(&merged).unwrap_or_default(), file)
+    }
+
+    /// Parse a policy document over the seed's table.
+    fn parse(text: &str, file: &Path) -> Result<Self, PolicyFileError> {
         // The tuner checks the top-level keys, the syntax and its own table.
         let tuner = TuningPolicy::from_toml_str(text, file)?;
         let doc: Document = serde_path_to_error::deserialize(toml::Deserializer::new(text))
@@ -208,6 +280,18 @@ impl SoakPolicy {
     }
 }
 
+/// Put `given`'s keys into `base`, table by table.
+fn merge(base: &mut toml::Table, given: toml::Table) {
+    for (key, value) in given {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(g)) => merge(b, g),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +305,71 @@ mod tests {
         let msg = parse(text).expect_err("should be rejected").to_string();
         assert!(msg.starts_with("soak_policy.toml: "), "{msg}");
         assert!(msg.contains(needle), "{msg:?} should mention {needle:?}");
+    }
+
+    #[test]
+    fn the_default_policy_is_the_seed_with_the_documented_changes() {
+        let (seed, default) = (SoakPolicy::seed(), SoakPolicy::default());
+        // Parsed, not the fallback.
+        assert_eq!(
+            Ok(&default),
+            SoakPolicy::parse(DEFAULT_POLICY_TOML, Path::new("default.toml"))
+                .as_ref()
+                .map_err(|e| e.to_string())
+        );
+        assert_ne!(default, seed);
+        assert_eq!(default.tuner.maker_boost.net_bps_min, -10000.0);
+        assert_eq!(default.tuner.fallback_conservative.net_bps_below, 2.96);
+        assert_eq!(default.guards.freeze_p95_latency_ms_max, 338.4);
+        // The gate and the bounds are the seed's.
+        assert_eq!(default.gate, seed.gate);
+        assert_eq!(default.registry, seed.registry);
+        assert_eq!(seed.tuner, TuningPolicy::default());
+    }
+
+    #[test]
+    fn a_file_changes_only_its_own_keys_of_the_default_policy() {
+        let p = parse("[guards]\ncooldown_iters = 5\n").expect("valid");
+        let mut expected = SoakPolicy::default();
+        expected.guards.cooldown_iters = 5;
+        assert_eq!(p, expected);
+    }
+
+    #[test]
+    fn builtins_by_name_and_their_printed_form_reads_back_the_same() {
+        for name in BUILTIN_POLICIES {
+            let p = SoakPolicy::from_name_or_path(Path::new(name)).expect("built-in");
+            assert_eq!(Some(&p), SoakPolicy::builtin(name).as_ref());
+            let again = parse(&p.to_toml_string()).expect("printed policy reads");
+            assert_eq!(again, p, "{name}");
+        }
+        let err = SoakPolicy::from_name_or_path(Path::new("./seed")).expect_err("no such file");
+        assert!(err.to_string().contains("seed"), "{err}");
+    }
+
+    /// Issue 14: the cooldown guard never fires on a single ordinary step of
+    /// a default rule, wherever in its bounds the parameter is.
+    #[test]
+    fn no_single_step_of_a_default_rule_starts_a_cooldown() {
+        let p = SoakPolicy::default();
+        for rule in p.tuner.rules() {
+            for m in rule.moves() {
+                let b = p.registry.spec(m.param).bounds;
+                let range = b.max - b.min;
+                let step = match m.delta {
+                    mmsoak_core::Delta::Add(a) => a.abs(),
+                    mmsoak_core::Delta::Scale(f) => (f - 1.0).abs() * b.max.abs().max(b.min.abs()),
+                    _ => 0.0,
+                };
+                assert!(
+                    step / range <= p.guards.cooldown_range_share,
+                    "{:?} {}: a step of {step} is {:.2} of the range",
+                    rule.rule(),
+                    m.param,
+                    step / range
+                );
+            }
+        }
     }
 
     #[test]
@@ -337,7 +486,7 @@ mod docs_tests {
     fn policy_doc_lists_every_key_with_its_default() {
         let doc_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/policy.md");
         let doc = std::fs::read_to_string(&doc_path).expect("docs/policy.md");
-        let printed = SoakPolicy::default().to_toml_string();
+        let printed = SoakPolicy::seed().to_toml_string();
         let mut table = String::new();
         for line in printed.lines() {
             if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {

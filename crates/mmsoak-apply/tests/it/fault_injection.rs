@@ -55,6 +55,7 @@ fn fault_child_apply_loop() {
     let history = RunHistory::new();
     let kpis = GuardKpis {
         risk_ratio: 0.45,
+        maker_taker_ratio: None,
         net_bps: Some(2.4),
         p95_latency_ms: Some(300.0),
     };

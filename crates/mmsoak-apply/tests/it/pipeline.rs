@@ -15,6 +15,7 @@ use proptest::prelude::*;
 
 const CALM: GuardKpis = GuardKpis {
     risk_ratio: 0.45,
+    maker_taker_ratio: None,
     net_bps: Some(2.4),
     p95_latency_ms: Some(300.0),
 };
@@ -212,6 +213,7 @@ fn each_guard_blocks_through_the_pipeline_with_its_flag_and_note() {
     // Freeze.
     let steady = GuardKpis {
         risk_ratio: 0.3,
+        maker_taker_ratio: None,
         net_bps: Some(2.8),
         p95_latency_ms: Some(200.0),
     };
@@ -587,7 +589,7 @@ proptest! {
         let initial = serde_json::to_string(&unknown).expect("json");
         let mut soak = Soak::start(&initial);
         let reg = ParamRegistry::default();
-        let kpis = if steady { GuardKpis { risk_ratio: 0.2, net_bps: Some(3.0), p95_latency_ms: None } } else { CALM };
+        let kpis = if steady { GuardKpis { risk_ratio: 0.2, maker_taker_ratio: None, net_bps: Some(3.0), p95_latency_ms: None } } else { CALM };
         for ops in steps {
             let before = soak.file();
             let out = soak.try_step(kpis, &ops).expect("apply");

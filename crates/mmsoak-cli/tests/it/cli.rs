@@ -509,6 +509,9 @@ fn exec_soak_below_targets_fails_the_gate() {
             "--iterations",
             "10",
             "--auto-tune",
+            // A pipeline test of the exec driver, under the predecessor's table.
+            "--policy",
+            "seed",
             "--out",
             s(&dir),
             "--fixed-clock",
@@ -518,7 +521,7 @@ fn exec_soak_below_targets_fails_the_gate() {
     assert_eq!(stdout, "");
     assert!(stderr.contains("[ 10/10]"), "{stderr}");
 
-    let (code, text, stderr) = mmsoak(tmp.path(), &["gate", "--path", s(&dir)]);
+    let (code, text, stderr) = mmsoak(tmp.path(), &["gate", "--policy", "seed", "--path", s(&dir)]);
     assert_eq!(code, 1, "gate FAIL exits 1:\n{text}\n{stderr}");
     assert!(text.contains("GATE: FAIL"), "{text}");
     assert!(
@@ -531,7 +534,10 @@ fn exec_soak_below_targets_fails_the_gate() {
     );
     insta::assert_snapshot!("gate_tables_exec_bot_fail", text);
 
-    let (code, stdout, _) = mmsoak(tmp.path(), &["gate", "--path", s(&dir), "--json"]);
+    let (code, stdout, _) = mmsoak(
+        tmp.path(),
+        &["gate", "--policy", "seed", "--path", s(&dir), "--json"],
+    );
     assert_eq!(code, 1);
     let gate = parse_json(&stdout, "gate --json stdout");
     assert_eq!(gate["verdict"], "FAIL", "{gate}");
@@ -562,7 +568,10 @@ fn exec_soak_below_targets_fails_the_gate() {
 
     // This bot reports no edge drivers: the report's rules over the window
     // say so rather than showing the driver rules as never failing.
-    let (code, _, stderr) = mmsoak(tmp.path(), &["report", "--path", s(&dir)]);
+    let (code, _, stderr) = mmsoak(
+        tmp.path(),
+        &["report", "--policy", "seed", "--path", s(&dir)],
+    );
     assert_eq!(code, 0, "{stderr}");
     let md = fs::read_to_string(dir.join("SOAK_REPORT.md")).expect("md");
     assert!(
@@ -1051,6 +1060,42 @@ fn propose_prints_the_tuner_proposal() {
         .as_array()
         .expect("rules")
         .contains(&Value::from("MAKER_BOOST")));
+}
+
+/// `mmsoak policy lint`: the default policy is clean (exit 0), the seed's
+/// table has the dead zone issue 14 names (exit 1), bad input exits 2.
+#[test]
+fn policy_lint_flags_the_seed_and_passes_the_default() {
+    let tmp = tempdir();
+    let (code, stdout, stderr) = mmsoak(tmp.path(), &["policy", "lint"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("default: no dead zone"), "{stdout}");
+    let (code, stdout, _) = mmsoak(tmp.path(), &["policy", "lint", "--policy", "seed"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("region: 0 <= net_bps < 2.7")
+            && stdout.contains("MAKER_BOOST would help; it needs net_bps >= 2.7"),
+        "{stdout}"
+    );
+    fs::write(
+        tmp.path().join("p.toml"),
+        "[tuner.latency_hard]\nenabled = false\n",
+    )
+    .expect("write");
+    let (code, stdout, _) = mmsoak(tmp.path(), &["policy", "lint", "--policy", "p.toml"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("region: 360 < p95_latency_ms"), "{stdout}");
+    fs::write(
+        tmp.path().join("bad.toml"),
+        "[tuner.latency_hard]\nenabled = 3\n",
+    )
+    .expect("write");
+    let (code, _, stderr) = mmsoak(tmp.path(), &["policy", "lint", "--policy", "bad.toml"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("enabled"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -48,6 +48,10 @@ pub fn mock_soak(dir: &Path) -> String {
             "24",
             "--auto-tune",
             "--mock",
+            // The mock's scripted KPIs replay the predecessor's runs: the
+            // parity runs use the predecessor's table.
+            "--policy",
+            "seed",
             "--out",
             s(dir),
             "--fixed-clock",

@@ -44,18 +44,18 @@ fn manifest(dir: &Path) -> String {
 
 /// Run a soak with `run_args` into `<tmp>/soak` (a relative path, run from
 /// `<tmp>`: no absolute path can reach a file), then every report command.
-fn soak_and_reports(run_args: &[&str]) -> String {
+fn soak_and_reports(run_args: &[&str], policy: &str) -> String {
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut args = vec!["run"];
     args.extend_from_slice(run_args);
-    args.extend_from_slice(&["--fixed-clock", "--out", "soak"]);
+    args.extend_from_slice(&["--policy", policy, "--fixed-clock", "--out", "soak"]);
     let (code, _, stderr) = common::mmsoak_in(Some(tmp.path()), &args);
     assert_eq!(code, 0, "{stderr}");
     for command in [
-        &["snapshot", "--path", "soak"][..],
+        &["snapshot", "--path", "soak", "--policy", policy][..],
         &["verify", "--path", "soak"],
-        &["gate", "--path", "soak", "--prometheus"],
-        &["report", "--path", "soak"],
+        &["gate", "--path", "soak", "--prometheus", "--policy", policy],
+        &["report", "--path", "soak", "--policy", policy],
     ] {
         let (code, _, stderr) = common::mmsoak_in(Some(tmp.path()), command);
         assert!(code <= 1, "{command:?}: {stderr}");
@@ -66,20 +66,27 @@ fn soak_and_reports(run_args: &[&str]) -> String {
 #[test]
 fn a_mock_soak_writes_the_same_bytes() {
     let manifest =
-        soak_and_reports(&["--mock", "--iterations", "24", "--auto-tune", "--seed", "7"]);
+        // The mock replays the predecessor's runs: under its table.
+        soak_and_reports(
+            &["--mock", "--iterations", "24", "--auto-tune", "--seed", "7"],
+            "seed",
+        );
     insta::assert_snapshot!("mock_soak_manifest", manifest);
 }
 
 #[test]
 fn a_simulated_soak_writes_the_same_bytes() {
-    let manifest = soak_and_reports(&[
-        "--iterations",
-        "8",
-        "--auto-tune",
-        "--seed",
-        "3",
-        "--sim-duration",
-        "900",
-    ]);
+    let manifest = soak_and_reports(
+        &[
+            "--iterations",
+            "8",
+            "--auto-tune",
+            "--seed",
+            "3",
+            "--sim-duration",
+            "900",
+        ],
+        "default",
+    );
     insta::assert_snapshot!("sim_soak_manifest", manifest);
 }

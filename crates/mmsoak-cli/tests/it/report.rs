@@ -17,7 +17,8 @@ fn mock_soak() -> (tempfile::TempDir, std::path::PathBuf) {
 #[test]
 fn report_writes_both_files_and_the_markdown_is_stable() {
     let (_tmp, dir) = mock_soak();
-    let (code, stdout, stderr) = mmsoak(&["report", "--strict", "--path", s(&dir)]);
+    let (code, stdout, stderr) =
+        mmsoak(&["report", "--strict", "--policy", "seed", "--path", s(&dir)]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.starts_with("PASS: every criterion met; wrote "),
@@ -38,7 +39,10 @@ fn report_writes_both_files_and_the_markdown_is_stable() {
 
     // A second run renders the same bytes (fixed clock).
     let (_tmp2, dir2) = mock_soak();
-    assert_eq!(mmsoak(&["report", "--strict", "--path", s(&dir2)]).0, 0);
+    assert_eq!(
+        mmsoak(&["report", "--strict", "--policy", "seed", "--path", s(&dir2)]).0,
+        0
+    );
     assert_eq!(
         fs::read(dir2.join("SOAK_REPORT.html")).expect("html"),
         html.as_bytes()
@@ -99,7 +103,7 @@ fn the_rules_section_needs_the_runs_policy() {
         text.contains("(conditions not evaluated)\n  fired: RISK_NORMALIZE, MAKER_BOOST\n"),
         "the run's own rules are still shown: {text}"
     );
-    let (code, _, stderr) = mmsoak(&["report", "--path", s(&dir)]);
+    let (code, _, stderr) = mmsoak(&["report", "--policy", "seed", "--path", s(&dir)]);
     assert_eq!((code, stderr.as_str()), (0, ""));
     let md = fs::read_to_string(dir.join("SOAK_REPORT.md")).expect("md");
     assert!(md.contains("## Tuner rules over the window (iterations 17–24)"));
@@ -108,7 +112,14 @@ fn the_rules_section_needs_the_runs_policy() {
 #[test]
 fn explain_text_and_json() {
     let (_tmp, dir) = mock_soak();
-    let (code, text, stderr) = mmsoak(&["explain", "--path", s(&dir), "--iteration", "7"]);
+    // The run's own policy: the seed's table.
+    let explain = |iteration: &str, more: &[&str]| {
+        let mut args = vec!["explain", "--policy", "seed", "--path", s(&dir)];
+        args.extend(["--iteration", iteration]);
+        args.extend(more);
+        mmsoak(&args)
+    };
+    let (code, text, stderr) = explain("7", &[]);
     assert_eq!(code, 0, "{stderr}");
     assert!(text.starts_with("Iteration 7 of 24\n"), "{text}");
     // Iteration 7 of the mock: RISK_NORMALIZE and MAKER_BOOST fire, the velocity guard skips.
@@ -130,7 +141,7 @@ fn explain_text_and_json() {
         "{text}"
     );
 
-    let (code, json, _) = mmsoak(&["explain", "--path", s(&dir), "--iteration", "1", "--json"]);
+    let (code, json, _) = explain("1", &["--json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
     assert_eq!(v["iteration"], 1);

@@ -37,12 +37,17 @@ fn every_artifact_of_a_mock_soak_validates() {
         "24",
         "--auto-tune",
         "--mock",
+        "--policy",
+        "seed",
         "--fixed-clock",
         "--out",
         d,
     ];
     assert_eq!(mmsoak(&run).0, 0);
-    assert_eq!(mmsoak(&["gate", "--strict", "--path", d]).0, 0);
+    assert_eq!(
+        mmsoak(&["gate", "--strict", "--policy", "seed", "--path", d]).0,
+        0
+    );
 
     let mut checked = 0;
     for i in 1..=24 {

@@ -36,14 +36,8 @@ struct Soak {
     kpis: Vec<IterationKpis>,
     rules: Vec<Vec<String>>,
     gate: GateReport,
-}
-
-/// The candidate policy change the closed-loop test runs with.
-fn candidate_policy() -> (SoakPolicy, std::path::PathBuf) {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/policy/closed-loop-candidate.toml");
-    let policy = SoakPolicy::from_path(&file).expect("candidate policy reads");
-    (policy, file)
+    /// `concurrency_limit` in force at the end.
+    last_concurrency: f64,
 }
 
 fn soak(scenario: &str, auto_tune: bool, out: &Path) -> Soak {
@@ -93,10 +87,19 @@ fn soak_with(
     let gate = gate_dir(out, &policy.gate, Threshold::Default)
         .expect("gate reads the artifacts")
         .report;
+    let last: Value = serde_json::from_slice(
+        &std::fs::read(out.join(format!("ITER_SUMMARY_{ITERATIONS}.json")))
+            .expect("the last summary"),
+    )
+    .expect("the last summary parses");
+    let last_concurrency = last["runtime_overrides"]["engine"]["concurrency_limit"]
+        .as_f64()
+        .expect("concurrency_limit in force");
     Soak {
         kpis: kpis.0,
         rules,
         gate,
+        last_concurrency,
     }
 }
 
@@ -125,31 +128,15 @@ fn failed_kpis(gate: &GateReport) -> Vec<&str> {
         .collect()
 }
 
-/// The candidate policy in fixtures/ was fitted on the market before the
-/// realism work, using maker share as a stand-in for edge
-/// (`maker_boost.maker_taker_below = 0.95`). On the calibrated market maker
-/// share is ~0.99 from the start, so `MAKER_BOOST` never fires and the
-/// candidate fails where the seed policy does: on net edge alone.
+/// The predecessor's table (`--policy seed`): the latency rules reach their
+/// target by cutting concurrency to 1, where no quote can be replaced; risk
+/// and maker share are inside their targets from the start; and no rule
+/// widens the spread, because `MAKER_BOOST` waits for the gate's own net
+/// target and the fallback for a loss.
 #[test]
-fn default_with_the_candidate_policy_fails_on_net_only_because_maker_share_is_no_proxy_for_edge() {
+fn default_with_the_seed_policy_fails_on_net_only_and_ends_unable_to_replace() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (policy, file) = candidate_policy();
-    let run = soak_with("default", true, (policy, Some(file)), dir.path());
-    assert!(misses(&run.kpis[0]) >= 2, "{:?}", run.kpis[0]);
-    assert_eq!(run.gate.verdict, GateVerdict::Fail);
-    assert_eq!(failed_kpis(&run.gate), ["kpi.net_bps_mean"]);
-    assert!(run.kpis.iter().all(|k| k.maker_taker_ratio > 0.95));
-    assert!(!run.rules.iter().flatten().any(|r| r == "MAKER_BOOST"));
-}
-
-/// The main job's outcome today (`cargo xtask mini-soak`, default policy):
-/// the latency rules reach their target (by cutting concurrency), risk and
-/// maker share are inside theirs from the start, and the net edge stays
-/// below the gate's target, which is also `MAKER_BOOST`'s floor.
-#[test]
-fn default_with_the_default_policy_fails_on_net_only() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let run = soak("default", true, dir.path());
+    let run = soak_with("default", true, (SoakPolicy::seed(), None), dir.path());
     assert!(misses(&run.kpis[0]) >= 2, "{:?}", run.kpis[0]);
     assert_eq!(run.gate.verdict, GateVerdict::Fail);
     assert_eq!(
@@ -157,15 +144,7 @@ fn default_with_the_default_policy_fails_on_net_only() {
         ["kpi.net_bps_mean"],
         "risk, maker/taker and p95 reach their targets; net does not"
     );
-    let first_p95 = run.kpis[0].p95_latency_ms.expect("p95 measured");
-    let last_p95 = run.kpis[ITERATIONS as usize - 1]
-        .p95_latency_ms
-        .expect("p95 measured");
-    assert!(
-        first_p95 > 340.0 && last_p95 <= 340.0,
-        "{first_p95} -> {last_p95}"
-    );
-    let min_net = SoakPolicy::default().tuner.maker_boost.net_bps_min;
+    let min_net = SoakPolicy::seed().tuner.maker_boost.net_bps_min;
     assert!(
         run.kpis
             .iter()
@@ -173,6 +152,36 @@ fn default_with_the_default_policy_fails_on_net_only() {
         "net stays below MAKER_BOOST's floor {min_net} in every iteration"
     );
     assert!(!run.rules.iter().flatten().any(|r| r == "MAKER_BOOST"));
+    assert_eq!(run.last_concurrency, 1.0);
+}
+
+/// The main job (`cargo xtask mini-soak`, default policy). Latency reaches
+/// its target with concurrency left at 2 (quotes can still be replaced).
+/// Net edge is below target, so `FALLBACK_CONSERVATIVE` widens the spread
+/// and slows requoting, as the policy's principles ask; on this market
+/// wider quotes earn less per notional, so net does not reach 2.7 and the
+/// PnL per hour falls to a fraction of the start's: the finding docs/sim.md
+/// reports ("The closed loop"), visible here and in the report.
+#[test]
+fn default_with_the_default_policy_widens_for_edge_and_trades_its_pnl_away() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = soak("default", true, dir.path());
+    assert!(misses(&run.kpis[0]) >= 2, "{:?}", run.kpis[0]);
+    assert_eq!(run.gate.verdict, GateVerdict::Fail);
+    assert_eq!(failed_kpis(&run.gate), ["kpi.net_bps_mean"]);
+    assert!(run.last_concurrency >= 2.0, "{}", run.last_concurrency);
+    assert!(run
+        .rules
+        .iter()
+        .flatten()
+        .any(|r| r == "FALLBACK_CONSERVATIVE"));
+    let pnl = |k: &IterationKpis| k.pnl_per_hour.expect("sim reports PnL");
+    let last8: f64 = run.kpis[16..].iter().map(pnl).sum::<f64>() / 8.0;
+    assert!(
+        last8 < pnl(&run.kpis[0]) / 4.0,
+        "PnL/h {} at the start, {last8} over the last 8",
+        pnl(&run.kpis[0])
+    );
 }
 
 #[test]
@@ -228,6 +237,10 @@ fn latency_spike_fires_the_latency_rules_after_the_spike() {
         let fired = run.rules[i - 1]
             .iter()
             .any(|r| r == "LATENCY_HARD" || r == "LATENCY_BUFFER");
-        assert_eq!(fired, p95(i) >= 330.0, "iteration {i}: p95 {}", p95(i));
+        let soft = SoakPolicy::default()
+            .tuner
+            .latency_buffer
+            .p95_latency_ms_min;
+        assert_eq!(fired, p95(i) >= soft, "iteration {i}: p95 {}", p95(i));
     }
 }

@@ -19,7 +19,7 @@ fn config(out: &Path, iterations: u32, auto_tune: bool) -> SoakConfig {
         iterations,
         auto_tune,
         seed: 42,
-        policy: SoakPolicy::default(),
+        policy: SoakPolicy::seed(),
         policy_file: None,
         initial_overrides: RuntimeOverrides::new(),
         exec_command: None,
