@@ -45,7 +45,7 @@ impl DriverKind {
 /// --auto-tune), guarded and applied; artifacts go to --out.
 ///
 /// Drivers: `sim` (default) runs a quoting bot in the embedded market
-/// simulator (--scenario default|calm|volatile|latency-spike|toxic or a TOML
+/// simulator (--scenario default|calm|volatile|latency-spike|latency-step|toxic or a TOML
 /// file, --sim-duration seconds per iteration, --market FILE.npz to replay a
 /// recorded market); `mock` replays a scripted KPI sequence and ignores the
 /// parameters (it exists to test the pipeline, not the bot); `exec` runs

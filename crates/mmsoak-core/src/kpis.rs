@@ -65,6 +65,10 @@ pub struct IterationKpis {
     pub edge: EdgeComponents,
     /// p95 order latency, ms.
     pub p95_latency_ms: Option<f64>,
+    /// The latency floor, ms (p95 of round trips as if sent alone), when
+    /// the bot reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_floor_ms: Option<f64>,
     /// p95 adverse selection, bps (falls back to the mean when absent).
     pub adverse_bps_p95: Option<f64>,
     /// p95 slippage, bps (falls back to the mean when absent).
@@ -120,6 +124,7 @@ impl IterationKpis {
             net_bps: t.net_bps,
             edge: t.components,
             p95_latency_ms: t.p95_latency_ms,
+            latency_floor_ms: t.latency_floor_ms,
             adverse_bps_p95: t.adverse_bps_p95.or(t.components.adverse_bps),
             slippage_bps_p95: t.slippage_bps_p95.or(t.components.slippage_bps),
             order_age_p95_ms: t.order_age_p95_ms,

@@ -87,6 +87,11 @@ pub struct EdgeTotals {
     pub order_age_p95_ms: Option<f64>,
     /// p95 order round-trip latency, ms.
     pub p95_latency_ms: Option<f64>,
+    /// The latency floor, ms: the p95 of round trips as they would have been
+    /// with nothing else of the bot's in flight (what no concurrency setting
+    /// can go below), when the bot reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_floor_ms: Option<f64>,
     /// Fill totals, when reported.
     pub fills: Option<FillTotals>,
     /// Legacy internal counters, when reported.
@@ -209,6 +214,7 @@ fn read_totals(t: &Fields<'_>) -> Result<EdgeTotals, InputError> {
         slippage_bps_p95: t.opt_f64("slippage_bps_p95")?,
         order_age_p95_ms: t.opt_non_negative("order_age_p95_ms")?,
         p95_latency_ms: t.opt_non_negative("p95_latency_ms")?,
+        latency_floor_ms: t.opt_non_negative("latency_floor_ms")?,
         fills,
         internal_fills,
         block_reasons,

@@ -158,6 +158,7 @@ pub fn read_baseline(file: &Path) -> Result<KpiLast8, InputError> {
     unknown_key(
         &kpis,
         &[
+            "latency_floor_ms",
             "maker_taker_ratio",
             "net_bps",
             "p95_latency_ms",
@@ -171,7 +172,7 @@ pub fn read_baseline(file: &Path) -> Result<KpiLast8, InputError> {
         let median = o.opt_f64("median")?.unwrap_or(mean);
         let (min, max) = match name {
             "maker_taker_ratio" | "risk_ratio" => (0.0, 1.0),
-            "p95_latency_ms" => (0.0, f64::INFINITY),
+            "p95_latency_ms" | "latency_floor_ms" => (0.0, f64::INFINITY),
             _ => (f64::NEG_INFINITY, f64::INFINITY),
         };
         for (key, value) in [("mean", mean), ("median", median)] {
@@ -181,7 +182,12 @@ pub fn read_baseline(file: &Path) -> Result<KpiLast8, InputError> {
         }
         Ok(crate::snapshot::MeanMedian { mean, median })
     };
+    let latency_floor_ms = match kpis.opt_object("latency_floor_ms")? {
+        Some(_) => Some(one("latency_floor_ms")?),
+        None => None,
+    };
     Ok(KpiLast8 {
+        latency_floor_ms,
         maker_taker_ratio: one("maker_taker_ratio")?,
         net_bps: one("net_bps")?,
         p95_latency_ms: one("p95_latency_ms")?,

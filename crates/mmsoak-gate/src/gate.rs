@@ -238,6 +238,35 @@ pub struct Criterion {
     pub target: Measure,
     /// Whether the criterion is met.
     pub ok: bool,
+    /// Why a failure is not the bot's to fix, when it is not
+    /// (`"environment-bound"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<FailureClass>,
+    /// For an environment-bound latency failure: the window's mean latency
+    /// floor, ms (p95 of round trips as if sent with nothing else in
+    /// flight), which is above the target by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_floor_ms: Option<f64>,
+}
+
+/// What kind of failure a failed criterion is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FailureClass {
+    /// The environment holds the KPI beyond its target whatever the bot's
+    /// parameters: p95 latency whose floor (round trips with nothing else
+    /// of the bot's in flight) is above the target by itself. Re-soak once
+    /// the infrastructure recovers, or record a waiver.
+    #[serde(rename = "environment-bound")]
+    EnvironmentBound,
+}
+
+impl FailureClass {
+    /// `environment-bound`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::EnvironmentBound => "environment-bound",
+        }
+    }
 }
 
 impl Criterion {
@@ -248,6 +277,8 @@ impl Criterion {
             op,
             target: Measure::Number(target),
             ok: op.holds(value, target),
+            class: None,
+            latency_floor_ms: None,
         }
     }
 
@@ -258,6 +289,8 @@ impl Criterion {
             op,
             target: Measure::Count(target),
             ok: op.holds(value, target),
+            class: None,
+            latency_floor_ms: None,
         }
     }
 
@@ -268,19 +301,56 @@ impl Criterion {
 
     /// `name: value (target op target)`, e.g.
     /// `kpi.net_bps_mean: 2.5 (target >= 2.7)`.
+    /// An environment-bound failure says so, with the floor and what to do.
     pub fn describe(&self) -> String {
-        format!(
+        let text = format!(
             "{}: {} (target {})",
             self.name,
             self.value,
             self.target_text()
-        )
+        );
+        match self.failure_note() {
+            Some(note) => format!("{text} [{note}]"),
+            None => text,
+        }
+    }
+
+    /// What a failure that is not the bot's to fix calls for: for an
+    /// environment-bound latency, the floor and what to do.
+    pub fn failure_note(&self) -> Option<String> {
+        let (class, floor) = (self.class?, self.latency_floor_ms?);
+        Some(format!(
+            "{}: the latency floor ({floor} ms, round trips as if sent with nothing \
+             else in flight) is above the target by itself, so no bot setting can \
+             meet it; re-soak after the infrastructure recovers, or record a waiver",
+            class.as_str()
+        ))
     }
 
     /// The operator and target, e.g. `>= 2.7`.
     pub fn target_text(&self) -> String {
         format!("{} {}", self.op.as_str(), self.target)
     }
+}
+
+/// `kpi.p95_latency_ms_mean`; a failure is environment-bound when the
+/// window's mean latency floor is above the target by itself.
+fn latency_criterion(k: &crate::snapshot::KpiLast8, target: f64) -> Criterion {
+    let mut c = Criterion::number(
+        CriterionId::P95LatencyMsMean,
+        k.p95_latency_ms.mean,
+        Comparison::AtMost,
+        target,
+    );
+    if let Some(floor) = k
+        .latency_floor_ms
+        .map(|f| f.mean)
+        .filter(|f| !c.ok && *f > target)
+    {
+        c.class = Some(FailureClass::EnvironmentBound);
+        c.latency_floor_ms = Some(floor);
+    }
+    c
 }
 
 /// How far a run got: from `SOAK_RUN.json`, which `mmsoak run` writes (a
@@ -419,12 +489,7 @@ pub fn evaluate(inputs: &GateInputs<'_>, policy: &GatePolicy, threshold: Thresho
             AtLeast,
             policy.net_bps_mean_min,
         ),
-        Criterion::number(
-            C::P95LatencyMsMean,
-            k.p95_latency_ms.mean,
-            AtMost,
-            policy.p95_latency_ms_mean_max,
-        ),
+        latency_criterion(k, policy.p95_latency_ms_mean_max),
         Criterion::count(
             C::PassCountLast8,
             snapshot.pass_count_last8,
@@ -443,6 +508,8 @@ pub fn evaluate(inputs: &GateInputs<'_>, policy: &GatePolicy, threshold: Thresho
             op: NotEquals,
             target: Measure::Word(SnapshotVerdict::Fail.as_str().into()),
             ok: snapshot.verdict != SnapshotVerdict::Fail,
+            class: None,
+            latency_floor_ms: None,
         },
         Criterion {
             name: C::FreezeReady,
@@ -450,6 +517,8 @@ pub fn evaluate(inputs: &GateInputs<'_>, policy: &GatePolicy, threshold: Thresho
             op: Equals,
             target: Measure::Flag(true),
             ok: snapshot.freeze_ready,
+            class: None,
+            latency_floor_ms: None,
         },
         Criterion::number(
             C::FullApplyRatio,

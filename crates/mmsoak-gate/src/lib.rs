@@ -35,8 +35,8 @@ mod snapshot;
 
 pub use compare::{compare, read_baseline, Better, KpiChange, SnapshotComparison};
 pub use gate::{
-    evaluate, gate, gate_dir, Comparison, Criterion, CriterionGroup, CriterionId, GateInputs,
-    GateReport, GateRun, GateVerdict, Measure, RunCompletion, Threshold,
+    evaluate, gate, gate_dir, Comparison, Criterion, CriterionGroup, CriterionId, FailureClass,
+    GateInputs, GateReport, GateRun, GateVerdict, Measure, RunCompletion, Threshold,
 };
 pub use kpi::GatedKpi;
 pub use mmsoak_policy::{GatePolicy, GatePolicyError, SnapshotPolicy};

@@ -54,6 +54,10 @@ pub struct MeanMedian {
 /// `kpi_last8`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct KpiLast8 {
+    /// The latency floor, ms (p95 of round trips as if sent alone), over
+    /// the window iterations that report it; absent when none does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_floor_ms: Option<MeanMedian>,
     /// Maker share.
     pub maker_taker_ratio: MeanMedian,
     /// Net edge, bps.
@@ -204,6 +208,11 @@ impl SnapshotWindow {
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
+        let floor: Vec<f64> = self
+            .rows
+            .iter()
+            .filter_map(|r| r.kpis.latency_floor_ms)
+            .collect();
         let mut passes = 0;
         let mut anomalies = 0;
         let mut prev_risk: Option<f64> = None;
@@ -276,6 +285,7 @@ impl SnapshotWindow {
             kpi_gate_parity: kpi_gate_passed
                 .map(|passed| passed == (verdict != SnapshotVerdict::Fail)),
             kpi_last8: KpiLast8 {
+                latency_floor_ms: (!floor.is_empty()).then(|| stat(&floor)),
                 maker_taker_ratio: stat(&mt),
                 net_bps: stat(&net),
                 p95_latency_ms: stat(&p95),

@@ -5,8 +5,8 @@ use std::path::Path;
 use mmsoak_core::{Delta, DeltaOp, Param};
 use mmsoak_gate::{
     compare, evaluate, gate_dir, read_baseline, render_prometheus, snapshot_dir, Criterion,
-    CriterionGroup, CriterionId, GateInputs, GatePolicy, GateReport, GateVerdict, PostSoakSnapshot,
-    RunCompletion, SnapshotPolicy, SnapshotVerdict, Threshold,
+    CriterionGroup, CriterionId, FailureClass, GateInputs, GatePolicy, GateReport, GateVerdict,
+    MeanMedian, PostSoakSnapshot, RunCompletion, SnapshotPolicy, SnapshotVerdict, Threshold,
 };
 use mmsoak_verify::testing::{write_run, IterationPlan, PlanKpis, PlanStep};
 use mmsoak_verify::{DeltaMetrics, SkipFlags};
@@ -371,6 +371,47 @@ fn each_gate_criterion_on_both_sides() {
 
 /// A run that did not complete what it was asked for fails, whatever its
 /// window; a directory without a run record has no such criterion.
+/// Issue 14: a p95 failure whose latency floor (round trips as if sent with
+/// nothing else in flight) is above the target by itself is classed
+/// environment-bound, in the JSON and the text; a floor under the target,
+/// or a p95 that passes, is not.
+#[test]
+fn a_latency_failure_with_the_floor_above_the_target_is_environment_bound() {
+    let policy = GatePolicy::default();
+    let mm = |v: f64| MeanMedian { mean: v, median: v };
+    let latency = |p95: f64, floor: Option<f64>| {
+        let (mut s, d) = passing();
+        s.kpi_last8.p95_latency_ms = mm(p95);
+        s.kpi_last8.latency_floor_ms = floor.map(mm);
+        let r = judge(&s, &d, 0, None, &policy, true);
+        r.criteria
+            .into_iter()
+            .find(|c| c.name.as_str() == "kpi.p95_latency_ms_mean")
+            .expect("the latency criterion")
+    };
+    let c = latency(369.7, Some(365.2));
+    assert!(!c.ok);
+    assert_eq!(c.class, Some(FailureClass::EnvironmentBound));
+    assert_eq!(c.latency_floor_ms, Some(365.2));
+    assert!(
+        c.describe()
+            .contains("[environment-bound: the latency floor (365.2 ms"),
+        "{}",
+        c.describe()
+    );
+    let json = serde_json::to_value(&c).expect("json");
+    assert_eq!(json["class"], "environment-bound");
+    assert_eq!(json["latency_floor_ms"], 365.2);
+    // The bot's own doing: the floor is under the target.
+    let c = latency(369.7, Some(320.0));
+    assert_eq!((c.ok, c.class, c.latency_floor_ms), (false, None, None));
+    // No floor reported, or a passing p95: nothing to class.
+    assert_eq!(latency(369.7, None).class, None);
+    assert_eq!(latency(330.0, Some(345.0)).class, None);
+    let json = serde_json::to_value(latency(369.7, None)).expect("json");
+    assert!(json.get("class").is_none() && json.get("latency_floor_ms").is_none());
+}
+
 #[test]
 fn an_unfinished_run_fails_the_gate() {
     let (s, d) = passing();

@@ -141,11 +141,13 @@ impl SoakReport {
             for c in failed {
                 let _ = write!(
                     s,
-                    "<li><code>{}</code>: <b>{}</b>, target {} {}</li>",
+                    "<li><code>{}</code>: <b>{}</b>, target {} {}{}</li>",
                     esc(c.name.as_str()),
                     esc(&show_measure(&c.value)),
                     c.op.as_str(),
-                    esc(&show_measure(&c.target))
+                    esc(&show_measure(&c.target)),
+                    c.failure_note()
+                        .map_or_else(String::new, |n| format!(" <b>({})</b>", esc(&n)))
                 );
             }
             s.push_str("</ul>");

@@ -588,11 +588,13 @@ impl SoakReport {
         for c in g.failed() {
             let _ = writeln!(
                 s,
-                "- **failed** `{}`: {} (target {} {})",
+                "- **failed** `{}`: {} (target {} {}){}",
                 c.name,
                 show_measure(&c.value),
                 c.op.as_str(),
-                show_measure(&c.target)
+                show_measure(&c.target),
+                c.failure_note()
+                    .map_or_else(String::new, |n| format!(": **{n}**"))
             );
         }
         if g.failed().next().is_some() {

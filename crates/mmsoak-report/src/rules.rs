@@ -42,6 +42,7 @@ fn inputs_of(row: &IterationRow) -> RuleInputs {
         p95_latency_ms: row.p95_latency_ms,
         adverse_bps_p95: row.adverse_bps_p95,
         slippage_bps_p95: row.slippage_bps_p95,
+        latency_floor_ms: None,
     }
 }
 
@@ -109,6 +110,7 @@ pub fn rule_checks(e: &Explanation, p: &TuningPolicy) -> Vec<RuleCheck> {
         p95_latency_ms: kpi("p95_latency_ms"),
         adverse_bps_p95: kpi("adverse_bps_p95"),
         slippage_bps_p95: kpi("slippage_bps_p95"),
+        latency_floor_ms: kpi("latency_floor_ms"),
     };
     let fc = &p.fallback_conservative;
     Rule::ALL

@@ -74,6 +74,9 @@ struct LatencyState {
     in_flight: usize,
     pending_response: BTreeMap<u64, i64>,
     round_trips_ms: Vec<f64>,
+    /// Each round trip as it would have been with none of our other orders
+    /// in flight (the own-orders part taken out): the latency floor's data.
+    alone_round_trips_ms: Vec<f64>,
 }
 
 impl LatencyState {
@@ -107,6 +110,8 @@ impl LatencyModel for SharedLatency {
         let entry = (rt.round() as i64 - response).max(1);
         s.pending_response.insert(order.order_id, response.max(1));
         s.round_trips_ms.push(rt / 1e6);
+        let alone = rt - s.per_in_flight_ns * s.in_flight as f64;
+        s.alone_round_trips_ms.push(alone / 1e6);
         entry
     }
 
@@ -276,6 +281,7 @@ impl<D: EngineBook> Engine<D> {
             in_flight: 0,
             pending_response: BTreeMap::new(),
             round_trips_ms: Vec::new(),
+            alone_round_trips_ms: Vec::new(),
         }));
         let asset = L2AssetBuilder::new()
             .data(vec![data])
@@ -400,10 +406,15 @@ impl<D: EngineBook> Engine<D> {
         self.hbt.clear_inactive_orders(Some(0));
     }
 
-    /// Every order round trip so far, ms, in the order sent (taken out of
+    /// Every order round trip so far, ms, in the order sent, and each as it
+    /// would have been with nothing else of ours in flight (taken out of
     /// the engine).
-    pub(crate) fn take_round_trips_ms(&mut self) -> Vec<f64> {
-        std::mem::take(&mut self.latency.borrow_mut().round_trips_ms)
+    pub(crate) fn take_round_trips_ms(&mut self) -> (Vec<f64>, Vec<f64>) {
+        let mut l = self.latency.borrow_mut();
+        (
+            std::mem::take(&mut l.round_trips_ms),
+            std::mem::take(&mut l.alone_round_trips_ms),
+        )
     }
 
     /// Run to the end without trading (the replay baseline of the benchmark).
@@ -468,6 +479,7 @@ mod tests {
             in_flight: 0,
             pending_response: BTreeMap::new(),
             round_trips_ms: Vec::new(),
+            alone_round_trips_ms: Vec::new(),
         };
         let quiet = state.round_trip_ns(3 * SECOND + 50_000_000);
         let busy = state.round_trip_ns(5 * SECOND + 950_000_000);

@@ -331,13 +331,14 @@ fn run(
         &scenario.fees,
         end_ns,
     )?;
-    let mut round_trips = engine.take_round_trips_ms();
+    let (mut round_trips, mut alone) = engine.take_round_trips_ms();
     let report = report::build_report(report::ReportInputs {
         fills: &run.fills,
         counters: &run.counters,
         tape: mid,
         order_ages_ms: &mut run.order_ages_ms,
         round_trips_ms: &mut round_trips,
+        alone_round_trips_ms: &mut alone,
         final_inventory: run.final_inventory,
         end_ns: run.end_ns,
         adverse_horizon_ns: i64::from(scenario.bot.adverse_horizon_ms) * 1_000_000,

@@ -30,6 +30,8 @@ pub(crate) struct ReportInputs<'a> {
     pub(crate) tape: &'a MarketTape,
     pub(crate) order_ages_ms: &'a mut [f64],
     pub(crate) round_trips_ms: &'a mut [f64],
+    /// The same round trips without their own-orders part.
+    pub(crate) alone_round_trips_ms: &'a mut [f64],
     pub(crate) final_inventory: f64,
     pub(crate) end_ns: i64,
     pub(crate) adverse_horizon_ns: i64,
@@ -130,6 +132,7 @@ pub(crate) fn build_report(r: ReportInputs<'_>) -> EdgeReport {
             slippage_bps_p95: p95(&mut slip_each).map(round6),
             order_age_p95_ms: p95(r.order_ages_ms).map(round6),
             p95_latency_ms: p95(r.round_trips_ms).map(round6),
+            latency_floor_ms: p95(r.alone_round_trips_ms).map(round6),
             fills: Some(FillTotals {
                 maker_volume: round6(totals.maker_volume),
                 taker_volume: round6(totals.taker_volume),
@@ -179,6 +182,7 @@ pub fn report_json(report: &EdgeReport, counters: &BotCounters, scenario: &str) 
             "slippage_bps_p95": t.slippage_bps_p95,
             "order_age_p95_ms": t.order_age_p95_ms,
             "p95_latency_ms": t.p95_latency_ms,
+            "latency_floor_ms": t.latency_floor_ms,
             "fills": {
                 "maker_count": fills.maker_count,
                 "taker_count": fills.taker_count,
@@ -265,6 +269,7 @@ mod tests {
             tape,
             order_ages_ms: &mut [],
             round_trips_ms: &mut [],
+            alone_round_trips_ms: &mut [],
             final_inventory: fills
                 .iter()
                 .map(|f| if f.buy { f.qty } else { -f.qty })

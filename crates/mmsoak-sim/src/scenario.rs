@@ -154,13 +154,17 @@ pub struct FeeSpec {
 }
 
 /// The built-in scenarios: (name, TOML).
-pub const BUILTIN_SCENARIOS: [(&str, &str); 5] = [
+pub const BUILTIN_SCENARIOS: [(&str, &str); 6] = [
     ("default", include_str!("../scenarios/default.toml")),
     ("calm", include_str!("../scenarios/calm.toml")),
     ("volatile", include_str!("../scenarios/volatile.toml")),
     (
         "latency-spike",
         include_str!("../scenarios/latency-spike.toml"),
+    ),
+    (
+        "latency-step",
+        include_str!("../scenarios/latency-step.toml"),
     ),
     ("toxic", include_str!("../scenarios/toxic.toml")),
 ];

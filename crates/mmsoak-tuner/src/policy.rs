@@ -100,6 +100,10 @@ pub struct RuleInputs {
     pub adverse_bps_p95: Option<f64>,
     /// p95 slippage, bps.
     pub slippage_bps_p95: Option<f64>,
+    /// The latency floor, ms: p95 of round trips as if sent with nothing
+    /// else in flight (bots that report it). The latency rules stand down
+    /// when it alone is in their band.
+    pub latency_floor_ms: Option<f64>,
 }
 
 impl From<&mmsoak_core::IterationKpis> for RuleInputs {
@@ -111,6 +115,7 @@ impl From<&mmsoak_core::IterationKpis> for RuleInputs {
             p95_latency_ms: k.p95_latency_ms,
             adverse_bps_p95: k.adverse_bps_p95,
             slippage_bps_p95: k.slippage_bps_p95,
+            latency_floor_ms: k.latency_floor_ms,
         }
     }
 }

@@ -422,6 +422,9 @@ pub struct SummaryKpis {
     pub net_bps: Option<f64>,
     /// `summary.p95_latency_ms`.
     pub p95_latency_ms: Option<f64>,
+    /// `summary.latency_floor_ms`: what p95 latency would be with nothing
+    /// else of the bot's in flight (bots that report it).
+    pub latency_floor_ms: Option<f64>,
     /// `summary.runtime_utc`.
     pub runtime_utc: Option<String>,
 }
@@ -754,6 +757,7 @@ fn read_kpis(s: &Fields<'_>) -> Result<SummaryKpis, InputError> {
         maker_taker_ratio: ratio("maker_taker_ratio")?,
         net_bps: s.opt_f64("net_bps")?,
         p95_latency_ms: s.opt_non_negative("p95_latency_ms")?,
+        latency_floor_ms: s.opt_non_negative("latency_floor_ms")?,
         runtime_utc: s.opt_str("runtime_utc")?.map(str::to_owned),
     })
 }

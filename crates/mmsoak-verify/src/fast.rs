@@ -72,6 +72,7 @@ struct Kpis<'a> {
     maker_taker_ratio: Option<f64>,
     net_bps: Option<f64>,
     p95_latency_ms: Option<f64>,
+    latency_floor_ms: Option<f64>,
     #[serde(borrow)]
     runtime_utc: Option<Cow<'a, str>>,
     fills: Option<Obj<Fills>>,
@@ -284,6 +285,7 @@ fn kpis(k: Option<Obj<Kpis<'_>>>) -> Option<SummaryKpis> {
         maker_taker_ratio: ratio(k.maker_taker_ratio)?,
         net_bps: k.net_bps,
         p95_latency_ms: non_negative(k.p95_latency_ms)?,
+        latency_floor_ms: non_negative(k.latency_floor_ms)?,
         runtime_utc: k.runtime_utc.map(Cow::into_owned),
     })
 }

@@ -74,11 +74,14 @@ fn the_report_renders_in_chromium() {
         &n,
         "--auto-tune",
         "--mock",
+        // The mock replays the predecessor's runs, under its table.
+        "--policy",
+        "seed",
         "--fixed-clock",
         "--out",
         d,
     ]);
-    mmsoak(&["report", "--strict", "--path", d]);
+    mmsoak(&["report", "--strict", "--policy", "seed", "--path", d]);
     let url = format!("file://{}", dir.join("SOAK_REPORT.html").display());
 
     // 1. The DOM after scripts ran, and the console log.

@@ -7,13 +7,14 @@
 //! On `default` no parameter setting within the registry's bounds brings the
 //! net edge to the gate's 2.7 bps (it peaks near 2.3 bps, where the bot
 //! barely trades), so every policy FAILs there on net edge; the tests below
-//! pin that outcome and that the other KPIs reach their targets. Nor "after
-//! the latency spike p95 returns under 340 ms within 6 iterations".
+//! pin that outcome and that the other KPIs reach their targets. After
+//! `latency-spike`'s step the latency floor alone is above the target: the
+//! tests pin that the rules stand down and the gate says environment-bound.
 
 use std::path::Path;
 
 use mmsoak_core::{IterationKpis, RuntimeOverrides};
-use mmsoak_gate::{gate_dir, CriterionGroup, GateReport, GateVerdict, Threshold};
+use mmsoak_gate::{gate_dir, CriterionGroup, FailureClass, GateReport, GateVerdict, Threshold};
 use mmsoak_runner::{
     run_soak, Clock, IterationDone, Scenario, SimDriver, SoakConfig, SoakObserver, SoakPolicy,
 };
@@ -36,8 +37,10 @@ struct Soak {
     kpis: Vec<IterationKpis>,
     rules: Vec<Vec<String>>,
     gate: GateReport,
-    /// `concurrency_limit` in force at the end.
-    last_concurrency: f64,
+    /// `concurrency_limit` in force during each iteration.
+    concurrency: Vec<f64>,
+    /// Each iteration's proposal rationale.
+    rationales: Vec<String>,
 }
 
 fn soak(scenario: &str, auto_tune: bool, out: &Path) -> Soak {
@@ -87,19 +90,36 @@ fn soak_with(
     let gate = gate_dir(out, &policy.gate, Threshold::Default)
         .expect("gate reads the artifacts")
         .report;
-    let last: Value = serde_json::from_slice(
-        &std::fs::read(out.join(format!("ITER_SUMMARY_{ITERATIONS}.json")))
-            .expect("the last summary"),
-    )
-    .expect("the last summary parses");
-    let last_concurrency = last["runtime_overrides"]["engine"]["concurrency_limit"]
-        .as_f64()
-        .expect("concurrency_limit in force");
+    let summaries: Vec<Value> = (1..=ITERATIONS)
+        .map(|i| {
+            let file = out.join(format!("ITER_SUMMARY_{i}.json"));
+            serde_json::from_slice(&std::fs::read(file).expect("a summary"))
+                .expect("a summary parses")
+        })
+        .collect();
+    let concurrency = summaries
+        .iter()
+        .map(|s| {
+            s["runtime_overrides"]["engine"]["concurrency_limit"]
+                .as_f64()
+                .expect("concurrency_limit in force")
+        })
+        .collect();
+    let rationales = summaries
+        .iter()
+        .map(|s| {
+            s["tuning"]["rationale"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
     Soak {
         kpis: kpis.0,
         rules,
         gate,
-        last_concurrency,
+        concurrency,
+        rationales,
     }
 }
 
@@ -152,7 +172,7 @@ fn default_with_the_seed_policy_fails_on_net_only_and_ends_unable_to_replace() {
         "net stays below MAKER_BOOST's floor {min_net} in every iteration"
     );
     assert!(!run.rules.iter().flatten().any(|r| r == "MAKER_BOOST"));
-    assert_eq!(run.last_concurrency, 1.0);
+    assert_eq!(run.concurrency.last(), Some(&1.0));
 }
 
 /// The main job (`cargo xtask mini-soak`, default policy). Latency reaches
@@ -169,7 +189,11 @@ fn default_with_the_default_policy_widens_for_edge_and_trades_its_pnl_away() {
     assert!(misses(&run.kpis[0]) >= 2, "{:?}", run.kpis[0]);
     assert_eq!(run.gate.verdict, GateVerdict::Fail);
     assert_eq!(failed_kpis(&run.gate), ["kpi.net_bps_mean"]);
-    assert!(run.last_concurrency >= 2.0, "{}", run.last_concurrency);
+    assert!(
+        run.concurrency.iter().all(|&c| c >= 2.0),
+        "{:?}",
+        run.concurrency
+    );
     assert!(run
         .rules
         .iter()
@@ -213,8 +237,12 @@ fn toxic_fails_with_auto_tune_and_names_net_bps() {
     assert!(run.kpis.iter().all(|k| k.net_bps.is_some_and(|n| n < 0.0)));
 }
 
+/// Issue 14, section 3: after `latency-spike`'s +45 ms the latency floor
+/// alone is above the target, so the latency rules stand down (no
+/// concurrency cut that would only disable replaces) and say why, and the
+/// gate classes the p95 failure environment-bound, with the floor.
 #[test]
-fn latency_spike_fires_the_latency_rules_after_the_spike() {
+fn latency_spike_the_rules_stand_down_and_the_failure_is_environment_bound() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = soak("latency-spike", true, dir.path());
     let spike = Scenario::builtin("latency-spike")
@@ -223,24 +251,64 @@ fn latency_spike_fires_the_latency_rules_after_the_spike() {
         .spike_from_iteration as usize;
     assert!(spike > 1 && spike <= ITERATIONS as usize);
     let p95 = |i: usize| run.kpis[i - 1].p95_latency_ms.expect("p95");
-    // The spike is visible: p95 jumps at the spike iteration, above 340.
-    assert!(p95(spike) > 340.0, "p95 {} at the spike", p95(spike));
+    let floor = |i: usize| run.kpis[i - 1].latency_floor_ms.expect("floor");
     assert!(
         p95(spike) > p95(spike - 1) + 30.0,
         "{} -> {}",
         p95(spike - 1),
         p95(spike)
     );
-    // From the spike on, a latency rule fires in every iteration whose p95
-    // is above the soft band's floor.
     for i in spike..=ITERATIONS as usize {
-        let fired = run.rules[i - 1]
-            .iter()
-            .any(|r| r == "LATENCY_HARD" || r == "LATENCY_BUFFER");
-        let soft = SoakPolicy::default()
-            .tuner
-            .latency_buffer
-            .p95_latency_ms_min;
-        assert_eq!(fired, p95(i) >= soft, "iteration {i}: p95 {}", p95(i));
+        assert!(floor(i) > 340.0, "iteration {i}: floor {}", floor(i));
+        assert!(
+            !run.rules[i - 1].iter().any(|r| r.starts_with("LATENCY")),
+            "iteration {i}: {:?}",
+            run.rules[i - 1]
+        );
+        assert!(
+            run.rationales[i - 1].contains("stands down"),
+            "{}",
+            run.rationales[i - 1]
+        );
+        assert_eq!(
+            run.concurrency[i - 1],
+            run.concurrency[spike - 1],
+            "iteration {i}"
+        );
     }
+    let c = run
+        .gate
+        .criteria
+        .iter()
+        .find(|c| c.name.as_str() == "kpi.p95_latency_ms_mean")
+        .expect("the latency criterion");
+    assert!(!c.ok);
+    assert_eq!(c.class, Some(FailureClass::EnvironmentBound));
+    assert!(c.latency_floor_ms.is_some_and(|f| f > 340.0), "{c:?}");
+}
+
+/// Issue 14, section 3: after `latency-step`'s +10 ms the floor stays under
+/// the band, so the latency rules act, and p95 is back at or under 340 ms
+/// within 6 iterations; the gate's latency criterion passes (the run still
+/// fails on net edge, the finding of docs/sim.md).
+#[test]
+fn latency_step_p95_recovers_within_six_iterations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = soak("latency-step", true, dir.path());
+    let step = Scenario::builtin("latency-step")
+        .expect("latency-step")
+        .latency
+        .spike_from_iteration as usize;
+    let p95 = |i: usize| run.kpis[i - 1].p95_latency_ms.expect("p95");
+    assert!(p95(step) > 340.0, "p95 {} at the step", p95(step));
+    let back = (step..=step + 6).find(|&i| p95(i) <= 340.0);
+    assert!(
+        back.is_some(),
+        "{:?}",
+        (step..=step + 6).map(p95).collect::<Vec<_>>()
+    );
+    for i in back.unwrap_or(step)..=ITERATIONS as usize {
+        assert!(p95(i) <= 340.0, "iteration {i}: {}", p95(i));
+    }
+    assert_eq!(failed_kpis(&run.gate), ["kpi.net_bps_mean"]);
 }

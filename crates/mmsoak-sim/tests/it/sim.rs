@@ -284,6 +284,43 @@ fn the_latency_target_is_reachable_while_still_replacing_quotes() {
     }
 }
 
+fn floor(o: &SimOutput) -> f64 {
+    o.report.totals.latency_floor_ms.expect("latency floor")
+}
+
+/// Issue 14: EDGE_REPORT's `latency_floor_ms` is the p95 of round trips
+/// without their own-orders part: what p95 would be with nothing else in
+/// flight. It is what `concurrency_limit` 1 gets close to, it sits well
+/// under p95 at the default concurrency, and after `latency-spike`'s step
+/// it is above the 340 ms target by itself.
+#[test]
+fn the_latency_floor_is_what_fewer_orders_in_flight_approach() {
+    let spike = Scenario::builtin("latency-spike").expect("latency-spike");
+    for seed in SEEDS {
+        let wide = sim("default", &defaults(), seed);
+        let alone = sim(
+            "default",
+            &defaults().with(Param::ConcurrencyLimit, 1.0),
+            seed,
+        );
+        assert!(
+            floor(&wide) < p95(&wide) - 20.0,
+            "seed {seed}: {} vs {}",
+            floor(&wide),
+            p95(&wide)
+        );
+        assert!(
+            (floor(&wide) - p95(&alone)).abs() < 15.0,
+            "seed {seed}: floor {} vs p95 at concurrency 1 {}",
+            floor(&wide),
+            p95(&alone)
+        );
+        assert!(floor(&alone) <= p95(&alone) + 1e-9);
+        let after = simulate_iteration(&spike, &defaults(), seed, 12, HOUR).expect("simulate");
+        assert!(floor(&after) > 340.0, "seed {seed}: {}", floor(&after));
+    }
+}
+
 #[test]
 fn smaller_orders_fewer_risk_blocks_and_smaller_inventory() {
     for seed in SEEDS {

@@ -4,7 +4,7 @@
 use mmsoak_core::Param::{ConcurrencyLimit, TailAgeMs};
 use serde::{Deserialize, Serialize};
 
-use super::{shown, Aim, Direction::Down, Exclusive, Kpi, TunerRule, TuningPolicy};
+use super::{shown, Aim, Decision, Direction::Down, Exclusive, Kpi, RuleMemory, TunerRule, TuningPolicy};
 use crate::policy::{Clause, ClauseOp::{AtLeast, AtMost}, RuleInputs, RuleMove};
 
 /// `[tuner.latency_buffer]`.
@@ -86,5 +86,10 @@ impl TunerRule for LatencyBuffer {
             ("p95_latency_ms_min", self.p95_latency_ms_min),
             ("p95_latency_ms_max", self.p95_latency_ms_max),
         ]
+    }
+
+    /// Stands down when the latency floor alone is in the latency band.
+    fn decide(&self, policy: &TuningPolicy, k: &RuleInputs, _: &RuleMemory) -> Decision {
+        super::decide_latency(self, policy, k)
     }
 }

@@ -4,7 +4,7 @@
 use mmsoak_core::Param::{ConcurrencyLimit, TailAgeMs};
 use serde::{Deserialize, Serialize};
 
-use super::{shown, Aim, Direction::Down, Exclusive, Kpi, TunerRule, TuningPolicy};
+use super::{shown, Aim, Decision, Direction::Down, Exclusive, Kpi, RuleMemory, TunerRule, TuningPolicy};
 use crate::policy::{Clause, ClauseOp::Above, RuleInputs, RuleMove};
 
 /// `[tuner.latency_hard]`.
@@ -76,5 +76,10 @@ impl TunerRule for LatencyHard {
 
     fn thresholds(&self) -> Vec<(&'static str, f64)> {
         vec![("p95_latency_ms_above", self.p95_latency_ms_above)]
+    }
+
+    /// Stands down when the latency floor alone is in the latency band.
+    fn decide(&self, policy: &TuningPolicy, k: &RuleInputs, _: &RuleMemory) -> Decision {
+        super::decide_latency(self, policy, k)
     }
 }

@@ -182,6 +182,47 @@ pub trait TunerRule: RuleTable {
     }
 }
 
+/// Why a latency rule stands down, if it does: the latency floor (round
+/// trips as if sent with nothing else in flight) is already in the band
+/// where the latency rules fire (at or above `LATENCY_BUFFER`'s
+/// `p95_latency_ms_min`), so fewer orders in flight cannot bring p95 out of
+/// it; cutting concurrency would only disable replaces. The latency comes
+/// from outside the bot (environment-bound).
+pub(crate) fn latency_stand_down(
+    rule: Rule,
+    policy: &TuningPolicy,
+    k: &RuleInputs,
+) -> Option<String> {
+    let floor = k.latency_floor_ms?;
+    let band = policy.latency_buffer.p95_latency_ms_min;
+    (floor >= band).then(|| {
+        format!(
+            "{rule} stands down: latency_floor_ms={floor} >= {band}: round trips are that \
+             slow with nothing else in flight, so fewer orders in flight cannot bring p95 \
+             down (environment-bound)"
+        )
+    })
+}
+
+/// A latency rule's decision: it fires when enabled and its condition
+/// holds, unless the latency floor makes it stand down.
+pub(crate) fn decide_latency<R: TunerRule + ?Sized>(
+    r: &R,
+    policy: &TuningPolicy,
+    k: &RuleInputs,
+) -> Decision {
+    if !(r.enabled() && holds(&r.condition(policy, k)) == Some(true)) {
+        return Decision::Silent;
+    }
+    match latency_stand_down(r.rule(), policy, k) {
+        Some(note) => Decision::HoldBack { note },
+        None => Decision::Fire {
+            why: r.why(policy, k),
+            cooldown: None,
+        },
+    }
+}
+
 /// Whether all `clauses` hold: `Some(false)` when one fails, else `None`
 /// when a KPI one reads is absent.
 pub(crate) fn holds(clauses: &[Clause]) -> Option<bool> {

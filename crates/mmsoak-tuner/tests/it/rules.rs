@@ -624,3 +624,44 @@ fn every_registered_rule_fires_on_its_own_condition() {
         }
     }
 }
+
+/// Issue 14: when the latency floor (round trips as if sent with nothing
+/// else in flight) is itself in the latency band, the latency rules stand
+/// down, and the proposal says why; below the band they act as before.
+#[test]
+fn latency_rules_stand_down_when_the_floor_alone_is_in_their_band() {
+    let case = Case::default();
+    let soft = case.policy.latency_buffer.p95_latency_ms_min;
+    for (p95, rule) in [(370.0, "LATENCY_HARD"), (soft + 5.0, "LATENCY_BUFFER")] {
+        let acts = case.run(&kpis(|k| {
+            k.p95_latency_ms = Some(p95);
+            k.latency_floor_ms = Some(soft - 10.0);
+        }));
+        assert!(summary(&acts).starts_with(rule), "{}", summary(&acts));
+        assert!(acts
+            .operations
+            .iter()
+            .any(|o| o.op.param == Param::ConcurrencyLimit));
+
+        let stands_down = case.run(&kpis(|k| {
+            k.p95_latency_ms = Some(p95);
+            k.latency_floor_ms = Some(soft);
+        }));
+        assert!(
+            stands_down
+                .operations
+                .iter()
+                .all(|o| o.op.param != Param::ConcurrencyLimit),
+            "{}",
+            summary(&stands_down)
+        );
+        assert!(
+            stands_down.rationale.contains(&format!(
+                "{rule} stands down: latency_floor_ms={soft} >= {soft}"
+            )),
+            "{}",
+            stands_down.rationale
+        );
+        assert!(stands_down.rationale.contains("environment-bound"));
+    }
+}
