@@ -47,6 +47,7 @@ mod report;
 mod run;
 mod schemas;
 mod snapshot;
+mod sweep;
 mod verify;
 
 /// Soak-test a market-making bot in a closed loop: summarize KPIs, propose
@@ -68,6 +69,7 @@ enum Command {
     Policy(policy::Args),
     Report(report::Args),
     Explain(explain::Args),
+    Sweep(sweep::Args),
     #[command(name = "__schemas", hide = true)]
     Schemas(schemas::Args),
 }
@@ -94,6 +96,7 @@ fn main() -> ExitCode {
         Command::Policy(args) => policy::run(args),
         Command::Report(args) => report::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Sweep(args) => sweep::run(args),
         Command::Schemas(args) => schemas::run(args),
     };
     match result {

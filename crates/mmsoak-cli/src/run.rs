@@ -275,7 +275,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
 /// killed). A further signal changes nothing: the stop is under way, and
 /// exiting before it completes could leave the bot running (an exit kills
 /// nothing; only the soak's own wait kills the bot's group).
-fn stop_on_signals() -> anyhow::Result<StopRequest> {
+pub(crate) fn stop_on_signals() -> anyhow::Result<StopRequest> {
     let stop = StopRequest::new();
     for signal in [SIGINT, SIGTERM] {
         let value = usize::try_from(signal).unwrap_or(1);

@@ -1062,6 +1062,77 @@ fn propose_prints_the_tuner_proposal() {
         .contains(&Value::from("MAKER_BOOST")));
 }
 
+/// `mmsoak sweep`: reports every cell, exits 1 when a cell falls short of
+/// its `--min-pass-rate`, 0 when none does, 2 for bad input (writing
+/// nothing).
+#[test]
+fn sweep_reports_cells_and_exits_by_min_pass_rate() {
+    let tmp = tempdir();
+    let base = [
+        "sweep",
+        "--scenarios",
+        "default,toxic",
+        "--seeds",
+        "1..2",
+        "--iterations",
+        "2",
+        "--sim-duration",
+        "60",
+        "--keep",
+        "none",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        mmsoak(tmp.path(), &args)
+    };
+    let (code, stdout, stderr) = run(&["--out", "a", "--min-pass-rate", "toxic=0"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("| `toxic` | `default` | 0/2 |"), "{stdout}");
+    assert!(stderr.contains("[4/4]"), "{stderr}");
+    let report: Value = parse_json(
+        &fs::read_to_string(tmp.path().join("a/SWEEP_REPORT.json")).expect("report"),
+        "SWEEP_REPORT.json",
+    );
+    assert_eq!(report["cells"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        report["cells"][1]["wilson_high"].as_f64().map(|x| x > 0.6),
+        Some(true)
+    );
+    let (code, _, stderr) = run(&["--out", "b", "--min-pass-rate", "toxic=1"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("toxic/default passed 0/2"), "{stderr}");
+    for (bad, needle) in [
+        (
+            vec!["--out", "c", "--min-pass-rate", "calm=0.9"],
+            "calm is not one of",
+        ),
+        (
+            vec!["--out", "c", "--min-pass-rate", "toxic=2"],
+            "from 0 to 1",
+        ),
+    ] {
+        let (code, _, stderr) = run(&bad);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+    }
+    let (code, _, stderr) = mmsoak(
+        tmp.path(),
+        &[
+            "sweep",
+            "--scenarios",
+            "default",
+            "--seeds",
+            "3..1",
+            "--out",
+            "c",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--seeds"), "{stderr}");
+    assert!(!tmp.path().join("c").exists());
+}
+
 /// `mmsoak policy lint`: the default policy is clean (exit 0), the seed's
 /// table has the dead zone issue 14 names (exit 1), bad input exits 2.
 #[test]

@@ -1,0 +1,273 @@
+//! `mmsoak sweep`: many soaks, one verdict per cell with its interval.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+use mmsoak_runner::{Scenario, MAX_SIM_DURATION};
+use mmsoak_sweep::{run_sweep, Keep, PolicySpec, Progress, ScenarioSpec, SweepError, SweepSpec};
+
+use crate::Outcome;
+
+/// Run the closed loop (run, verify, gate) once per seed for every cell
+/// (scenario × policy) of the simulator, on a pool of threads, and report
+/// each cell's pass rate with its 95% Wilson interval, the spread of each
+/// KPI's window mean over the seeds, the PnL per hour at the start and over
+/// the window (a pass bought by ceasing to trade shows there), the
+/// iteration from which the per-iteration thresholds held, and the criteria
+/// that failed most often.
+///
+/// Writes SWEEP_REPORT.json (every wall-clock figure in its `timing`
+/// object, so the rest is the same for any --jobs), SWEEP_REPORT.md
+/// (appended to $GITHUB_STEP_SUMMARY when set), one outcome file per soak
+/// and, per --keep, the soaks' directories:
+/// DIR/<scenario>/<policy>/seed-<s>/.
+///
+/// Exit 0 when every cell meets --min-pass-rate for its scenario (without
+/// it, 0 after reporting), 1 when a cell falls short, 2 for bad input,
+/// 130/143 when stopped by SIGINT/SIGTERM (continue with --resume).
+///
+/// Example:
+///   mmsoak sweep --scenarios default,calm,toxic --seeds 0..39 --out sweep
+///   mmsoak sweep --scenarios default --seeds 0..19 --policies default,seed --out sweep
+///   mmsoak sweep --scenarios default,calm --seeds 0..39 --min-pass-rate default=0.9,calm=0.9 --out sweep
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct Args {
+    /// Scenarios, comma-separated: built-in names or TOML files.
+    #[arg(long, value_delimiter = ',', required = true)]
+    scenarios: Vec<String>,
+    /// Seeds: `A..B` (both included), or a comma-separated list.
+    #[arg(long)]
+    seeds: String,
+    /// One policy for every cell: `default`, `seed` or a TOML file.
+    #[arg(long, value_name = "default|seed|FILE", conflicts_with = "policies")]
+    policy: Option<PathBuf>,
+    /// Several policies, comma-separated (one column of cells each).
+    #[arg(long, value_delimiter = ',')]
+    policies: Vec<PathBuf>,
+    /// Iterations per soak.
+    #[arg(long, default_value_t = 24)]
+    iterations: u32,
+    /// Simulated seconds per iteration.
+    #[arg(long, default_value_t = 3600.0)]
+    sim_duration: f64,
+    /// Soaks without auto-tune (the tuner proposes nothing).
+    #[arg(long)]
+    no_auto_tune: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Which soak directories to keep.
+    #[arg(long, value_enum, default_value = "failed")]
+    keep: KeepArg,
+    /// Minimum pass rate per scenario, e.g. `default=0.9,toxic=0`.
+    #[arg(long, value_delimiter = ',')]
+    min_pass_rate: Vec<String>,
+    /// Continue a stopped sweep: soaks with an outcome are not rerun.
+    #[arg(long)]
+    resume: bool,
+    /// Directory of the sweep.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum KeepArg {
+    /// Keep the directories of soaks that did not pass.
+    Failed,
+    /// Keep every soak's directory.
+    All,
+    /// Keep none (outcomes and the report only).
+    None,
+}
+
+/// `A..B` (inclusive) or `a,b,c`.
+fn parse_seeds(text: &str) -> anyhow::Result<Vec<u64>> {
+    let bad = || anyhow::anyhow!("--seeds {text:?}: expected A..B (both included) or a,b,c");
+    if let Some((a, b)) = text.split_once("..") {
+        let (a, b): (u64, u64) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if a > b || b - a >= 1_000_000 {
+            anyhow::bail!("--seeds {text:?}: A must not exceed B, and at most 1,000,000 seeds");
+        }
+        return Ok((a..=b).collect());
+    }
+    text.split(',')
+        .map(|s| s.trim().parse().map_err(|_| bad()))
+        .collect()
+}
+
+fn parse_min_rates(
+    items: &[String],
+    scenarios: &[ScenarioSpec],
+) -> anyhow::Result<BTreeMap<String, f64>> {
+    let mut min = BTreeMap::new();
+    for item in items {
+        let (name, rate) = item
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--min-pass-rate {item:?}: expected SCENARIO=RATE"))?;
+        let rate: f64 = rate
+            .parse()
+            .ok()
+            .filter(|r: &f64| (0.0..=1.0).contains(r))
+            .ok_or_else(|| {
+                anyhow::anyhow!("--min-pass-rate {item:?}: the rate is a number from 0 to 1")
+            })?;
+        if !scenarios.iter().any(|s| s.label == name) {
+            anyhow::bail!("--min-pass-rate {item:?}: {name} is not one of the sweep's scenarios");
+        }
+        if min.insert(name.to_owned(), rate).is_some() {
+            anyhow::bail!("--min-pass-rate: {name} is given twice");
+        }
+    }
+    Ok(min)
+}
+
+fn policy_spec(given: &std::path::Path) -> anyhow::Result<PolicySpec> {
+    let policy = crate::load_policy(Some(given))?;
+    let label = match given.to_str() {
+        Some(name) if mmsoak_policy::BUILTIN_POLICIES.contains(&name) => name.to_owned(),
+        _ => given
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("{}: a policy file needs a name", given.display()))?,
+    };
+    Ok(PolicySpec {
+        label,
+        policy,
+        given: Some(given.to_owned()),
+    })
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
+    let seeds = parse_seeds(&args.seeds)?;
+    if !(1.0..=MAX_SIM_DURATION.as_secs_f64()).contains(&args.sim_duration) {
+        anyhow::bail!(
+            "--sim-duration must be between 1 and {} seconds (7 days)",
+            MAX_SIM_DURATION.as_secs()
+        );
+    }
+    let scenarios = args
+        .scenarios
+        .iter()
+        .map(|s| Ok(ScenarioSpec::new(Scenario::load(s)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let given: Vec<PathBuf> = match (&args.policy, args.policies.is_empty()) {
+        (Some(p), _) => vec![p.clone()],
+        (None, true) => vec![PathBuf::from("default")],
+        (None, false) => args.policies.clone(),
+    };
+    let policies = given
+        .iter()
+        .map(|p| policy_spec(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let min = parse_min_rates(&args.min_pass_rate, &scenarios)?;
+    let spec = SweepSpec {
+        scenarios,
+        policies,
+        seeds,
+        iterations: args.iterations,
+        sim_duration: Duration::from_secs_f64(args.sim_duration),
+        auto_tune: !args.no_auto_tune,
+        keep: match args.keep {
+            KeepArg::Failed => Keep::Failed,
+            KeepArg::All => Keep::All,
+            KeepArg::None => Keep::None,
+        },
+    };
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
+    let total = spec.scenarios.len() * spec.policies.len() * spec.seeds.len();
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(total as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} soaks {elapsed} ETA {eta} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let on_done = |p: &Progress<'_>| {
+        let o = p.outcome;
+        let failed = if o.failed.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", o.failed.join(", "))
+        };
+        let line = format!(
+            "[{:>w$}/{}] {}/{} seed {}: {}{failed}{}",
+            p.done,
+            p.total,
+            o.scenario,
+            o.policy,
+            o.seed,
+            o.verdict,
+            if p.resumed { " (earlier run)" } else { "" },
+            w = p.total.to_string().len()
+        );
+        match &bar {
+            Some(bar) => {
+                bar.set_message(line);
+                bar.inc(1);
+            }
+            None => errln!("{line}"),
+        }
+    };
+    let stop = crate::run::stop_on_signals()?;
+    let result = run_sweep(&spec, &args.out, jobs, args.resume, &stop, &on_done);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let report = match result {
+        Err(SweepError::Stopped { done, total, value }) => {
+            errln!(
+                "sweep: stopped after {done} of {total} soaks; {} holds their outcomes (continue with --resume)",
+                args.out.display()
+            );
+            return Ok(Outcome::Stopped(u8::try_from(128 + value).unwrap_or(130)));
+        }
+        other => other.with_context(|| format!("sweep in {} stopped", args.out.display()))?,
+    };
+    let mut json = serde_json::to_vec_pretty(&report).context("SWEEP_REPORT.json")?;
+    json.push(b'\n');
+    crate::write_file(&args.out.join("SWEEP_REPORT.json"), &json)?;
+    let md = report.to_markdown();
+    crate::write_file(&args.out.join("SWEEP_REPORT.md"), md.as_bytes())?;
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        use std::io::Write as _;
+        let appended = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&summary)
+            .and_then(|mut f| f.write_all(md.as_bytes()));
+        if let Err(e) = appended {
+            errln!("sweep: cannot append to $GITHUB_STEP_SUMMARY: {e}");
+        }
+    }
+    out!("{md}");
+    let short = report.short_of(&min);
+    for (c, want) in &short {
+        errln!(
+            "sweep: {}/{} passed {}/{} ({:.0}%), below the {:.0}% asked for",
+            c.scenario,
+            c.policy,
+            c.passed,
+            c.runs,
+            c.pass_rate * 100.0,
+            want * 100.0
+        );
+    }
+    Ok(if short.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::GateFailed
+    })
+}

@@ -1,0 +1,608 @@
+//! Verdicts over seeds × scenarios × policies.
+//!
+//! One soak on one seed is an anecdote: iteration noise alone makes a
+//! window fail on some seeds and pass on others. A sweep runs the whole
+//! closed loop (run, verify, gate) once per seed for every cell (scenario ×
+//! policy), on a pool of threads (the simulator is single-threaded: one
+//! soak per thread), and reports per cell the pass rate with its 95%
+//! Wilson interval, the distribution of each KPI's last-window mean over
+//! the seeds, the PnL per hour at the start and over the window, the
+//! iteration from which the per-iteration thresholds held, and the
+//! criteria that failed most often.
+//!
+//! Determinism: each soak runs with the fixed clock, and the report is
+//! ordered by cell then seed, so [`SweepReport`] is the same for any number
+//! of threads; every wall-clock figure sits in [`SweepReport::timing`].
+//!
+//! ```no_run
+//! use mmsoak_sweep::{run_sweep, Keep, PolicySpec, ScenarioSpec, SweepSpec};
+//! use mmsoak_runner::{Scenario, SoakPolicy, StopRequest};
+//! let spec = SweepSpec {
+//!     scenarios: vec![ScenarioSpec::new(Scenario::builtin("default")?)],
+//!     policies: vec![PolicySpec::builtin("default").expect("built-in")],
+//!     seeds: (0..40).collect(),
+//!     iterations: 24,
+//!     sim_duration: std::time::Duration::from_secs(3600),
+//!     auto_tune: true,
+//!     keep: Keep::Failed,
+//! };
+//! let report = run_sweep(&spec, "sweep".as_ref(), 2, false, &StopRequest::new(), &|_| {})?;
+//! println!("{}", report.to_markdown());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod report;
+mod stats;
+
+pub use report::{
+    CellReport, KpiSpread, SweepConfig, SweepReport, SweepTiming, SWEEP_REPORT_SCHEMA,
+};
+pub use stats::{quantile, wilson, Z95};
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use mmsoak_core::{IterationKpis, RuntimeOverrides, StateHash};
+use mmsoak_gate::{gate_dir, GatedKpi, Threshold};
+use mmsoak_runner::{
+    run_soak, Clock, IterationDone, Scenario, SimDriver, SoakConfig, SoakError, SoakObserver,
+    SoakPolicy, StopRequest,
+};
+use serde::{Deserialize, Serialize};
+
+/// A scenario of the sweep, by its name.
+#[derive(Debug, Clone)]
+pub struct ScenarioSpec {
+    /// How the report and the directories name it (the scenario's name).
+    pub label: String,
+    /// The market.
+    pub scenario: Scenario,
+}
+
+impl ScenarioSpec {
+    /// A scenario labelled by its own name.
+    pub fn new(scenario: Scenario) -> ScenarioSpec {
+        ScenarioSpec {
+            label: scenario.name.clone(),
+            scenario,
+        }
+    }
+
+    /// Identity of its contents (a file may change under its name).
+    fn hash(&self) -> String {
+        serde_json::to_value(&self.scenario).map_or_else(
+            |e| format!("unhashable: {e}"),
+            |v| StateHash::of_value(&v).to_string(),
+        )
+    }
+}
+
+/// A policy of the sweep.
+#[derive(Debug, Clone)]
+pub struct PolicySpec {
+    /// How the report and the directories name it: a built-in name or the
+    /// file's stem.
+    pub label: String,
+    /// The policy.
+    pub policy: SoakPolicy,
+    /// What was given (`default`, `seed` or a path), recorded in each soak.
+    pub given: Option<PathBuf>,
+}
+
+impl PolicySpec {
+    /// A built-in policy (`default`, `seed`).
+    pub fn builtin(name: &str) -> Option<PolicySpec> {
+        Some(PolicySpec {
+            label: name.to_owned(),
+            policy: SoakPolicy::builtin(name)?,
+            given: Some(PathBuf::from(name)),
+        })
+    }
+}
+
+/// Which soak directories a sweep keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Keep {
+    /// Those of soaks that did not pass (the default: the ones to look at).
+    Failed,
+    /// All of them.
+    All,
+    /// None (only the outcomes and the report).
+    None,
+}
+
+/// What a sweep runs.
+#[derive(Debug, Clone)]
+pub struct SweepSpec {
+    /// Scenarios (rows of the grid).
+    pub scenarios: Vec<ScenarioSpec>,
+    /// Policies (columns).
+    pub policies: Vec<PolicySpec>,
+    /// Seeds, one soak each per cell.
+    pub seeds: Vec<u64>,
+    /// Iterations per soak.
+    pub iterations: u32,
+    /// Simulated time per iteration.
+    pub sim_duration: Duration,
+    /// Whether the tuner proposes changes.
+    pub auto_tune: bool,
+    /// Which soak directories to keep.
+    pub keep: Keep,
+}
+
+/// The outcome of one soak of a sweep (`<scenario>/<policy>/seed-<s>.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoakOutcome {
+    /// Scenario label.
+    pub scenario: String,
+    /// Policy label.
+    pub policy: String,
+    /// Seed.
+    pub seed: u64,
+    /// The gate's verdict: `PASS`, `WARN` or `FAIL`.
+    pub verdict: String,
+    /// The gate's failed criteria, by name.
+    pub failed: Vec<String>,
+    /// The window's mean of each gated KPI (the snapshot's `kpi_last8`).
+    pub window_means: BTreeMap<String, f64>,
+    /// PnL per hour of the first iteration, when the bot reported it.
+    pub pnl_per_hour_first: Option<f64>,
+    /// Mean PnL per hour over the gate's window, when reported.
+    pub pnl_per_hour_window: Option<f64>,
+    /// The first iteration from which every later one met the per-iteration
+    /// thresholds; `None` when the last one did not.
+    pub converged_from: Option<u32>,
+    /// Whether the gate classed a latency failure environment-bound.
+    pub environment_bound: bool,
+}
+
+/// A sweep could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SweepError {
+    /// The spec is empty or inconsistent.
+    #[error("sweep: {0}")]
+    Spec(String),
+    /// A soak failed to run (not a gate failure: an error).
+    #[error("soak {scenario}/{policy}/seed-{seed}")]
+    Soak {
+        /// Scenario label.
+        scenario: String,
+        /// Policy label.
+        policy: String,
+        /// Seed.
+        seed: u64,
+        /// What went wrong.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A stop was requested: the sweep stopped between soaks.
+    #[error("sweep stopped after {done} of {total} soaks (continue with --resume)")]
+    Stopped {
+        /// Soaks with an outcome.
+        done: usize,
+        /// Soaks in the sweep.
+        total: usize,
+        /// The stop's value (the signal).
+        value: usize,
+    },
+    /// Reading or writing the sweep's files.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An outcome file that does not read back.
+    #[error("{}: {message}", path.display())]
+    Outcome {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// One soak's place in the sweep.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    scenario: usize,
+    policy: usize,
+    seed: u64,
+}
+
+/// A finished soak, as the progress callback sees it.
+#[derive(Debug)]
+pub struct Progress<'a> {
+    /// Its outcome.
+    pub outcome: &'a SoakOutcome,
+    /// Whether it was read back from an earlier run (`--resume`).
+    pub resumed: bool,
+    /// Soaks with an outcome so far.
+    pub done: usize,
+    /// Soaks in the sweep.
+    pub total: usize,
+}
+
+/// Collects a soak's per-iteration KPIs.
+#[derive(Default)]
+struct Kpis(Vec<IterationKpis>);
+
+impl SoakObserver for Kpis {
+    fn iteration_done(&mut self, done: &IterationDone<'_>) {
+        self.0.push(done.kpis.clone());
+    }
+}
+
+impl SweepSpec {
+    fn jobs(&self) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        for scenario in 0..self.scenarios.len() {
+            for policy in 0..self.policies.len() {
+                for &seed in &self.seeds {
+                    jobs.push(Job {
+                        scenario,
+                        policy,
+                        seed,
+                    });
+                }
+            }
+        }
+        jobs
+    }
+
+    fn check(&self) -> Result<(), SweepError> {
+        let bad = |m: &str| Err(SweepError::Spec(m.to_owned()));
+        if self.scenarios.is_empty() || self.policies.is_empty() || self.seeds.is_empty() {
+            return bad("needs at least one scenario, one policy and one seed");
+        }
+        if self.iterations == 0 {
+            return bad("needs at least one iteration per soak");
+        }
+        let unique = |labels: Vec<&str>| {
+            let mut sorted = labels.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            sorted.len() == labels.len()
+        };
+        if !unique(self.scenarios.iter().map(|s| s.label.as_str()).collect()) {
+            return bad("a scenario is given twice");
+        }
+        if !unique(self.policies.iter().map(|p| p.label.as_str()).collect()) {
+            return bad("two policies have the same label");
+        }
+        let mut seeds = self.seeds.clone();
+        seeds.sort_unstable();
+        seeds.dedup();
+        if seeds.len() != self.seeds.len() {
+            return bad("a seed is given twice");
+        }
+        let plain = |l: &str| {
+            !l.is_empty()
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                && !l.starts_with('.')
+        };
+        for l in self
+            .scenarios
+            .iter()
+            .map(|s| &s.label)
+            .chain(self.policies.iter().map(|p| &p.label))
+        {
+            if !plain(l) {
+                return Err(SweepError::Spec(format!(
+                    "label {l:?} is not a plain name (letters, digits, `-`, `_`, `.`)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn soak_dir(&self, out: &Path, job: &Job) -> PathBuf {
+        out.join(&self.scenarios[job.scenario].label)
+            .join(&self.policies[job.policy].label)
+            .join(format!("seed-{}", job.seed))
+    }
+
+    fn outcome_file(&self, out: &Path, job: &Job) -> PathBuf {
+        out.join(&self.scenarios[job.scenario].label)
+            .join(&self.policies[job.policy].label)
+            .join(format!("seed-{}.json", job.seed))
+    }
+
+    /// Run one soak, gate it, keep or remove its directory, record the outcome.
+    fn run_one(
+        &self,
+        out: &Path,
+        job: &Job,
+        stop: &StopRequest,
+    ) -> Result<SoakOutcome, SweepError> {
+        let (scenario, policy) = (&self.scenarios[job.scenario], &self.policies[job.policy]);
+        let soak_error = |source: Box<dyn std::error::Error + Send + Sync>| SweepError::Soak {
+            scenario: scenario.label.clone(),
+            policy: policy.label.clone(),
+            seed: job.seed,
+            source,
+        };
+        let dir = self.soak_dir(out, job);
+        // What an interrupted run left: started afresh.
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|source| SweepError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        let config = SoakConfig {
+            out_dir: dir.clone(),
+            iterations: self.iterations,
+            auto_tune: self.auto_tune,
+            seed: job.seed,
+            policy: policy.policy.clone(),
+            policy_file: policy.given.clone(),
+            initial_overrides: RuntimeOverrides::new(),
+            exec_command: None,
+            clock: Clock::Fixed,
+            resume: false,
+            stop: stop.clone(),
+        };
+        let mut driver = SimDriver::new(
+            scenario.scenario.clone(),
+            policy.policy.registry.clone(),
+            job.seed,
+        )
+        .with_duration(self.sim_duration);
+        let mut kpis = Kpis::default();
+        match run_soak(&config, &mut driver, &mut kpis) {
+            Ok(_) => {}
+            Err(SoakError::Stopped { value, .. }) => {
+                return Err(SweepError::Stopped {
+                    done: 0,
+                    total: 0,
+                    value,
+                })
+            }
+            Err(e) => return Err(soak_error(Box::new(e))),
+        }
+        let gate = gate_dir(&dir, &policy.policy.gate, Threshold::Default)
+            .map_err(|e| soak_error(Box::new(e)))?
+            .report;
+        let k = &gate.snapshot.kpi_last8;
+        let window_means = BTreeMap::from([
+            ("maker_taker_ratio".to_owned(), k.maker_taker_ratio.mean),
+            ("net_bps".to_owned(), k.net_bps.mean),
+            ("p95_latency_ms".to_owned(), k.p95_latency_ms.mean),
+            ("risk_ratio".to_owned(), k.risk_ratio.mean),
+        ]);
+        let window = policy.policy.gate.snapshot.window.max(1);
+        let kpis = kpis.0;
+        let tail = &kpis[kpis.len().saturating_sub(window)..];
+        let pnl: Vec<f64> = tail.iter().filter_map(|k| k.pnl_per_hour).collect();
+        let passes = |k: &IterationKpis| {
+            let values = [
+                Some(k.risk_ratio),
+                Some(k.maker_taker_ratio),
+                k.net_bps,
+                k.p95_latency_ms,
+            ];
+            GatedKpi::PASS_ORDER
+                .iter()
+                .zip(values)
+                .all(|(g, v)| v.is_some_and(|v| g.meets(v, &policy.policy.gate.snapshot)))
+        };
+        let failing_tail = kpis.iter().rev().take_while(|k| passes(k)).count();
+        let converged_from = (failing_tail > 0)
+            .then(|| u32::try_from(kpis.len() - failing_tail + 1).unwrap_or(u32::MAX));
+        let outcome = SoakOutcome {
+            scenario: scenario.label.clone(),
+            policy: policy.label.clone(),
+            seed: job.seed,
+            verdict: gate.verdict.as_str().to_owned(),
+            failed: gate.failed().map(|c| c.name.as_str().to_owned()).collect(),
+            window_means,
+            pnl_per_hour_first: kpis.first().and_then(|k| k.pnl_per_hour),
+            pnl_per_hour_window: (pnl.len() == tail.len() && !pnl.is_empty())
+                .then(|| pnl.iter().sum::<f64>() / pnl.len() as f64),
+            converged_from,
+            environment_bound: gate.criteria.iter().any(|c| c.class.is_some()),
+        };
+        let keep = match self.keep {
+            Keep::All => true,
+            Keep::None => false,
+            Keep::Failed => outcome.verdict != "PASS",
+        };
+        if !keep {
+            std::fs::remove_dir_all(&dir).map_err(|source| SweepError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        let file = self.outcome_file(out, job);
+        let mut bytes = serde_json::to_vec_pretty(&outcome).unwrap_or_default();
+        bytes.push(b'\n');
+        mmsoak_artifacts::write_atomically(&file, &bytes)
+            .map_err(|source| SweepError::Io { path: file, source })?;
+        Ok(outcome)
+    }
+
+    fn read_outcome(&self, out: &Path, job: &Job) -> Result<Option<SoakOutcome>, SweepError> {
+        let file = self.outcome_file(out, job);
+        if std::fs::symlink_metadata(&file).is_err() {
+            return Ok(None);
+        }
+        let text = mmsoak_core::input::read_text(&file, mmsoak_core::input::limits::SMALL_REPORT)
+            .map_err(|e| SweepError::Outcome {
+            path: file.clone(),
+            message: e.to_string(),
+        })?;
+        let outcome: SoakOutcome =
+            serde_json::from_str(&text).map_err(|e| SweepError::Outcome {
+                path: file.clone(),
+                message: e.to_string(),
+            })?;
+        let (s, p) = (&self.scenarios[job.scenario], &self.policies[job.policy]);
+        if (
+            outcome.scenario.as_str(),
+            outcome.policy.as_str(),
+            outcome.seed,
+        ) != (s.label.as_str(), p.label.as_str(), job.seed)
+        {
+            return Err(SweepError::Outcome {
+                path: file,
+                message: "is another soak's outcome".to_owned(),
+            });
+        }
+        Ok(Some(outcome))
+    }
+
+    /// What identifies the sweep: the scenarios' contents, the policies'
+    /// hashes, the seeds and the run settings.
+    pub fn config(&self) -> SweepConfig {
+        SweepConfig {
+            scenarios: self
+                .scenarios
+                .iter()
+                .map(|s| (s.label.clone(), s.hash()))
+                .collect(),
+            policies: self
+                .policies
+                .iter()
+                .map(|p| (p.label.clone(), p.policy.policy_hash().to_string()))
+                .collect(),
+            seeds: self.seeds.clone(),
+            iterations: self.iterations,
+            sim_duration_s: self.sim_duration.as_secs_f64(),
+            auto_tune: self.auto_tune,
+            keep: self.keep,
+        }
+    }
+}
+
+/// Run the sweep into `out` on `jobs` threads. With `resume`, soaks that
+/// already have an outcome in `out` are read back instead of rerun (the
+/// configuration must be the same: `SWEEP_CONFIG.json`). `on_done` is
+/// called as each soak finishes (from the worker threads). A stop request
+/// ends the sweep between soaks, or within one at an iteration's end.
+pub fn run_sweep(
+    spec: &SweepSpec,
+    out: &Path,
+    jobs: usize,
+    resume: bool,
+    stop: &StopRequest,
+    on_done: &(dyn Fn(&Progress<'_>) + Sync),
+) -> Result<SweepReport, SweepError> {
+    spec.check()?;
+    let started = Instant::now();
+    let config = spec.config();
+    let config_file = out.join("SWEEP_CONFIG.json");
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| SweepError::Io { path, source }
+    };
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let mut config_bytes = serde_json::to_vec_pretty(&config).unwrap_or_default();
+    config_bytes.push(b'\n');
+    if resume {
+        match std::fs::read(&config_file) {
+            Ok(old) if old == config_bytes => {}
+            Ok(_) => {
+                return Err(SweepError::Spec(format!(
+                    "{} holds another sweep (scenarios, policies, seeds or settings differ): \
+                     resume only the same sweep",
+                    config_file.display()
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&config_file)(e)),
+        }
+    }
+    mmsoak_artifacts::write_atomically(&config_file, &config_bytes).map_err(io(&config_file))?;
+
+    let all = spec.jobs();
+    let total = all.len();
+    let results: Mutex<Vec<Option<(SoakOutcome, bool)>>> = Mutex::new(vec![None; total]);
+    let done = AtomicUsize::new(0);
+    let record = |i: usize, outcome: SoakOutcome, resumed: bool| {
+        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+        on_done(&Progress {
+            outcome: &outcome,
+            resumed,
+            done: n,
+            total,
+        });
+        if let Ok(mut r) = results.lock() {
+            r[i] = Some((outcome, resumed));
+        }
+    };
+    // Outcomes of an earlier run first (cheap, in order).
+    let mut pending = Vec::new();
+    for (i, job) in all.iter().enumerate() {
+        match resume
+            .then(|| spec.read_outcome(out, job))
+            .transpose()?
+            .flatten()
+        {
+            Some(outcome) => record(i, outcome, true),
+            None => pending.push(i),
+        }
+    }
+    let next = AtomicUsize::new(0);
+    let first_error: Mutex<Option<SweepError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, pending.len().max(1)) {
+            scope.spawn(|| loop {
+                if stop.requested().is_some() {
+                    return;
+                }
+                if first_error.lock().map_or(true, |e| e.is_some()) {
+                    return;
+                }
+                let k = next.fetch_add(1, Ordering::SeqCst);
+                let Some(&i) = pending.get(k) else { return };
+                match spec.run_one(out, &all[i], stop) {
+                    Ok(outcome) => record(i, outcome, false),
+                    Err(e) => {
+                        if let Ok(mut first) = first_error.lock() {
+                            first.get_or_insert(e);
+                        }
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let finished = done.load(Ordering::SeqCst);
+    if let Some(value) = stop.requested() {
+        return Err(SweepError::Stopped {
+            done: finished,
+            total,
+            value,
+        });
+    }
+    if let Some(e) = first_error.into_inner().ok().flatten() {
+        return Err(match e {
+            SweepError::Stopped { value, .. } => SweepError::Stopped {
+                done: finished,
+                total,
+                value,
+            },
+            e => e,
+        });
+    }
+    let results = results.into_inner().unwrap_or_default();
+    let resumed = results.iter().flatten().filter(|(_, r)| *r).count();
+    let outcomes: Vec<SoakOutcome> = results.into_iter().flatten().map(|(o, _)| o).collect();
+    let timing = SweepTiming {
+        wall_s: started.elapsed().as_secs_f64(),
+        jobs: jobs.max(1),
+        soaks_run: outcomes.len() - resumed,
+        soaks_resumed: resumed,
+    };
+    Ok(SweepReport::new(config, &outcomes, spec, timing))
+}

@@ -1,0 +1,305 @@
+//! `SWEEP_REPORT.json` and `SWEEP_REPORT.md`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::stats::{quantile, wilson, Z95};
+use crate::{Keep, SoakOutcome, SweepSpec};
+
+/// The schema tag of `SWEEP_REPORT.json`.
+pub const SWEEP_REPORT_SCHEMA: &str = "mmsoak.sweep_report.v1";
+
+/// What identifies a sweep (`SWEEP_CONFIG.json`, and the report's `config`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepConfig {
+    /// Scenario label → hash of its contents.
+    pub scenarios: Vec<(String, String)>,
+    /// Policy label → policy hash.
+    pub policies: Vec<(String, String)>,
+    /// Seeds.
+    pub seeds: Vec<u64>,
+    /// Iterations per soak.
+    pub iterations: u32,
+    /// Simulated seconds per iteration.
+    pub sim_duration_s: f64,
+    /// Whether the tuner proposed changes.
+    pub auto_tune: bool,
+    /// Which soak directories were kept.
+    pub keep: Keep,
+}
+
+/// The 10th percentile, median and 90th percentile of a figure over a
+/// cell's seeds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KpiSpread {
+    /// 10th percentile.
+    pub p10: f64,
+    /// Median.
+    pub median: f64,
+    /// 90th percentile.
+    pub p90: f64,
+}
+
+impl KpiSpread {
+    fn of(values: &[f64]) -> Option<KpiSpread> {
+        Some(KpiSpread {
+            p10: round6(quantile(values, 0.1)?),
+            median: round6(quantile(values, 0.5)?),
+            p90: round6(quantile(values, 0.9)?),
+        })
+    }
+}
+
+/// One cell (scenario × policy) over its seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellReport {
+    /// Scenario label.
+    pub scenario: String,
+    /// Policy label.
+    pub policy: String,
+    /// Soaks (one per seed).
+    pub runs: u64,
+    /// Soaks whose gate said PASS.
+    pub passed: u64,
+    /// `passed / runs`.
+    pub pass_rate: f64,
+    /// Lower end of the 95% Wilson interval of the pass rate.
+    pub wilson_low: f64,
+    /// Upper end.
+    pub wilson_high: f64,
+    /// Each gated KPI's window mean, over the seeds.
+    pub kpis: BTreeMap<String, KpiSpread>,
+    /// PnL per hour in the first iteration, over the seeds (absent when the
+    /// bot reports no PnL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pnl_per_hour_first: Option<KpiSpread>,
+    /// Mean PnL per hour over the gate's window, over the seeds: a pass
+    /// bought by ceasing to trade shows here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pnl_per_hour_window: Option<KpiSpread>,
+    /// Median over the seeds that converged of the iteration from which the
+    /// per-iteration thresholds held to the end.
+    pub converged_from_median: Option<f64>,
+    /// Seeds whose last iteration met the per-iteration thresholds.
+    pub converged_runs: u64,
+    /// Seeds whose latency failure was environment-bound.
+    pub environment_bound_runs: u64,
+    /// Failed criteria, most frequent first: (name, soaks).
+    pub failed_criteria: Vec<(String, u64)>,
+}
+
+/// Every wall-clock figure of a sweep: the rest of the report is the same
+/// for any number of threads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepTiming {
+    /// Wall time of this invocation, seconds.
+    pub wall_s: f64,
+    /// Worker threads.
+    pub jobs: usize,
+    /// Soaks run by this invocation.
+    pub soaks_run: usize,
+    /// Soaks read back from an earlier one (`--resume`).
+    pub soaks_resumed: usize,
+}
+
+/// `SWEEP_REPORT.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepReport {
+    /// [`SWEEP_REPORT_SCHEMA`].
+    pub schema: String,
+    /// What was swept.
+    pub config: SweepConfig,
+    /// One entry per cell, scenarios then policies in the order given.
+    pub cells: Vec<CellReport>,
+    /// Wall-clock figures.
+    pub timing: SweepTiming,
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+impl SweepReport {
+    pub(crate) fn new(
+        config: SweepConfig,
+        outcomes: &[SoakOutcome],
+        spec: &SweepSpec,
+        timing: SweepTiming,
+    ) -> SweepReport {
+        let mut cells = Vec::new();
+        for s in &spec.scenarios {
+            for p in &spec.policies {
+                let of_cell: Vec<&SoakOutcome> = outcomes
+                    .iter()
+                    .filter(|o| o.scenario == s.label && o.policy == p.label)
+                    .collect();
+                cells.push(cell(&s.label, &p.label, &of_cell));
+            }
+        }
+        SweepReport {
+            schema: SWEEP_REPORT_SCHEMA.to_owned(),
+            config,
+            cells,
+            timing,
+        }
+    }
+
+    /// The report without its timing, as JSON: the same bytes for any
+    /// number of threads and any order the soaks finished in.
+    pub fn deterministic_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("timing");
+        }
+        v
+    }
+
+    /// The cells whose pass rate is below `min` for their scenario:
+    /// `(scenario, policy, pass_rate, min)`.
+    pub fn short_of<'a>(&'a self, min: &BTreeMap<String, f64>) -> Vec<(&'a CellReport, f64)> {
+        self.cells
+            .iter()
+            .filter_map(|c| {
+                let want = *min.get(&c.scenario)?;
+                (c.pass_rate < want).then_some((c, want))
+            })
+            .collect()
+    }
+
+    /// `SWEEP_REPORT.md`: one table of cells, then the failures.
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "# Sweep: {} cell(s) × {} seed(s), {} iterations of {} s{}\n",
+            self.cells.len(),
+            self.config.seeds.len(),
+            self.config.iterations,
+            self.config.sim_duration_s,
+            if self.config.auto_tune {
+                ", auto-tune"
+            } else {
+                ""
+            }
+        );
+        s.push_str(
+            "| scenario | policy | passed | pass rate | 95% Wilson | net bps (p10 / median / p90) | p95 ms (median) | maker share (median) | risk (median) | PnL/h first → window (median) | converged from (median) | failed most often |\n",
+        );
+        s.push_str("|---|---|---:|---:|---|---|---:|---:|---:|---|---:|---|\n");
+        for c in &self.cells {
+            let k = |name: &str| c.kpis.get(name);
+            let med = |name: &str, places: usize| {
+                k(name).map_or_else(|| "—".to_owned(), |x| format!("{:.places$}", x.median))
+            };
+            let net = k("net_bps").map_or_else(
+                || "—".to_owned(),
+                |x| format!("{:.2} / {:.2} / {:.2}", x.p10, x.median, x.p90),
+            );
+            let pnl = match (&c.pnl_per_hour_first, &c.pnl_per_hour_window) {
+                (Some(a), Some(b)) => format!("{:.1} → {:.1}", a.median, b.median),
+                _ => "—".to_owned(),
+            };
+            let failed: Vec<String> = c
+                .failed_criteria
+                .iter()
+                .take(3)
+                .map(|(n, k)| format!("`{n}` {k}"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "| `{}` | `{}` | {}/{} | {:.0}% | [{:.2}, {:.2}] | {} | {} | {} | {} | {} | {} | {} |",
+                c.scenario,
+                c.policy,
+                c.passed,
+                c.runs,
+                c.pass_rate * 100.0,
+                c.wilson_low,
+                c.wilson_high,
+                net,
+                med("p95_latency_ms", 1),
+                med("maker_taker_ratio", 3),
+                med("risk_ratio", 3),
+                pnl,
+                c.converged_from_median
+                    .map_or_else(|| "—".to_owned(), |m| format!("{m}")),
+                if failed.is_empty() {
+                    "—".to_owned()
+                } else {
+                    failed.join(", ")
+                }
+            );
+        }
+        let env: u64 = self.cells.iter().map(|c| c.environment_bound_runs).sum();
+        if env > 0 {
+            let _ = writeln!(
+                s,
+                "\n{env} soak(s) failed on latency whose floor alone is above the target \
+                 (environment-bound): re-soak after the infrastructure recovers, or record a waiver."
+            );
+        }
+        s
+    }
+}
+
+fn cell(scenario: &str, policy: &str, outcomes: &[&SoakOutcome]) -> CellReport {
+    let runs = outcomes.len() as u64;
+    let passed = outcomes.iter().filter(|o| o.verdict == "PASS").count() as u64;
+    let (wilson_low, wilson_high) = wilson(passed, runs, Z95);
+    let mut kpis = BTreeMap::new();
+    for name in [
+        "maker_taker_ratio",
+        "net_bps",
+        "p95_latency_ms",
+        "risk_ratio",
+    ] {
+        let v: Vec<f64> = outcomes
+            .iter()
+            .filter_map(|o| o.window_means.get(name).copied())
+            .collect();
+        if let Some(spread) = KpiSpread::of(&v) {
+            kpis.insert(name.to_owned(), spread);
+        }
+    }
+    let spread = |f: fn(&SoakOutcome) -> Option<f64>| {
+        let v: Vec<f64> = outcomes.iter().filter_map(|o| f(o)).collect();
+        (v.len() == outcomes.len())
+            .then(|| KpiSpread::of(&v))
+            .flatten()
+    };
+    let converged: Vec<f64> = outcomes
+        .iter()
+        .filter_map(|o| o.converged_from.map(f64::from))
+        .collect();
+    let mut failed: BTreeMap<&str, u64> = BTreeMap::new();
+    for o in outcomes {
+        for f in &o.failed {
+            *failed.entry(f.as_str()).or_default() += 1;
+        }
+    }
+    let mut failed_criteria: Vec<(String, u64)> =
+        failed.into_iter().map(|(n, k)| (n.to_owned(), k)).collect();
+    failed_criteria.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    CellReport {
+        scenario: scenario.to_owned(),
+        policy: policy.to_owned(),
+        runs,
+        passed,
+        pass_rate: if runs == 0 {
+            0.0
+        } else {
+            round6(passed as f64 / runs as f64)
+        },
+        wilson_low: round6(wilson_low),
+        wilson_high: round6(wilson_high),
+        kpis,
+        pnl_per_hour_first: spread(|o| o.pnl_per_hour_first),
+        pnl_per_hour_window: spread(|o| o.pnl_per_hour_window),
+        converged_from_median: quantile(&converged, 0.5),
+        converged_runs: converged.len() as u64,
+        environment_bound_runs: outcomes.iter().filter(|o| o.environment_bound).count() as u64,
+        failed_criteria,
+    }
+}

@@ -1,0 +1,157 @@
+//! A sweep end to end on the simulator: determinism across threads,
+//! resume, what is kept, stops and refusals.
+
+use std::path::Path;
+use std::time::Duration;
+
+use mmsoak_runner::{Scenario, StopRequest};
+use mmsoak_sweep::{run_sweep, Keep, PolicySpec, ScenarioSpec, SweepError, SweepReport, SweepSpec};
+
+/// Two scenarios × two policies × three seeds of three 2-minute iterations.
+fn spec(keep: Keep) -> SweepSpec {
+    SweepSpec {
+        scenarios: ["default", "volatile"]
+            .map(|s| ScenarioSpec::new(Scenario::builtin(s).expect("built-in")))
+            .to_vec(),
+        policies: ["default", "seed"]
+            .map(|p| PolicySpec::builtin(p).expect("built-in"))
+            .to_vec(),
+        seeds: vec![5, 6, 7],
+        iterations: 3,
+        sim_duration: Duration::from_secs(120),
+        auto_tune: true,
+        keep,
+    }
+}
+
+fn sweep(spec: &SweepSpec, out: &Path, jobs: usize, resume: bool) -> SweepReport {
+    run_sweep(spec, out, jobs, resume, &StopRequest::new(), &|_| {}).expect("sweep runs")
+}
+
+#[test]
+fn the_report_is_the_same_for_any_number_of_threads() {
+    let (a, b) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let spec = spec(Keep::None);
+    let one = sweep(&spec, a.path(), 1, false);
+    let two = sweep(&spec, b.path(), 2, false);
+    assert_eq!(one.deterministic_json(), two.deterministic_json());
+    assert_eq!((one.timing.jobs, two.timing.jobs), (1, 2));
+    assert_eq!(one.cells.len(), 4);
+    for c in &one.cells {
+        assert_eq!(c.runs, 3);
+        assert!(
+            c.wilson_low <= c.pass_rate && c.pass_rate <= c.wilson_high,
+            "{c:?}"
+        );
+        assert!(c.kpis.contains_key("net_bps") && c.pnl_per_hour_first.is_some());
+    }
+    // The cells come in the order given, scenarios then policies.
+    let order: Vec<(&str, &str)> = one
+        .cells
+        .iter()
+        .map(|c| (c.scenario.as_str(), c.policy.as_str()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("default", "default"),
+            ("default", "seed"),
+            ("volatile", "default"),
+            ("volatile", "seed")
+        ]
+    );
+}
+
+#[test]
+fn resume_reads_finished_soaks_back_and_refuses_another_sweep() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let spec = spec(Keep::Failed);
+    let full = sweep(&spec, dir.path(), 2, false);
+    // A soak whose outcome was never written (it was stopped) is rerun.
+    std::fs::remove_file(dir.path().join("volatile/seed/seed-6.json")).expect("remove");
+    let resumed = sweep(&spec, dir.path(), 2, true);
+    assert_eq!(resumed.deterministic_json(), full.deterministic_json());
+    assert_eq!(
+        (resumed.timing.soaks_run, resumed.timing.soaks_resumed),
+        (1, 11)
+    );
+    // Another sweep in the same directory is refused, naming the file.
+    let mut other = spec.clone();
+    other.seeds.push(8);
+    let err = run_sweep(&other, dir.path(), 1, true, &StopRequest::new(), &|_| {})
+        .expect_err("another sweep");
+    assert!(err.to_string().contains("SWEEP_CONFIG.json"), "{err}");
+}
+
+#[test]
+fn keep_decides_which_soak_directories_stay() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let report = sweep(&spec(Keep::Failed), dir.path(), 2, false);
+    let failed: u64 = report.cells.iter().map(|c| c.runs - c.passed).sum();
+    let kept = walk_soaks(dir.path());
+    assert_eq!(kept as u64, failed);
+    let none = tempfile::tempdir().expect("tmp");
+    sweep(&spec(Keep::None), none.path(), 2, false);
+    assert_eq!(walk_soaks(none.path()), 0);
+    let all = tempfile::tempdir().expect("tmp");
+    sweep(&spec(Keep::All), all.path(), 2, false);
+    assert_eq!(walk_soaks(all.path()), 12);
+}
+
+/// Soak directories (`seed-<s>/`) under a sweep.
+fn walk_soaks(out: &Path) -> usize {
+    let mut n = 0;
+    for s in std::fs::read_dir(out).expect("sweep dir").flatten() {
+        if !s.path().is_dir() {
+            continue;
+        }
+        for p in std::fs::read_dir(s.path()).expect("scenario dir").flatten() {
+            for e in std::fs::read_dir(p.path()).expect("policy dir").flatten() {
+                n += usize::from(e.path().is_dir());
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn a_stop_ends_the_sweep_between_soaks() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let stop = StopRequest::new();
+    stop.request(2);
+    let err =
+        run_sweep(&spec(Keep::None), dir.path(), 2, false, &stop, &|_| {}).expect_err("stopped");
+    assert!(
+        matches!(
+            err,
+            SweepError::Stopped {
+                done: 0,
+                total: 12,
+                value: 2
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn an_inconsistent_spec_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("sweep");
+    for edit in [
+        (|s: &mut SweepSpec| s.seeds = vec![1, 1]) as fn(&mut SweepSpec),
+        |s| s.seeds.clear(),
+        |s| s.iterations = 0,
+        |s| s.policies[1].label = "default".to_owned(),
+        |s| s.policies[0].label = "../x".to_owned(),
+    ] {
+        let mut s = spec(Keep::None);
+        edit(&mut s);
+        let err = run_sweep(&s, &out, 1, false, &StopRequest::new(), &|_| {}).expect_err("refused");
+        assert!(matches!(err, SweepError::Spec(_)), "{err}");
+        assert!(!out.exists());
+    }
+}
