@@ -8,7 +8,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use mmsoak_runner::{Scenario, MAX_SIM_DURATION};
-use mmsoak_sweep::{run_sweep, Keep, PolicySpec, Progress, ScenarioSpec, SweepError, SweepSpec};
+use mmsoak_sweep::{
+    merge_shards, run_sweep, Keep, Partition, PolicySpec, Progress, RunOptions, ScenarioSpec,
+    SweepError, SweepReport, SweepSpec,
+};
 
 use crate::Outcome;
 
@@ -34,15 +37,23 @@ use crate::Outcome;
 ///   mmsoak sweep --scenarios default,calm,toxic --seeds 0..39 --out sweep
 ///   mmsoak sweep --scenarios default --seeds 0..19 --policies default,seed --out sweep
 ///   mmsoak sweep --scenarios default,calm --seeds 0..39 --min-pass-rate default=0.9,calm=0.9 --out sweep
+///   mmsoak sweep --scenarios default --seeds 0..39 --partition 2/8 --out shard-2   # one of 8 machines
+///   mmsoak sweep merge shard-* --out sweep                                         # then join them
 #[derive(Debug, clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(
+    verbatim_doc_comment,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub(crate) struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Scenarios, comma-separated: built-in names or TOML files.
     #[arg(long, value_delimiter = ',', required = true)]
     scenarios: Vec<String>,
     /// Seeds: `A..B` (both included), or a comma-separated list.
-    #[arg(long)]
-    seeds: String,
+    #[arg(long, required = true)]
+    seeds: Option<String>,
     /// One policy for every cell: `default`, `seed` or a TOML file.
     #[arg(long, value_name = "default|seed|FILE", conflicts_with = "policies")]
     policy: Option<PathBuf>,
@@ -70,7 +81,43 @@ pub(crate) struct Args {
     /// Continue a stopped sweep: soaks with an outcome are not rerun.
     #[arg(long)]
     resume: bool,
-    /// Directory of the sweep.
+    /// Run only shard K of N (`K/N`, 1-based, nextest's convention), or
+    /// `auto`: K from JOB_COMPLETION_INDEX (Kubernetes Indexed Job),
+    /// SLURM_ARRAY_TASK_ID (Slurm array) or MMSOAK_PARTITION_INDEX, all
+    /// 0-based, with N from --partitions. A shard writes its outcomes and
+    /// SHARD.json; `mmsoak sweep merge` writes the report.
+    #[arg(long, value_name = "K/N|auto")]
+    partition: Option<String>,
+    /// N for `--partition auto`.
+    #[arg(long)]
+    partitions: Option<usize>,
+    /// Directory of the sweep (or of the shard).
+    #[arg(long, required = true)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    Merge(MergeArgs),
+}
+
+/// Join the shard directories of one sweep (`--partition K/N` runs, e.g.
+/// one per machine) into the report an unpartitioned run writes. Refuses
+/// shards of different sweeps, a missing or repeated shard, and a soak
+/// missing from its shard, naming them. Exit as `mmsoak sweep`.
+///
+/// Example:
+///   mmsoak sweep merge shard-1 shard-2 shard-3 --out sweep
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct MergeArgs {
+    /// The shard directories.
+    #[arg(required = true)]
+    shards: Vec<PathBuf>,
+    /// Minimum pass rate per scenario, e.g. `default=0.9,toxic=0`.
+    #[arg(long, value_delimiter = ',')]
+    min_pass_rate: Vec<String>,
+    /// Where the merged report goes.
     #[arg(long)]
     out: PathBuf,
 }
@@ -103,10 +150,7 @@ fn parse_seeds(text: &str) -> anyhow::Result<Vec<u64>> {
         .collect()
 }
 
-fn parse_min_rates(
-    items: &[String],
-    scenarios: &[ScenarioSpec],
-) -> anyhow::Result<BTreeMap<String, f64>> {
+fn parse_min_rates(items: &[String], scenarios: &[&str]) -> anyhow::Result<BTreeMap<String, f64>> {
     let mut min = BTreeMap::new();
     for item in items {
         let (name, rate) = item
@@ -119,7 +163,7 @@ fn parse_min_rates(
             .ok_or_else(|| {
                 anyhow::anyhow!("--min-pass-rate {item:?}: the rate is a number from 0 to 1")
             })?;
-        if !scenarios.iter().any(|s| s.label == name) {
+        if !scenarios.contains(&name) {
             anyhow::bail!("--min-pass-rate {item:?}: {name} is not one of the sweep's scenarios");
         }
         if min.insert(name.to_owned(), rate).is_some() {
@@ -147,7 +191,21 @@ fn policy_spec(given: &std::path::Path) -> anyhow::Result<PolicySpec> {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
-    let seeds = parse_seeds(&args.seeds)?;
+    if let Some(Command::Merge(merge)) = args.command {
+        return run_merge(merge);
+    }
+    let (Some(seeds), Some(out)) = (&args.seeds, &args.out) else {
+        anyhow::bail!("mmsoak sweep needs --scenarios, --seeds and --out");
+    };
+    let seeds = parse_seeds(seeds)?;
+    let partition = match (args.partition.as_deref(), args.partitions) {
+        (None, None) => None,
+        (None, Some(_)) => anyhow::bail!("--partitions goes with --partition auto"),
+        (Some("auto"), Some(n)) => Some(Partition::from_env(n, |k| std::env::var(k).ok())?),
+        (Some("auto"), None) => anyhow::bail!("--partition auto needs --partitions N"),
+        (Some(_), Some(_)) => anyhow::bail!("--partitions goes with --partition auto, not K/N"),
+        (Some(k_n), None) => Some(Partition::parse(k_n)?),
+    };
     if !(1.0..=MAX_SIM_DURATION.as_secs_f64()).contains(&args.sim_duration) {
         anyhow::bail!(
             "--sim-duration must be between 1 and {} seconds (7 days)",
@@ -168,7 +226,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         .iter()
         .map(|p| policy_spec(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let min = parse_min_rates(&args.min_pass_rate, &scenarios)?;
+    let labels: Vec<&str> = scenarios.iter().map(|s| s.label.as_str()).collect();
+    let min = parse_min_rates(&args.min_pass_rate, &labels)?;
     let spec = SweepSpec {
         scenarios,
         policies,
@@ -186,7 +245,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .max(1);
-    let total = spec.scenarios.len() * spec.policies.len() * spec.seeds.len();
+    let all = spec.scenarios.len() * spec.policies.len() * spec.seeds.len();
+    let total = partition.map_or(all, |p| {
+        all / p.count + usize::from(p.index - 1 < all % p.count)
+    });
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(total as u64);
         bar.set_style(
@@ -222,7 +284,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     };
     let stop = crate::run::stop_on_signals()?;
-    let result = run_sweep(&spec, &args.out, jobs, args.resume, &stop, &on_done);
+    let options = RunOptions {
+        jobs,
+        resume: args.resume,
+        partition,
+    };
+    let result = run_sweep(&spec, out, &options, &stop, &on_done);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -230,17 +297,51 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         Err(SweepError::Stopped { done, total, value }) => {
             errln!(
                 "sweep: stopped after {done} of {total} soaks; {} holds their outcomes (continue with --resume)",
-                args.out.display()
+                out.display()
             );
             return Ok(Outcome::Stopped(u8::try_from(128 + value).unwrap_or(130)));
         }
-        other => other.with_context(|| format!("sweep in {} stopped", args.out.display()))?,
+        other => other.with_context(|| format!("sweep in {} stopped", out.display()))?,
     };
-    let mut json = serde_json::to_vec_pretty(&report).context("SWEEP_REPORT.json")?;
+    if let Some(p) = partition {
+        outln!(
+            "shard {}/{}: {} soak(s) in {}; join the shards with `mmsoak sweep merge`",
+            p.index,
+            p.count,
+            report.timing.soaks_run + report.timing.soaks_resumed,
+            out.display()
+        );
+        return Ok(Outcome::Success);
+    }
+    publish(&report, out, &min)
+}
+
+fn run_merge(args: MergeArgs) -> anyhow::Result<Outcome> {
+    let report = merge_shards(&args.shards).context("sweep merge")?;
+    let labels: Vec<&str> = report
+        .config
+        .scenarios
+        .iter()
+        .map(|(l, _)| l.as_str())
+        .collect();
+    let min = parse_min_rates(&args.min_pass_rate, &labels)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    publish(&report, &args.out, &min)
+}
+
+/// Write SWEEP_REPORT.json and .md (and the CI step summary), print the
+/// Markdown, and judge the pass rates.
+fn publish(
+    report: &SweepReport,
+    out: &std::path::Path,
+    min: &BTreeMap<String, f64>,
+) -> anyhow::Result<Outcome> {
+    let mut json = serde_json::to_vec_pretty(report).context("SWEEP_REPORT.json")?;
     json.push(b'\n');
-    crate::write_file(&args.out.join("SWEEP_REPORT.json"), &json)?;
+    crate::write_file(&out.join("SWEEP_REPORT.json"), &json)?;
     let md = report.to_markdown();
-    crate::write_file(&args.out.join("SWEEP_REPORT.md"), md.as_bytes())?;
+    crate::write_file(&out.join("SWEEP_REPORT.md"), md.as_bytes())?;
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         use std::io::Write as _;
         let appended = std::fs::OpenOptions::new()
@@ -253,7 +354,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     }
     out!("{md}");
-    let short = report.short_of(&min);
+    let short = report.short_of(min);
     for (c, want) in &short {
         errln!(
             "sweep: {}/{} passed {}/{} ({:.0}%), below the {:.0}% asked for",

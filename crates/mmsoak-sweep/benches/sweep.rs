@@ -9,7 +9,7 @@ use std::error::Error;
 use std::time::{Duration, Instant};
 
 use mmsoak_runner::{Scenario, StopRequest};
-use mmsoak_sweep::{run_sweep, Keep, PolicySpec, ScenarioSpec, SweepSpec};
+use mmsoak_sweep::{run_sweep, Keep, PolicySpec, RunOptions, ScenarioSpec, SweepSpec};
 
 fn hwm_mb() -> String {
     std::fs::read_to_string("/proc/self/status")
@@ -40,7 +40,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     for jobs in [2, 1] {
         let dir = tempfile::tempdir()?;
         let t = Instant::now();
-        let report = run_sweep(&spec, dir.path(), jobs, false, &StopRequest::new(), &|_| {})?;
+        let report = run_sweep(
+            &spec,
+            dir.path(),
+            &RunOptions::new(jobs),
+            &StopRequest::new(),
+            &|_| {},
+        )?;
         let wall = t.elapsed().as_secs_f64();
         println!(
             "bench sweep jobs={jobs} seeds={seeds} soaks={} wall_s={wall:.1} hwm_mb={}",

@@ -15,7 +15,7 @@
 //! of threads; every wall-clock figure sits in [`SweepReport::timing`].
 //!
 //! ```no_run
-//! use mmsoak_sweep::{run_sweep, Keep, PolicySpec, ScenarioSpec, SweepSpec};
+//! use mmsoak_sweep::{run_sweep, Keep, PolicySpec, RunOptions, ScenarioSpec, SweepSpec};
 //! use mmsoak_runner::{Scenario, SoakPolicy, StopRequest};
 //! let spec = SweepSpec {
 //!     scenarios: vec![ScenarioSpec::new(Scenario::builtin("default")?)],
@@ -26,7 +26,8 @@
 //!     auto_tune: true,
 //!     keep: Keep::Failed,
 //! };
-//! let report = run_sweep(&spec, "sweep".as_ref(), 2, false, &StopRequest::new(), &|_| {})?;
+//! let options = RunOptions::new(2);
+//! let report = run_sweep(&spec, "sweep".as_ref(), &options, &StopRequest::new(), &|_| {})?;
 //! println!("{}", report.to_markdown());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -159,6 +160,87 @@ pub struct SoakOutcome {
     pub converged_from: Option<u32>,
     /// Whether the gate classed a latency failure environment-bound.
     pub environment_bound: bool,
+}
+
+/// The `index`-th of `count` deterministic shards of a sweep's list of
+/// soaks (cells in order, seeds within each; nextest's `K/N`, 1-based): the
+/// soaks whose position in the list is `index - 1` modulo `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partition {
+    /// Which shard, 1..=count.
+    pub index: usize,
+    /// How many shards.
+    pub count: usize,
+}
+
+/// Environment variables that carry a shard's 0-based index, in the order
+/// they are tried: a Kubernetes Indexed Job's, a Slurm array's, and one
+/// for CI matrices.
+pub const PARTITION_INDEX_VARS: [&str; 3] = [
+    "JOB_COMPLETION_INDEX",
+    "SLURM_ARRAY_TASK_ID",
+    "MMSOAK_PARTITION_INDEX",
+];
+
+impl Partition {
+    /// Shard `index` of `count` (1-based).
+    ///
+    /// ```
+    /// use mmsoak_sweep::Partition;
+    /// assert_eq!(Partition::parse("2/3").unwrap(), Partition::new(2, 3).unwrap());
+    /// assert!(Partition::parse("4/3").is_err() && Partition::parse("0/3").is_err());
+    /// ```
+    pub fn new(index: usize, count: usize) -> Result<Partition, SweepError> {
+        if count == 0 || index == 0 || index > count {
+            return Err(SweepError::Spec(format!(
+                "partition {index}/{count}: the shard is 1 to N of N >= 1"
+            )));
+        }
+        Ok(Partition { index, count })
+    }
+
+    /// `K/N`.
+    pub fn parse(text: &str) -> Result<Partition, SweepError> {
+        let bad = || SweepError::Spec(format!("partition {text:?}: expected K/N, e.g. 2/8"));
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        Partition::new(
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        )
+    }
+
+    /// Shard of `count` whose 0-based index is in the first of
+    /// [`PARTITION_INDEX_VARS`] that `var` has.
+    ///
+    /// ```
+    /// use mmsoak_sweep::Partition;
+    /// let env = |k: &str| (k == "SLURM_ARRAY_TASK_ID").then(|| "3".to_owned());
+    /// assert_eq!(Partition::from_env(8, env).unwrap(), Partition::new(4, 8).unwrap());
+    /// ```
+    pub fn from_env(
+        count: usize,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Partition, SweepError> {
+        for name in PARTITION_INDEX_VARS {
+            if let Some(v) = var(name) {
+                let i: usize = v.trim().parse().map_err(|_| {
+                    SweepError::Spec(format!("{name}={v:?}: not a shard index (0-based)"))
+                })?;
+                return Partition::new(i + 1, count).map_err(|_| {
+                    SweepError::Spec(format!("{name}={i}: not below --partitions {count}"))
+                });
+            }
+        }
+        Err(SweepError::Spec(format!(
+            "--partition auto: none of {} is set",
+            PARTITION_INDEX_VARS.join(", ")
+        )))
+    }
+
+    fn takes(&self, position: usize) -> bool {
+        position % self.count == self.index - 1
+    }
 }
 
 /// A sweep could not run.
@@ -484,19 +566,50 @@ impl SweepSpec {
     }
 }
 
-/// Run the sweep into `out` on `jobs` threads. With `resume`, soaks that
-/// already have an outcome in `out` are read back instead of rerun (the
-/// configuration must be the same: `SWEEP_CONFIG.json`). `on_done` is
+/// The file of a shard directory that says which shard it is.
+pub const SHARD_FILE: &str = "SHARD.json";
+
+/// How a sweep runs (not what it sweeps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Worker threads.
+    pub jobs: usize,
+    /// Read back the outcomes an earlier run of the same sweep left.
+    pub resume: bool,
+    /// Run one shard only (it writes [`SHARD_FILE`]; [`merge_shards`]
+    /// joins them).
+    pub partition: Option<Partition>,
+}
+
+impl RunOptions {
+    /// A whole sweep, fresh, on `jobs` threads.
+    pub fn new(jobs: usize) -> RunOptions {
+        RunOptions {
+            jobs,
+            resume: false,
+            partition: None,
+        }
+    }
+}
+
+/// Run the sweep into `out` (its soaks, or one shard's) on
+/// `options.jobs` threads. With `resume`, soaks that already have an
+/// outcome in `out` are read back instead of rerun (the configuration must
+/// be the same: `SWEEP_CONFIG.json`). `on_done` is
 /// called as each soak finishes (from the worker threads). A stop request
 /// ends the sweep between soaks, or within one at an iteration's end.
 pub fn run_sweep(
     spec: &SweepSpec,
     out: &Path,
-    jobs: usize,
-    resume: bool,
+    options: &RunOptions,
     stop: &StopRequest,
     on_done: &(dyn Fn(&Progress<'_>) + Sync),
 ) -> Result<SweepReport, SweepError> {
+    let RunOptions {
+        jobs,
+        resume,
+        partition,
+    } = *options;
     spec.check()?;
     let started = Instant::now();
     let config = spec.config();
@@ -523,8 +636,30 @@ pub fn run_sweep(
         }
     }
     mmsoak_artifacts::write_atomically(&config_file, &config_bytes).map_err(io(&config_file))?;
+    let shard_file = out.join(SHARD_FILE);
+    if let Some(part) = partition {
+        let mut bytes = serde_json::to_vec_pretty(&part).unwrap_or_default();
+        bytes.push(b'\n');
+        if resume {
+            if let Ok(old) = std::fs::read(&shard_file) {
+                if old != bytes {
+                    return Err(SweepError::Spec(format!(
+                        "{} holds another shard: resume it with the same --partition",
+                        shard_file.display()
+                    )));
+                }
+            }
+        }
+        mmsoak_artifacts::write_atomically(&shard_file, &bytes).map_err(io(&shard_file))?;
+    }
 
-    let all = spec.jobs();
+    let all: Vec<Job> = spec
+        .jobs()
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| partition.is_none_or(|p| p.takes(*i)))
+        .map(|(_, j)| j)
+        .collect();
     let total = all.len();
     let results: Mutex<Vec<Option<(SoakOutcome, bool)>>> = Mutex::new(vec![None; total]);
     let done = AtomicUsize::new(0);
@@ -604,5 +739,136 @@ pub fn run_sweep(
         soaks_run: outcomes.len() - resumed,
         soaks_resumed: resumed,
     };
-    Ok(SweepReport::new(config, &outcomes, spec, timing))
+    Ok(SweepReport::new(config, &outcomes, timing))
+}
+
+/// Join the shard directories of one sweep (`--partition K/N` runs) into
+/// its report: the same as an unpartitioned run's, timing aside. Refuses
+/// shards of different sweeps (their `SWEEP_CONFIG.json` differ), a
+/// missing or repeated shard, and a soak missing from its shard or present
+/// in another, naming them.
+pub fn merge_shards(shards: &[PathBuf]) -> Result<SweepReport, SweepError> {
+    let started = Instant::now();
+    let Some(first) = shards.first() else {
+        return Err(SweepError::Spec(
+            "merge needs at least one shard".to_owned(),
+        ));
+    };
+    let read = |path: PathBuf| {
+        mmsoak_core::input::read_text(&path, mmsoak_core::input::limits::SMALL_REPORT)
+            .map_err(|e| SweepError::Outcome {
+                path: path.clone(),
+                message: e.to_string(),
+            })
+            .map(|t| (path, t))
+    };
+    let (config_path, config_text) = read(first.join("SWEEP_CONFIG.json"))?;
+    let config: SweepConfig =
+        serde_json::from_str(&config_text).map_err(|e| SweepError::Outcome {
+            path: config_path,
+            message: e.to_string(),
+        })?;
+    let mut seen: BTreeMap<usize, &PathBuf> = BTreeMap::new();
+    let mut count = None;
+    for shard in shards {
+        let (path, text) = read(shard.join("SWEEP_CONFIG.json"))?;
+        if text != config_text {
+            return Err(SweepError::Spec(format!(
+                "{} is another sweep's than {} (scenarios, policies, seeds or settings differ)",
+                path.display(),
+                first.join("SWEEP_CONFIG.json").display()
+            )));
+        }
+        let (path, text) = read(shard.join(SHARD_FILE))?;
+        let part: Partition = serde_json::from_str(&text).map_err(|e| SweepError::Outcome {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        Partition::new(part.index, part.count)?;
+        if *count.get_or_insert(part.count) != part.count {
+            return Err(SweepError::Spec(format!(
+                "{} is shard {}/{}, another split than the others' {}",
+                shard.display(),
+                part.index,
+                part.count,
+                count.unwrap_or(0)
+            )));
+        }
+        if let Some(other) = seen.insert(part.index, shard) {
+            return Err(SweepError::Spec(format!(
+                "shard {}/{} is given twice: {} and {}",
+                part.index,
+                part.count,
+                other.display(),
+                shard.display()
+            )));
+        }
+    }
+    let count = count.unwrap_or(1);
+    let missing: Vec<String> = (1..=count)
+        .filter(|k| !seen.contains_key(k))
+        .map(|k| format!("{k}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(SweepError::Spec(format!(
+            "missing shard(s): {}",
+            missing.join(", ")
+        )));
+    }
+    let mut outcomes = Vec::new();
+    let mut position = 0;
+    for (scenario, _) in &config.scenarios {
+        for (policy, _) in &config.policies {
+            for &seed in &config.seeds {
+                let owner = (position % count) + 1;
+                position += 1;
+                for (k, shard) in &seen {
+                    let file = shard
+                        .join(scenario)
+                        .join(policy)
+                        .join(format!("seed-{seed}.json"));
+                    let present = std::fs::symlink_metadata(&file).is_ok();
+                    match (present, *k == owner) {
+                        (true, true) => {
+                            let (path, text) = read(file)?;
+                            let o: SoakOutcome =
+                                serde_json::from_str(&text).map_err(|e| SweepError::Outcome {
+                                    path: path.clone(),
+                                    message: e.to_string(),
+                                })?;
+                            if (o.scenario.as_str(), o.policy.as_str(), o.seed)
+                                != (scenario.as_str(), policy.as_str(), seed)
+                            {
+                                return Err(SweepError::Outcome {
+                                    path,
+                                    message: "is another soak's outcome".to_owned(),
+                                });
+                            }
+                            outcomes.push(o);
+                        }
+                        (false, true) => {
+                            return Err(SweepError::Spec(format!(
+                                "{}: soak {scenario}/{policy}/seed-{seed} has no outcome (an unfinished shard: --resume it)",
+                                shard.display()
+                            )))
+                        }
+                        (true, false) => {
+                            return Err(SweepError::Spec(format!(
+                                "{}: soak {scenario}/{policy}/seed-{seed} belongs to shard {owner}/{count}, not this one",
+                                shard.display()
+                            )))
+                        }
+                        (false, false) => {}
+                    }
+                }
+            }
+        }
+    }
+    let timing = SweepTiming {
+        wall_s: started.elapsed().as_secs_f64(),
+        jobs: 0,
+        soaks_run: 0,
+        soaks_resumed: outcomes.len(),
+    };
+    Ok(SweepReport::new(config, &outcomes, timing))
 }

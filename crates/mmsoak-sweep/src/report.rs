@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::stats::{quantile, wilson, Z95};
-use crate::{Keep, SoakOutcome, SweepSpec};
+use crate::{Keep, SoakOutcome};
 
 /// The schema tag of `SWEEP_REPORT.json`.
 pub const SWEEP_REPORT_SCHEMA: &str = "mmsoak.sweep_report.v1";
@@ -123,20 +123,22 @@ fn round6(x: f64) -> f64 {
 }
 
 impl SweepReport {
+    /// The report of `outcomes` (any order) under `config`: one cell per
+    /// scenario × policy of the config, in its order.
     pub(crate) fn new(
         config: SweepConfig,
         outcomes: &[SoakOutcome],
-        spec: &SweepSpec,
         timing: SweepTiming,
     ) -> SweepReport {
         let mut cells = Vec::new();
-        for s in &spec.scenarios {
-            for p in &spec.policies {
-                let of_cell: Vec<&SoakOutcome> = outcomes
+        for (scenario, _) in &config.scenarios {
+            for (policy, _) in &config.policies {
+                let mut of_cell: Vec<&SoakOutcome> = outcomes
                     .iter()
-                    .filter(|o| o.scenario == s.label && o.policy == p.label)
+                    .filter(|o| &o.scenario == scenario && &o.policy == policy)
                     .collect();
-                cells.push(cell(&s.label, &p.label, &of_cell));
+                of_cell.sort_by_key(|o| o.seed);
+                cells.push(cell(scenario, policy, &of_cell));
             }
         }
         SweepReport {

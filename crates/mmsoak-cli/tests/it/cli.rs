@@ -1131,6 +1131,43 @@ fn sweep_reports_cells_and_exits_by_min_pass_rate() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--seeds"), "{stderr}");
     assert!(!tmp.path().join("c").exists());
+
+    // Two shards, merged: the unpartitioned report, timing aside.
+    for k in ["1/2", "2/2"] {
+        let out = format!("shard-{}", &k[..1]);
+        let (code, stdout, stderr) = run(&["--out", &out, "--partition", k]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            stdout.starts_with(&format!("shard {k}: 2 soak(s)")),
+            "{stdout}"
+        );
+    }
+    let (code, _, stderr) = mmsoak(
+        tmp.path(),
+        &[
+            "sweep",
+            "merge",
+            "shard-1",
+            "shard-2",
+            "--out",
+            "merged",
+            "--min-pass-rate",
+            "toxic=0",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let without_timing = |dir: &str| {
+        let mut v = parse_json(
+            &fs::read_to_string(tmp.path().join(dir).join("SWEEP_REPORT.json")).expect("report"),
+            dir,
+        );
+        v.as_object_mut().map(|o| o.remove("timing"));
+        v
+    };
+    assert_eq!(without_timing("merged"), without_timing("a"));
+    let (code, _, stderr) = mmsoak(tmp.path(), &["sweep", "merge", "shard-1", "--out", "m2"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("missing shard(s): 2/2"), "{stderr}");
 }
 
 /// `mmsoak policy lint`: the default policy is clean (exit 0), the seed's

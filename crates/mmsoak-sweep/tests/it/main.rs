@@ -5,7 +5,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use mmsoak_runner::{Scenario, StopRequest};
-use mmsoak_sweep::{run_sweep, Keep, PolicySpec, ScenarioSpec, SweepError, SweepReport, SweepSpec};
+use mmsoak_sweep::{
+    merge_shards, run_sweep, Keep, Partition, PolicySpec, RunOptions, ScenarioSpec, SweepError,
+    SweepReport, SweepSpec,
+};
 
 /// Two scenarios × two policies × three seeds of three 2-minute iterations.
 fn spec(keep: Keep) -> SweepSpec {
@@ -25,7 +28,17 @@ fn spec(keep: Keep) -> SweepSpec {
 }
 
 fn sweep(spec: &SweepSpec, out: &Path, jobs: usize, resume: bool) -> SweepReport {
-    run_sweep(spec, out, jobs, resume, &StopRequest::new(), &|_| {}).expect("sweep runs")
+    run_sweep(
+        spec,
+        out,
+        &RunOptions {
+            resume,
+            ..RunOptions::new(jobs)
+        },
+        &StopRequest::new(),
+        &|_| {},
+    )
+    .expect("sweep runs")
 }
 
 #[test]
@@ -81,8 +94,17 @@ fn resume_reads_finished_soaks_back_and_refuses_another_sweep() {
     // Another sweep in the same directory is refused, naming the file.
     let mut other = spec.clone();
     other.seeds.push(8);
-    let err = run_sweep(&other, dir.path(), 1, true, &StopRequest::new(), &|_| {})
-        .expect_err("another sweep");
+    let err = run_sweep(
+        &other,
+        dir.path(),
+        &RunOptions {
+            resume: true,
+            ..RunOptions::new(1)
+        },
+        &StopRequest::new(),
+        &|_| {},
+    )
+    .expect_err("another sweep");
     assert!(err.to_string().contains("SWEEP_CONFIG.json"), "{err}");
 }
 
@@ -122,8 +144,14 @@ fn a_stop_ends_the_sweep_between_soaks() {
     let dir = tempfile::tempdir().expect("tmp");
     let stop = StopRequest::new();
     stop.request(2);
-    let err =
-        run_sweep(&spec(Keep::None), dir.path(), 2, false, &stop, &|_| {}).expect_err("stopped");
+    let err = run_sweep(
+        &spec(Keep::None),
+        dir.path(),
+        &RunOptions::new(2),
+        &stop,
+        &|_| {},
+    )
+    .expect_err("stopped");
     assert!(
         matches!(
             err,
@@ -150,8 +178,64 @@ fn an_inconsistent_spec_is_refused_before_anything_runs() {
     ] {
         let mut s = spec(Keep::None);
         edit(&mut s);
-        let err = run_sweep(&s, &out, 1, false, &StopRequest::new(), &|_| {}).expect_err("refused");
+        let err = run_sweep(&s, &out, &RunOptions::new(1), &StopRequest::new(), &|_| {})
+            .expect_err("refused");
         assert!(matches!(err, SweepError::Spec(_)), "{err}");
         assert!(!out.exists());
     }
+}
+
+#[test]
+fn shards_merge_into_the_unpartitioned_report_and_bad_sets_are_refused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let spec = spec(Keep::None);
+    let whole = sweep(&spec, &tmp.path().join("whole"), 2, false);
+    let shards: Vec<std::path::PathBuf> = (1..=3)
+        .map(|k| tmp.path().join(format!("shard-{k}")))
+        .collect();
+    let mut soaks = 0;
+    for (k, dir) in shards.iter().enumerate() {
+        let options = RunOptions {
+            partition: Some(Partition::new(k + 1, 3).expect("partition")),
+            ..RunOptions::new(1)
+        };
+        let r = run_sweep(&spec, dir, &options, &StopRequest::new(), &|_| {}).expect("shard");
+        soaks += r.timing.soaks_run;
+    }
+    assert_eq!(soaks, 12, "every soak in exactly one shard");
+    let merged = merge_shards(&shards).expect("merge");
+    assert_eq!(merged.deterministic_json(), whole.deterministic_json());
+    // The order of the shards does not matter.
+    let reversed: Vec<_> = shards.iter().rev().cloned().collect();
+    assert_eq!(
+        merge_shards(&reversed).expect("merge").deterministic_json(),
+        whole.deterministic_json()
+    );
+
+    let refused = |set: &[std::path::PathBuf], needle: &str| {
+        let err = merge_shards(set).expect_err("refused").to_string();
+        assert!(err.contains(needle), "{err}");
+    };
+    refused(&shards[..2], "missing shard(s): 3/3");
+    refused(
+        &[shards[0].clone(), shards[0].clone(), shards[2].clone()],
+        "given twice",
+    );
+    // A shard of another sweep.
+    let mut other = spec.clone();
+    other.iterations = 2;
+    let stray = tmp.path().join("other");
+    let options = RunOptions {
+        partition: Some(Partition::new(2, 3).expect("partition")),
+        ..RunOptions::new(1)
+    };
+    run_sweep(&other, &stray, &options, &StopRequest::new(), &|_| {}).expect("shard");
+    refused(
+        &[shards[0].clone(), stray, shards[2].clone()],
+        "another sweep",
+    );
+    // A soak's outcome lost from its shard: volatile/default/seed-5 is the
+    // 7th soak (cells in order, seeds within), so shard 1's.
+    std::fs::remove_file(shards[0].join("volatile/default/seed-5.json")).expect("remove");
+    refused(&shards, "soak volatile/default/seed-5 has no outcome");
 }
