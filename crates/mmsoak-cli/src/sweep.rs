@@ -39,6 +39,7 @@ use crate::Outcome;
 ///   mmsoak sweep --scenarios default,calm --seeds 0..39 --min-pass-rate default=0.9,calm=0.9 --out sweep
 ///   mmsoak sweep --scenarios default --seeds 0..39 --partition 2/8 --out shard-2   # one of 8 machines
 ///   mmsoak sweep merge shard-* --out sweep                                         # then join them
+///   mmsoak sweep compare baseline candidate                                        # is it worse?
 #[derive(Debug, clap::Args)]
 #[command(
     verbatim_doc_comment,
@@ -99,6 +100,37 @@ pub(crate) struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     Merge(MergeArgs),
+    Compare(CompareArgs),
+}
+
+/// Is the candidate sweep worse than the baseline? For each scenario both
+/// ran and each KPI (maker share, risk, net edge, p95 latency, PnL per
+/// hour), a one-sided rank test on the per-seed window means: Wilcoxon's
+/// signed rank test paired by seed when both ran the same seeds, else the
+/// Mann–Whitney U test; "worse" takes its direction from the gate's
+/// criterion; the Hodges–Lehmann difference with its 95% interval; the
+/// Benjamini–Hochberg adjustment across the scenario's KPIs. PASS when no
+/// KPI is significantly worse, else FAIL naming each worse KPI with its
+/// p-value and difference.
+///
+/// Exit 0 PASS, 1 FAIL, 2 for bad input. (`mmsoak gate --compare` keeps
+/// its single-soak meaning.)
+///
+/// Example:
+///   mmsoak sweep compare baseline-sweep candidate-sweep --alpha 0.05
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct CompareArgs {
+    /// The baseline sweep's directory (a sweep's or a merge's).
+    baseline: PathBuf,
+    /// The candidate sweep's directory.
+    candidate: PathBuf,
+    /// Significance level, after the Benjamini–Hochberg adjustment.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// Print JSON instead of the tables.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Join the shard directories of one sweep (`--partition K/N` runs, e.g.
@@ -191,8 +223,10 @@ fn policy_spec(given: &std::path::Path) -> anyhow::Result<PolicySpec> {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
-    if let Some(Command::Merge(merge)) = args.command {
-        return run_merge(merge);
+    match args.command {
+        Some(Command::Merge(merge)) => return run_merge(merge),
+        Some(Command::Compare(compare)) => return run_compare(compare),
+        None => {}
     }
     let (Some(seeds), Some(out)) = (&args.seeds, &args.out) else {
         anyhow::bail!("mmsoak sweep needs --scenarios, --seeds and --out");
@@ -316,8 +350,40 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     publish(&report, out, &min)
 }
 
+fn run_compare(args: CompareArgs) -> anyhow::Result<Outcome> {
+    let c = mmsoak_sweep::compare_sweeps(&args.baseline, &args.candidate, args.alpha)
+        .context("sweep compare")?;
+    if args.json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&c).context("comparison JSON")?
+        );
+    } else {
+        out!("{}", c.to_markdown());
+    }
+    for sc in &c.scenarios {
+        for k in sc.kpis.iter().filter(|k| k.worse) {
+            errln!(
+                "sweep compare: {} is worse on {}: {:+.4} (95% CI {:+.4} to {:+.4}), p = {:.4} (adjusted {:.4})",
+                sc.scenario,
+                k.kpi,
+                k.difference,
+                k.difference_low,
+                k.difference_high,
+                k.p_value,
+                k.p_adjusted
+            );
+        }
+    }
+    Ok(if c.passed() {
+        Outcome::Success
+    } else {
+        Outcome::GateFailed
+    })
+}
+
 fn run_merge(args: MergeArgs) -> anyhow::Result<Outcome> {
-    let report = merge_shards(&args.shards).context("sweep merge")?;
+    let report = merge_shards(&args.shards, &args.out).context("sweep merge")?;
     let labels: Vec<&str> = report
         .config
         .scenarios
@@ -325,8 +391,6 @@ fn run_merge(args: MergeArgs) -> anyhow::Result<Outcome> {
         .map(|(l, _)| l.as_str())
         .collect();
     let min = parse_min_rates(&args.min_pass_rate, &labels)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
     publish(&report, &args.out, &min)
 }
 

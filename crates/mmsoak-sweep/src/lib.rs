@@ -32,9 +32,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod compare;
 mod report;
 mod stats;
 
+pub use compare::{
+    benjamini_hochberg, compare_sweeps, mann_whitney_lower, signed_rank_lower, Better,
+    KpiComparison, ScenarioComparison, SweepComparison,
+};
 pub use report::{
     CellReport, KpiSpread, SweepConfig, SweepReport, SweepTiming, SWEEP_REPORT_SCHEMA,
 };
@@ -292,6 +297,29 @@ pub enum SweepError {
     },
 }
 
+/// A small file of the sweep's (a config, a shard record, an outcome) as
+/// text, with its path; the error names the file.
+pub(crate) fn read_small(path: PathBuf) -> Result<(PathBuf, String), SweepError> {
+    match mmsoak_core::input::read_text(&path, mmsoak_core::input::limits::SMALL_REPORT) {
+        Ok(text) => Ok((path, text)),
+        Err(e) => Err(SweepError::Outcome {
+            message: e.to_string(),
+            path,
+        }),
+    }
+}
+
+/// `text`, read from `path`, as a `T`; the error names the file.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    path: PathBuf,
+    text: &str,
+) -> Result<T, SweepError> {
+    serde_json::from_str(text).map_err(|e| SweepError::Outcome {
+        path,
+        message: e.to_string(),
+    })
+}
+
 /// One soak's place in the sweep.
 #[derive(Debug, Clone, Copy)]
 struct Job {
@@ -518,16 +546,8 @@ impl SweepSpec {
         if std::fs::symlink_metadata(&file).is_err() {
             return Ok(None);
         }
-        let text = mmsoak_core::input::read_text(&file, mmsoak_core::input::limits::SMALL_REPORT)
-            .map_err(|e| SweepError::Outcome {
-            path: file.clone(),
-            message: e.to_string(),
-        })?;
-        let outcome: SoakOutcome =
-            serde_json::from_str(&text).map_err(|e| SweepError::Outcome {
-                path: file.clone(),
-                message: e.to_string(),
-            })?;
+        let (file, text) = read_small(file)?;
+        let outcome: SoakOutcome = parse_json(file.clone(), &text)?;
         let (s, p) = (&self.scenarios[job.scenario], &self.policies[job.policy]);
         if (
             outcome.scenario.as_str(),
@@ -743,31 +763,22 @@ pub fn run_sweep(
 }
 
 /// Join the shard directories of one sweep (`--partition K/N` runs) into
-/// its report: the same as an unpartitioned run's, timing aside. Refuses
+/// `out` (its `SWEEP_CONFIG.json` and every soak's outcome, so that the
+/// merged directory can be compared like any sweep's) and return its
+/// report: the same as an unpartitioned run's, timing aside. Refuses
 /// shards of different sweeps (their `SWEEP_CONFIG.json` differ), a
 /// missing or repeated shard, and a soak missing from its shard or present
 /// in another, naming them.
-pub fn merge_shards(shards: &[PathBuf]) -> Result<SweepReport, SweepError> {
+pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<SweepReport, SweepError> {
     let started = Instant::now();
     let Some(first) = shards.first() else {
         return Err(SweepError::Spec(
             "merge needs at least one shard".to_owned(),
         ));
     };
-    let read = |path: PathBuf| {
-        mmsoak_core::input::read_text(&path, mmsoak_core::input::limits::SMALL_REPORT)
-            .map_err(|e| SweepError::Outcome {
-                path: path.clone(),
-                message: e.to_string(),
-            })
-            .map(|t| (path, t))
-    };
+    let read = crate::read_small;
     let (config_path, config_text) = read(first.join("SWEEP_CONFIG.json"))?;
-    let config: SweepConfig =
-        serde_json::from_str(&config_text).map_err(|e| SweepError::Outcome {
-            path: config_path,
-            message: e.to_string(),
-        })?;
+    let config: SweepConfig = crate::parse_json(config_path, &config_text)?;
     let mut seen: BTreeMap<usize, &PathBuf> = BTreeMap::new();
     let mut count = None;
     for shard in shards {
@@ -780,10 +791,7 @@ pub fn merge_shards(shards: &[PathBuf]) -> Result<SweepReport, SweepError> {
             )));
         }
         let (path, text) = read(shard.join(SHARD_FILE))?;
-        let part: Partition = serde_json::from_str(&text).map_err(|e| SweepError::Outcome {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        let part: Partition = crate::parse_json(path.clone(), &text)?;
         Partition::new(part.index, part.count)?;
         if *count.get_or_insert(part.count) != part.count {
             return Err(SweepError::Spec(format!(
@@ -832,10 +840,7 @@ pub fn merge_shards(shards: &[PathBuf]) -> Result<SweepReport, SweepError> {
                         (true, true) => {
                             let (path, text) = read(file)?;
                             let o: SoakOutcome =
-                                serde_json::from_str(&text).map_err(|e| SweepError::Outcome {
-                                    path: path.clone(),
-                                    message: e.to_string(),
-                                })?;
+                                crate::parse_json(path.clone(), &text)?;
                             if (o.scenario.as_str(), o.policy.as_str(), o.seed)
                                 != (scenario.as_str(), policy.as_str(), seed)
                             {
@@ -863,6 +868,19 @@ pub fn merge_shards(shards: &[PathBuf]) -> Result<SweepReport, SweepError> {
                 }
             }
         }
+    }
+    let io = |path: PathBuf| move |source| SweepError::Io { path, source };
+    std::fs::create_dir_all(out).map_err(io(out.to_owned()))?;
+    let config_file = out.join("SWEEP_CONFIG.json");
+    mmsoak_artifacts::write_atomically(&config_file, config_text.as_bytes())
+        .map_err(io(config_file.clone()))?;
+    for o in &outcomes {
+        let dir = out.join(&o.scenario).join(&o.policy);
+        std::fs::create_dir_all(&dir).map_err(io(dir.clone()))?;
+        let file = dir.join(format!("seed-{}.json", o.seed));
+        let mut bytes = serde_json::to_vec_pretty(o).unwrap_or_default();
+        bytes.push(b'\n');
+        mmsoak_artifacts::write_atomically(&file, &bytes).map_err(io(file.clone()))?;
     }
     let timing = SweepTiming {
         wall_s: started.elapsed().as_secs_f64(),

@@ -1170,6 +1170,64 @@ fn sweep_reports_cells_and_exits_by_min_pass_rate() {
     assert!(stderr.contains("missing shard(s): 2/2"), "{stderr}");
 }
 
+/// `mmsoak sweep compare`: a sweep against itself PASSes; the default
+/// policy against the seed's, on the same seeds, FAILs naming the KPIs it
+/// is worse on (it widens the spread for edge and trades its PnL away,
+/// docs/sim.md); bad input exits 2.
+#[test]
+fn sweep_compare_passes_a_sweep_against_itself_and_names_what_is_worse() {
+    let tmp = tempdir();
+    for policy in ["seed", "default"] {
+        let (code, _, stderr) = mmsoak(
+            tmp.path(),
+            &[
+                "sweep",
+                "--scenarios",
+                "default",
+                "--seeds",
+                "0..9",
+                "--iterations",
+                "8",
+                "--sim-duration",
+                "900",
+                "--keep",
+                "none",
+                "--policy",
+                policy,
+                "--out",
+                policy,
+            ],
+        );
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let (code, stdout, stderr) = mmsoak(tmp.path(), &["sweep", "compare", "seed", "seed"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.starts_with("# Sweep compare: PASS"), "{stdout}");
+    assert!(stdout.contains("wilcoxon_signed_rank"), "{stdout}");
+    let (code, stdout, stderr) = mmsoak(
+        tmp.path(),
+        &["sweep", "compare", "seed", "default", "--json"],
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let c = parse_json(&stdout, "compare --json");
+    assert_eq!(c["verdict"], "FAIL");
+    let worse: Vec<&str> = c["scenarios"][0]["kpis"]
+        .as_array()
+        .expect("kpis")
+        .iter()
+        .filter(|k| k["worse"] == true)
+        .filter_map(|k| k["kpi"].as_str())
+        .collect();
+    assert!(worse.contains(&"pnl_per_hour"), "{worse:?}");
+    assert!(
+        stderr.contains("default is worse on pnl_per_hour"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = mmsoak(tmp.path(), &["sweep", "compare", "seed", "nowhere"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("nowhere"), "{stderr}");
+}
+
 /// `mmsoak policy lint`: the default policy is clean (exit 0), the seed's
 /// table has the dead zone issue 14 names (exit 1), bad input exits 2.
 #[test]

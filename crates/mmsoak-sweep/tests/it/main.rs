@@ -203,17 +203,21 @@ fn shards_merge_into_the_unpartitioned_report_and_bad_sets_are_refused() {
         soaks += r.timing.soaks_run;
     }
     assert_eq!(soaks, 12, "every soak in exactly one shard");
-    let merged = merge_shards(&shards).expect("merge");
+    let merged = merge_shards(&shards, &tmp.path().join("merged")).expect("merge");
     assert_eq!(merged.deterministic_json(), whole.deterministic_json());
     // The order of the shards does not matter.
     let reversed: Vec<_> = shards.iter().rev().cloned().collect();
     assert_eq!(
-        merge_shards(&reversed).expect("merge").deterministic_json(),
+        merge_shards(&reversed, &tmp.path().join("merged-2"))
+            .expect("merge")
+            .deterministic_json(),
         whole.deterministic_json()
     );
 
     let refused = |set: &[std::path::PathBuf], needle: &str| {
-        let err = merge_shards(set).expect_err("refused").to_string();
+        let err = merge_shards(set, &tmp.path().join("refused"))
+            .expect_err("refused")
+            .to_string();
         assert!(err.contains(needle), "{err}");
     };
     refused(&shards[..2], "missing shard(s): 3/3");
