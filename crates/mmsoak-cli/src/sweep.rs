@@ -24,7 +24,9 @@ use crate::Outcome;
 /// that failed most often.
 ///
 /// Writes SWEEP_REPORT.json (every wall-clock figure in its `timing`
-/// object, so the rest is the same for any --jobs), SWEEP_REPORT.md
+/// object, so the rest is the same for any --jobs), SWEEP_REPORT.html (one
+/// self-contained page: pass-rate bars with their intervals, KPI spreads,
+/// failures by criterion), SWEEP_REPORT.md
 /// (appended to $GITHUB_STEP_SUMMARY when set), one outcome file per soak
 /// and, per --keep, the soaks' directories:
 /// DIR/<scenario>/<policy>/seed-<s>/.
@@ -406,6 +408,7 @@ fn publish(
     crate::write_file(&out.join("SWEEP_REPORT.json"), &json)?;
     let md = report.to_markdown();
     crate::write_file(&out.join("SWEEP_REPORT.md"), md.as_bytes())?;
+    crate::write_file(&out.join("SWEEP_REPORT.html"), report.to_html().as_bytes())?;
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         use std::io::Write as _;
         let appended = std::fs::OpenOptions::new()
@@ -435,4 +438,115 @@ fn publish(
     } else {
         Outcome::GateFailed
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    /// The `mmsoak sweep` command lines of a manifest, with the shell's
+    /// variables replaced by example values: argv each.
+    fn commands(file: &str, vars: &[(&str, &str)]) -> Vec<Vec<String>> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        text.lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split_once("mmsoak sweep").map(|(_, rest)| rest))
+            .map(|rest| {
+                let mut rest = rest.to_owned();
+                for (k, v) in vars {
+                    rest = rest.replace(k, v);
+                }
+                std::iter::once("mmsoak".to_owned())
+                    .chain(std::iter::once("sweep".to_owned()))
+                    .chain(rest.split_whitespace().map(|w| w.replace('"', "")))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Parse like the binary, then check what clap cannot: seeds, scenarios,
+    /// the partition; returns the sweep's `--partition` and the merge's
+    /// shard count.
+    fn check(argv: &[String]) -> (Option<String>, Option<Option<usize>>, usize) {
+        let cli = crate::Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+        let crate::Command::Sweep(args) = cli.command else {
+            panic!("{argv:?} is not `mmsoak sweep`")
+        };
+        if let Some(Command::Merge(m)) = args.command {
+            parse_min_rates(&m.min_pass_rate, &["default", "calm", "toxic"]).expect("rates");
+            return (None, None, m.shards.len());
+        }
+        parse_seeds(args.seeds.as_deref().expect("--seeds")).expect("seeds");
+        for s in &args.scenarios {
+            Scenario::load(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+        if let Some(p) = args.partition.as_deref().filter(|p| *p != "auto") {
+            Partition::parse(p).expect("K/N");
+        }
+        (args.partition, Some(args.partitions), 0)
+    }
+
+    #[test]
+    fn the_kubernetes_manifests_run_valid_sweeps_over_every_index() {
+        let vars = [("$JOB_COMPLETION_INDEX", "0")];
+        let shard = commands("deploy/k8s/sweep-job.yaml", &vars);
+        assert_eq!(shard.len(), 1, "{shard:?}");
+        let (partition, partitions, _) = check(&shard[0]);
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../deploy/k8s/sweep-job.yaml"),
+        )
+        .expect("manifest");
+        assert!(text.contains("completionMode: Indexed"));
+        let completions: usize = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("completions: "))
+            .and_then(|n| n.parse().ok())
+            .expect("completions");
+        assert_eq!(partition.as_deref(), Some("auto"));
+        assert_eq!(partitions, Some(Some(completions)));
+        let merge = commands("deploy/k8s/sweep-merge-job.yaml", &[]);
+        assert_eq!(merge.len(), 1);
+        assert_eq!(
+            check(&merge[0]).2,
+            completions,
+            "the merge names every shard"
+        );
+    }
+
+    #[test]
+    fn the_github_workflow_runs_valid_sweeps_over_every_shard() {
+        let vars = [("$SEEDS", "0..39"), ("$SHARD", "1")];
+        let cmds = commands(".github/workflows/sweep.yml", &vars);
+        assert_eq!(cmds.len(), 2, "{cmds:?}");
+        let (partition, _, _) = check(&cmds[0]);
+        let n: usize = partition
+            .as_deref()
+            .and_then(|p| p.split_once('/'))
+            .and_then(|(_, n)| n.parse().ok())
+            .expect("K/N");
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../.github/workflows/sweep.yml"),
+        )
+        .expect("workflow");
+        let matrix = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("shard: ["))
+            .expect("matrix");
+        assert_eq!(
+            matrix.matches(',').count() + 1,
+            n,
+            "the matrix covers every shard"
+        );
+        assert_eq!(check(&cmds[1]).2, n, "the merge names every shard");
+        // Dispatch inputs reach `run:` through env, never inline.
+        assert!(!text
+            .lines()
+            .any(|l| l.contains("run:") && l.contains("${{")));
+    }
 }

@@ -171,12 +171,10 @@ impl SweepReport {
             .collect()
     }
 
-    /// `SWEEP_REPORT.md`: one table of cells, then the failures.
-    pub fn to_markdown(&self) -> String {
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "# Sweep: {} cell(s) × {} seed(s), {} iterations of {} s{}\n",
+    /// What was swept, in a line: cells, seeds, iterations.
+    fn what(&self) -> String {
+        format!(
+            "{} cell(s) × {} seed(s), {} iterations of {} s{}",
             self.cells.len(),
             self.config.seeds.len(),
             self.config.iterations,
@@ -186,7 +184,13 @@ impl SweepReport {
             } else {
                 ""
             }
-        );
+        )
+    }
+
+    /// `SWEEP_REPORT.md`: one table of cells, then the failures.
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# Sweep: {}\n", self.what());
         s.push_str(
             "| scenario | policy | passed | pass rate | 95% Wilson | net bps (p10 / median / p90) | p95 ms (median) | maker share (median) | risk (median) | PnL/h first → window (median) | converged from (median) | failed most often |\n",
         );
@@ -242,6 +246,132 @@ impl SweepReport {
                  (environment-bound): re-soak after the infrastructure recovers, or record a waiver."
             );
         }
+        s
+    }
+}
+
+/// `text` safe inside HTML.
+fn esc(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+impl SweepReport {
+    /// `SWEEP_REPORT.html`: one self-contained page (inline CSS and SVG, no
+    /// script, no network): per cell a pass-rate bar with its 95% interval,
+    /// then the KPI spreads, PnL per hour and the failures by criterion.
+    /// The same bytes for the same report (timing is shown in a footer).
+    pub fn to_html(&self) -> String {
+        let mut s = String::new();
+        s.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+        s.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">");
+        s.push_str("<title>Sweep report</title><style>");
+        s.push_str("body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}td.l,th.l{text-align:left}.rate{fill:#4a7ac7}.ci{stroke:#222;stroke-width:2}");
+        s.push_str("@media (prefers-color-scheme: dark){body{background:#111;color:#ddd}th{background:#222}td,th{border-color:#444}.ci{stroke:#ddd}}</style></head><body>\n");
+        let _ = writeln!(s, "<h1>Sweep report</h1><p>{}.</p>", esc(&self.what()));
+        // Pass rates with their intervals.
+        let (w, row) = (520.0, 28.0);
+        let h = row * self.cells.len() as f64 + 30.0;
+        let _ = write!(
+            s,
+            "<h2>Pass rate (95% Wilson interval)</h2><svg width=\"{}\" height=\"{h}\" role=\"img\" aria-label=\"pass rates\">",
+            w + 220.0
+        );
+        for (i, c) in self.cells.iter().enumerate() {
+            let y = 10.0 + i as f64 * row;
+            let x0 = 200.0;
+            let _ = write!(
+                s,
+                "<text x=\"0\" y=\"{:.1}\" fill=\"currentColor\">{} / {}</text>",
+                y + 14.0,
+                esc(&c.scenario),
+                esc(&c.policy)
+            );
+            let _ = write!(
+                s,
+                "<rect class=\"rate\" x=\"{x0}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"18\" data-cell=\"{}/{}\" data-pass-rate=\"{}\"><title>{}/{} passed</title></rect>",
+                (c.pass_rate * w).max(1.0),
+                esc(&c.scenario),
+                esc(&c.policy),
+                c.pass_rate,
+                c.passed,
+                c.runs
+            );
+            let _ = write!(
+                s,
+                "<line class=\"ci\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>",
+                x0 + c.wilson_low * w,
+                x0 + c.wilson_high * w,
+                y + 9.0,
+                y + 9.0
+            );
+            let _ = write!(
+                s,
+                "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"currentColor\">{}/{} [{:.2}, {:.2}]</text>",
+                x0 + w + 8.0,
+                y + 14.0,
+                c.passed,
+                c.runs,
+                c.wilson_low,
+                c.wilson_high
+            );
+        }
+        s.push_str("</svg>\n");
+        // KPI spreads, PnL, convergence, failures.
+        s.push_str("<h2>KPIs over the seeds (window means: p10 / median / p90)</h2><table><tr><th class=\"l\">cell</th>");
+        let kpis = [
+            "maker_taker_ratio",
+            "risk_ratio",
+            "net_bps",
+            "p95_latency_ms",
+        ];
+        for k in kpis {
+            let _ = write!(s, "<th>{k}</th>");
+        }
+        s.push_str("<th>PnL/h first → window (median)</th><th>converged from (median)</th><th class=\"l\">failed most often</th></tr>\n");
+        for c in &self.cells {
+            let _ = write!(
+                s,
+                "<tr><td class=\"l\">{} / {}</td>",
+                esc(&c.scenario),
+                esc(&c.policy)
+            );
+            for k in kpis {
+                let cell = c.kpis.get(k).map_or_else(
+                    || "—".to_owned(),
+                    |x| format!("{:.3} / {:.3} / {:.3}", x.p10, x.median, x.p90),
+                );
+                let _ = write!(s, "<td>{cell}</td>");
+            }
+            let pnl = match (&c.pnl_per_hour_first, &c.pnl_per_hour_window) {
+                (Some(a), Some(b)) => format!("{:.1} → {:.1}", a.median, b.median),
+                _ => "—".to_owned(),
+            };
+            let failed: Vec<String> = c
+                .failed_criteria
+                .iter()
+                .map(|(n, k)| format!("<code>{}</code> {k}", esc(n)))
+                .collect();
+            let _ = writeln!(
+                s,
+                "<td>{pnl}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+                c.converged_from_median
+                    .map_or_else(|| "—".to_owned(), |m| format!("{m}")),
+                if failed.is_empty() {
+                    "—".to_owned()
+                } else {
+                    failed.join(", ")
+                }
+            );
+        }
+        s.push_str("</table>\n");
+        let _ = writeln!(
+            s,
+            "<footer><p>{:.1} s on {} thread(s); {} soak(s) run, {} read back.</p></footer></body></html>",
+            self.timing.wall_s, self.timing.jobs, self.timing.soaks_run, self.timing.soaks_resumed
+        );
         s
     }
 }
