@@ -84,6 +84,11 @@ pub(crate) struct Args {
     /// Continue a stopped sweep: soaks with an outcome are not rerun.
     #[arg(long)]
     resume: bool,
+    /// A baseline sweep's directory: SWEEP_REPORT.html then also shows
+    /// `mmsoak sweep compare BASELINE DIR` (alpha 0.05), and a candidate
+    /// significantly worse fails the command (exit 1).
+    #[arg(long)]
+    baseline: Option<PathBuf>,
     /// Run only shard K of N (`K/N`, 1-based, nextest's convention), or
     /// `auto`: K from JOB_COMPLETION_INDEX (Kubernetes Indexed Job),
     /// SLURM_ARRAY_TASK_ID (Slurm array) or MMSOAK_PARTITION_INDEX, all
@@ -349,20 +354,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         );
         return Ok(Outcome::Success);
     }
-    publish(&report, out, &min)
+    let outcome = publish(&report, out, &min)?;
+    let Some(baseline) = &args.baseline else {
+        return Ok(outcome);
+    };
+    let c = mmsoak_sweep::compare_sweeps(baseline, out, 0.05).context("sweep --baseline")?;
+    crate::write_file(
+        &out.join("SWEEP_REPORT.html"),
+        report.to_html_with(&c).as_bytes(),
+    )?;
+    report_worse(&c);
+    Ok(if c.passed() {
+        outcome
+    } else {
+        Outcome::GateFailed
+    })
 }
 
-fn run_compare(args: CompareArgs) -> anyhow::Result<Outcome> {
-    let c = mmsoak_sweep::compare_sweeps(&args.baseline, &args.candidate, args.alpha)
-        .context("sweep compare")?;
-    if args.json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&c).context("comparison JSON")?
-        );
-    } else {
-        out!("{}", c.to_markdown());
-    }
+/// Name each KPI the candidate is significantly worse on, on stderr.
+fn report_worse(c: &mmsoak_sweep::SweepComparison) {
     for sc in &c.scenarios {
         for k in sc.kpis.iter().filter(|k| k.worse) {
             errln!(
@@ -377,6 +387,20 @@ fn run_compare(args: CompareArgs) -> anyhow::Result<Outcome> {
             );
         }
     }
+}
+
+fn run_compare(args: CompareArgs) -> anyhow::Result<Outcome> {
+    let c = mmsoak_sweep::compare_sweeps(&args.baseline, &args.candidate, args.alpha)
+        .context("sweep compare")?;
+    if args.json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&c).context("comparison JSON")?
+        );
+    } else {
+        out!("{}", c.to_markdown());
+    }
+    report_worse(&c);
     Ok(if c.passed() {
         Outcome::Success
     } else {

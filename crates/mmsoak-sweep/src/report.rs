@@ -376,6 +376,49 @@ impl SweepReport {
     }
 }
 
+impl SweepReport {
+    /// [`SweepReport::to_html`] with the comparison against a baseline
+    /// sweep (`sweep --baseline DIR`): per scenario its verdict, and per
+    /// KPI the difference with its interval and the p-values.
+    pub fn to_html_with(&self, comparison: &crate::SweepComparison) -> String {
+        let mut section = format!(
+            "<h2 id=\"compare\" data-verdict=\"{}\">Against the baseline: {} (alpha {})</h2>\n",
+            comparison.verdict, comparison.verdict, comparison.alpha
+        );
+        for sc in &comparison.scenarios {
+            let _ = writeln!(
+                section,
+                "<h3>{}: {} ({} vs baseline {})</h3><table><tr><th class=\"l\">KPI</th><th class=\"l\">test</th><th>n</th><th>difference (95% CI)</th><th>p</th><th>p adjusted</th><th class=\"l\">worse</th></tr>",
+                esc(&sc.scenario),
+                sc.verdict,
+                esc(&sc.candidate_policy),
+                esc(&sc.baseline_policy)
+            );
+            for k in &sc.kpis {
+                let _ = writeln!(
+                    section,
+                    "<tr><td class=\"l\"><code>{}</code></td><td class=\"l\">{}</td><td>{}</td><td>{:+.4} ({:+.4}, {:+.4})</td><td>{:.4}</td><td>{:.4}</td><td class=\"l\">{}</td></tr>",
+                    esc(&k.kpi),
+                    esc(&k.test),
+                    k.n,
+                    k.difference,
+                    k.difference_low,
+                    k.difference_high,
+                    k.p_value,
+                    k.p_adjusted,
+                    if k.worse { "<b>yes</b>" } else { "no" }
+                );
+            }
+            section.push_str("</table>\n");
+        }
+        let html = self.to_html();
+        match html.rfind("<footer>") {
+            Some(i) => format!("{}{section}{}", &html[..i], &html[i..]),
+            None => html,
+        }
+    }
+}
+
 fn cell(scenario: &str, policy: &str, outcomes: &[&SoakOutcome]) -> CellReport {
     let runs = outcomes.len() as u64;
     let passed = outcomes.iter().filter(|o| o.verdict == "PASS").count() as u64;

@@ -1177,27 +1177,26 @@ fn sweep_reports_cells_and_exits_by_min_pass_rate() {
 #[test]
 fn sweep_compare_passes_a_sweep_against_itself_and_names_what_is_worse() {
     let tmp = tempdir();
+    // Ten seeds of eight 15-minute iterations on `default`.
+    let sweep = |extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            "--scenarios",
+            "default",
+            "--seeds",
+            "0..9",
+            "--iterations",
+            "8",
+            "--sim-duration",
+            "900",
+            "--keep",
+            "none",
+        ];
+        args.extend_from_slice(extra);
+        mmsoak(tmp.path(), &args)
+    };
     for policy in ["seed", "default"] {
-        let (code, _, stderr) = mmsoak(
-            tmp.path(),
-            &[
-                "sweep",
-                "--scenarios",
-                "default",
-                "--seeds",
-                "0..9",
-                "--iterations",
-                "8",
-                "--sim-duration",
-                "900",
-                "--keep",
-                "none",
-                "--policy",
-                policy,
-                "--out",
-                policy,
-            ],
-        );
+        let (code, _, stderr) = sweep(&["--policy", policy, "--out", policy]);
         assert_eq!(code, 0, "{stderr}");
     }
     let (code, stdout, stderr) = mmsoak(tmp.path(), &["sweep", "compare", "seed", "seed"]);
@@ -1226,6 +1225,15 @@ fn sweep_compare_passes_a_sweep_against_itself_and_names_what_is_worse() {
     let (code, _, stderr) = mmsoak(tmp.path(), &["sweep", "compare", "seed", "nowhere"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("nowhere"), "{stderr}");
+    // `sweep --baseline`: the comparison in the page, and exit 1.
+    let (code, _, stderr) = sweep(&["--out", "withbase", "--baseline", "seed"]);
+    assert_eq!(code, 1, "{stderr}");
+    let html = fs::read_to_string(tmp.path().join("withbase/SWEEP_REPORT.html")).expect("html");
+    assert!(
+        html.contains("<h2 id=\"compare\" data-verdict=\"FAIL\">"),
+        "{html}"
+    );
+    assert!(html.contains("<code>pnl_per_hour</code>"), "{html}");
 }
 
 /// `mmsoak policy lint`: the default policy is clean (exit 0), the seed's

@@ -603,3 +603,87 @@ fn report_writers_killed_at_random_moments_leave_no_torn_file() {
          {leftovers} interrupted writes left and removed by the next command"
     );
 }
+
+/// Issue 15: SIGINT stops a sweep between soaks (exit 130, the finished
+/// soaks' outcomes kept), and `--resume` runs only the rest, ending with the
+/// report an uninterrupted sweep writes (timing aside).
+#[test]
+fn sigint_stops_a_sweep_and_resume_finishes_it_with_the_same_report() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "sweep",
+            "--scenarios",
+            "default",
+            "--seeds",
+            "0..7",
+            "--iterations",
+            "6",
+            "--sim-duration",
+            "3600",
+            "--jobs",
+            "1",
+            "--keep",
+            "none",
+            "--out",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain(std::iter::once(out.display().to_string()))
+        .collect()
+    };
+    let full = tmp.path().join("full");
+    ok(mmsoak()
+        .args(args(&full))
+        .output()
+        .expect("uninterrupted sweep"));
+
+    let dir = tmp.path().join("stopped");
+    let mut child = mmsoak()
+        .args(args(&dir))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    // Two soaks done (one line each, stderr not being a terminal); the
+    // other six take seconds, the signal milliseconds.
+    for line in lines.by_ref() {
+        if line.expect("a line").starts_with("[2/8]") {
+            break;
+        }
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("reap");
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert!(
+        rest.iter()
+            .any(|l| l.starts_with("sweep: stopped after") && l.contains("--resume")),
+        "{rest:?}"
+    );
+    assert!(!dir.join("SWEEP_REPORT.json").exists());
+
+    let out = mmsoak()
+        .args(args(&dir))
+        .arg("--resume")
+        .output()
+        .expect("resume");
+    ok(out.clone());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("(earlier run)"), "{stderr}");
+    let report = |d: &Path| -> serde_json::Value {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("SWEEP_REPORT.json")).expect("report"))
+                .expect("json");
+        let timing = v.as_object_mut().and_then(|o| o.remove("timing"));
+        assert!(timing.is_some());
+        v
+    };
+    assert_eq!(report(&dir), report(&full));
+}
