@@ -320,6 +320,21 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// A sweep writes (and removes soak directories) only in a new or empty
+/// directory, or in an earlier sweep's: never among a user's files.
+fn check_out(out: &Path) -> Result<(), SweepError> {
+    if let Ok(mut entries) = std::fs::read_dir(out) {
+        if entries.next().is_some() && !out.join("SWEEP_CONFIG.json").is_file() {
+            return Err(SweepError::Spec(format!(
+                "{} is neither empty nor a sweep's (no SWEEP_CONFIG.json): give a new or empty \
+                 directory, or an earlier sweep's",
+                out.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// One soak's place in the sweep.
 #[derive(Debug, Clone, Copy)]
 struct Job {
@@ -638,6 +653,7 @@ pub fn run_sweep(
         let path = path.to_owned();
         move |source| SweepError::Io { path, source }
     };
+    check_out(out)?;
     std::fs::create_dir_all(out).map_err(io(out))?;
     let mut config_bytes = serde_json::to_vec_pretty(&config).unwrap_or_default();
     config_bytes.push(b'\n');
@@ -870,6 +886,7 @@ pub fn merge_shards(shards: &[PathBuf], out: &Path) -> Result<SweepReport, Sweep
         }
     }
     let io = |path: PathBuf| move |source| SweepError::Io { path, source };
+    check_out(out)?;
     std::fs::create_dir_all(out).map_err(io(out.to_owned()))?;
     let config_file = out.join("SWEEP_CONFIG.json");
     mmsoak_artifacts::write_atomically(&config_file, config_text.as_bytes())

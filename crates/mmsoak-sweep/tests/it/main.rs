@@ -166,6 +166,31 @@ fn a_stop_ends_the_sweep_between_soaks() {
 }
 
 #[test]
+fn a_directory_that_is_not_a_sweeps_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mine = dir.path().join("default/default/seed-5");
+    std::fs::create_dir_all(&mine).expect("a user's directory");
+    std::fs::write(mine.join("notes.txt"), "keep me").expect("write");
+    let err = run_sweep(
+        &spec(Keep::None),
+        dir.path(),
+        &RunOptions::new(1),
+        &StopRequest::new(),
+        &|_| {},
+    )
+    .expect_err("refused");
+    assert!(
+        err.to_string().contains("neither empty nor a sweep's"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(mine.join("notes.txt")).expect("kept"),
+        "keep me"
+    );
+    assert!(!dir.path().join("SWEEP_CONFIG.json").exists());
+}
+
+#[test]
 fn an_inconsistent_spec_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("sweep");
