@@ -91,6 +91,22 @@ pub struct CellReport {
     pub failed_criteria: Vec<(String, u64)>,
 }
 
+impl CellReport {
+    /// Median PnL per hour, first iteration → window, e.g. `42.9 → 1.7`.
+    fn pnl_text(&self) -> String {
+        match (&self.pnl_per_hour_first, &self.pnl_per_hour_window) {
+            (Some(a), Some(b)) => format!("{:.1} → {:.1}", a.median, b.median),
+            _ => "—".to_owned(),
+        }
+    }
+
+    /// The median iteration of convergence, or a dash.
+    fn converged_text(&self) -> String {
+        self.converged_from_median
+            .map_or_else(|| "—".to_owned(), |m| format!("{m}"))
+    }
+}
+
 /// Every wall-clock figure of a sweep: the rest of the report is the same
 /// for any number of threads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,10 +220,7 @@ impl SweepReport {
                 || "—".to_owned(),
                 |x| format!("{:.2} / {:.2} / {:.2}", x.p10, x.median, x.p90),
             );
-            let pnl = match (&c.pnl_per_hour_first, &c.pnl_per_hour_window) {
-                (Some(a), Some(b)) => format!("{:.1} → {:.1}", a.median, b.median),
-                _ => "—".to_owned(),
-            };
+            let pnl = c.pnl_text();
             let failed: Vec<String> = c
                 .failed_criteria
                 .iter()
@@ -229,8 +242,7 @@ impl SweepReport {
                 med("maker_taker_ratio", 3),
                 med("risk_ratio", 3),
                 pnl,
-                c.converged_from_median
-                    .map_or_else(|| "—".to_owned(), |m| format!("{m}")),
+                c.converged_text(),
                 if failed.is_empty() {
                     "—".to_owned()
                 } else {
@@ -345,10 +357,7 @@ impl SweepReport {
                 );
                 let _ = write!(s, "<td>{cell}</td>");
             }
-            let pnl = match (&c.pnl_per_hour_first, &c.pnl_per_hour_window) {
-                (Some(a), Some(b)) => format!("{:.1} → {:.1}", a.median, b.median),
-                _ => "—".to_owned(),
-            };
+            let pnl = c.pnl_text();
             let failed: Vec<String> = c
                 .failed_criteria
                 .iter()
@@ -357,8 +366,7 @@ impl SweepReport {
             let _ = writeln!(
                 s,
                 "<td>{pnl}</td><td>{}</td><td class=\"l\">{}</td></tr>",
-                c.converged_from_median
-                    .map_or_else(|| "—".to_owned(), |m| format!("{m}")),
+                c.converged_text(),
                 if failed.is_empty() {
                     "—".to_owned()
                 } else {
