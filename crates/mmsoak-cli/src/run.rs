@@ -49,10 +49,12 @@ impl DriverKind {
 /// file, --sim-duration seconds per iteration, --market FILE.npz to replay a
 /// recorded market); `mock` replays a scripted KPI sequence and ignores the
 /// parameters (it exists to test the pipeline, not the bot); `exec` runs
-/// your bot: placeholders {overrides} {out} {iteration} in --exec (outside
-/// quotes: each becomes one argument), the same values in MMSOAK_OVERRIDES,
-/// MMSOAK_OUT, MMSOAK_ITERATION (use those inside a script another shell
-/// runs, as in sh -c '...'), and the overrides JSON in
+/// your bot: placeholders {overrides} {out} {iteration} {seed} {scenario}
+/// in --exec (outside quotes: each becomes one argument; {seed} is --seed,
+/// {scenario} is --scenario, a name your bot interprets), the same values
+/// in MMSOAK_OVERRIDES, MMSOAK_OUT, MMSOAK_ITERATION, MMSOAK_SEED,
+/// MMSOAK_SCENARIO (use those inside a script another shell runs, as in
+/// sh -c '...'), and the overrides JSON in
 /// MM_RUNTIME_OVERRIDES_JSON; the bot writes {out}/EDGE_REPORT.json and
 /// optionally {out}/fills.jsonl. A flag of another driver than the one
 /// running is an error.
@@ -76,7 +78,8 @@ pub(crate) struct Args {
     /// Which bot runs each iteration.
     #[arg(long, value_enum, default_value_t = DriverKind::Sim)]
     driver: DriverKind,
-    /// Simulator scenario: a built-in name or a TOML file (sim driver; default: default).
+    /// Simulator scenario: a built-in name or a TOML file (sim driver;
+    /// default: default); with --driver exec, a name for {scenario}.
     #[arg(long)]
     scenario: Option<String>,
     /// Simulated seconds per iteration (sim driver; default: 3600).
@@ -117,6 +120,30 @@ pub(crate) struct Args {
     fixed_clock: bool,
 }
 
+/// `--sim-duration` (default 1 hour), checked.
+pub(crate) fn sim_duration(seconds: Option<f64>) -> anyhow::Result<Duration> {
+    match seconds {
+        None => Ok(DEFAULT_SIM_DURATION),
+        Some(s) if (1.0..=MAX_SIM_DURATION.as_secs_f64()).contains(&s) => {
+            Ok(Duration::from_secs_f64(s))
+        }
+        Some(_) => anyhow::bail!(
+            "--sim-duration must be between 1 and {} seconds (7 days)",
+            MAX_SIM_DURATION.as_secs()
+        ),
+    }
+}
+
+/// `--iteration-timeout` (default 10 minutes), checked.
+pub(crate) fn iteration_timeout(seconds: Option<f64>) -> anyhow::Result<Duration> {
+    match seconds {
+        None => Ok(DEFAULT_ITERATION_TIMEOUT),
+        Some(s) if s > 0.0 => Duration::try_from_secs_f64(s)
+            .map_err(|_| anyhow::anyhow!("--iteration-timeout {s} is out of range")),
+        Some(_) => anyhow::bail!("--iteration-timeout must be a positive number of seconds"),
+    }
+}
+
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let driver_kind = if args.mock {
         DriverKind::Mock
@@ -134,7 +161,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         Ok(())
     };
     let sim = "the sim driver (the default)";
-    flag_of("--scenario", args.scenario.is_some(), DriverKind::Sim, sim)?;
+    if args.scenario.is_some() && driver_kind == DriverKind::Mock {
+        anyhow::bail!(
+            "--scenario goes with the sim driver (the default) or --driver exec, not --driver mock"
+        );
+    }
     flag_of(
         "--sim-duration",
         args.sim_duration.is_some(),
@@ -158,16 +189,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     let policy = crate::load_policy(args.policy.as_deref())?;
     let mut driver: Box<dyn Driver> = match driver_kind {
         DriverKind::Sim => {
-            let duration = match args.sim_duration {
-                None => DEFAULT_SIM_DURATION,
-                Some(s) if (1.0..=MAX_SIM_DURATION.as_secs_f64()).contains(&s) => {
-                    Duration::from_secs_f64(s)
-                }
-                Some(_) => anyhow::bail!(
-                    "--sim-duration must be between 1 and {} seconds (7 days)",
-                    MAX_SIM_DURATION.as_secs()
-                ),
-            };
+            let duration = sim_duration(args.sim_duration)?;
             let scenario = Scenario::load(args.scenario.as_deref().unwrap_or("default"))?;
             // Opened (read once, checked) before the soak writes anything.
             let market = match &args.market {
@@ -185,15 +207,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             let Some(cmd) = args.exec.clone() else {
                 anyhow::bail!("--driver exec needs --exec 'COMMAND'");
             };
-            let timeout = match args.iteration_timeout {
-                None => DEFAULT_ITERATION_TIMEOUT,
-                Some(s) if s > 0.0 => Duration::try_from_secs_f64(s)
-                    .map_err(|_| anyhow::anyhow!("--iteration-timeout {s} is out of range"))?,
-                Some(_) => {
-                    anyhow::bail!("--iteration-timeout must be a positive number of seconds")
-                }
-            };
-            Box::new(ExecDriver::new(cmd, timeout)?)
+            let timeout = iteration_timeout(args.iteration_timeout)?;
+            let mut exec = ExecDriver::new(cmd, timeout)?.with_seed(args.seed);
+            match &args.scenario {
+                Some(name) => exec = exec.with_scenario(name.clone()),
+                None if exec.needs_scenario() => anyhow::bail!(
+                    "the --exec command has {{scenario}}: give --scenario NAME (a name your bot interprets)"
+                ),
+                None => {}
+            }
+            Box::new(exec)
         }
     };
     let initial_overrides = match &args.overrides {

@@ -3,20 +3,19 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
-use mmsoak_runner::{Scenario, MAX_SIM_DURATION};
+use mmsoak_runner::Scenario;
 use mmsoak_sweep::{
     merge_shards, run_sweep, Keep, Partition, PolicySpec, Progress, RunOptions, ScenarioSpec,
-    SweepError, SweepReport, SweepSpec,
+    SweepDriver, SweepError, SweepReport, SweepSpec,
 };
 
 use crate::Outcome;
 
 /// Run the closed loop (run, verify, gate) once per seed for every cell
-/// (scenario × policy) of the simulator, on a pool of threads, and report
+/// (scenario × policy), on a pool of threads, and report
 /// each cell's pass rate with its 95% Wilson interval, the spread of each
 /// KPI's window mean over the seeds, the PnL per hour at the start and over
 /// the window (a pass bought by ceasing to trade shows there), the
@@ -31,6 +30,12 @@ use crate::Outcome;
 /// and, per --keep, the soaks' directories:
 /// DIR/<scenario>/<policy>/seed-<s>/.
 ///
+/// The bot is the embedded simulator (a scenario is a built-in name or a
+/// TOML file), or yours with --driver exec --exec 'COMMAND' (placeholders
+/// as in `mmsoak run`, plus {seed}, the soak's seed, and {scenario}, the
+/// scenario's name for your bot to interpret); --jobs of your bots run side
+/// by side, each in its own directory.
+///
 /// Exit 0 when every cell meets --min-pass-rate for its scenario (without
 /// it, 0 after reporting), 1 when a cell falls short, 2 for bad input,
 /// 130/143 when stopped by SIGINT/SIGTERM (continue with --resume).
@@ -40,6 +45,8 @@ use crate::Outcome;
 ///   mmsoak sweep --scenarios default --seeds 0..19 --policies default,seed --out sweep
 ///   mmsoak sweep --scenarios default,calm --seeds 0..39 --min-pass-rate default=0.9,calm=0.9 --out sweep
 ///   mmsoak sweep --scenarios default --seeds 0..39 --partition 2/8 --out shard-2   # one of 8 machines
+///   mmsoak sweep --driver exec --exec './bot --seed {seed} --day {scenario} --out {out}' \
+///       --scenarios 2026-11-02,2026-11-03 --seeds 0..9 --jobs 4 --out sweep        # your bot
 ///   mmsoak sweep merge shard-* --out sweep                                         # then join them
 ///   mmsoak sweep compare baseline candidate                                        # is it worse?
 #[derive(Debug, clap::Args)]
@@ -51,9 +58,19 @@ use crate::Outcome;
 pub(crate) struct Args {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Scenarios, comma-separated: built-in names or TOML files.
-    #[arg(long, value_delimiter = ',', required = true)]
+    /// Scenarios, comma-separated: built-in names or TOML files (with
+    /// --driver exec, names for {scenario}).
+    #[arg(long, value_delimiter = ',', default_value = "default")]
     scenarios: Vec<String>,
+    /// Which bot each soak runs: the simulator or yours (--exec).
+    #[arg(long, value_enum, default_value = "sim")]
+    driver: DriverArg,
+    /// Your bot's command for --driver exec (run with sh -c per iteration).
+    #[arg(long)]
+    exec: Option<String>,
+    /// Per-iteration timeout of --driver exec, in seconds (default: 600).
+    #[arg(long)]
+    iteration_timeout: Option<f64>,
     /// Seeds: `A..B` (both included), or a comma-separated list.
     #[arg(long, required = true)]
     seeds: Option<String>,
@@ -66,9 +83,9 @@ pub(crate) struct Args {
     /// Iterations per soak.
     #[arg(long, default_value_t = 24)]
     iterations: u32,
-    /// Simulated seconds per iteration.
-    #[arg(long, default_value_t = 3600.0)]
-    sim_duration: f64,
+    /// Simulated seconds per iteration (simulator; default: 3600).
+    #[arg(long)]
+    sim_duration: Option<f64>,
     /// Soaks without auto-tune (the tuner proposes nothing).
     #[arg(long)]
     no_auto_tune: bool,
@@ -161,6 +178,14 @@ pub(crate) struct MergeArgs {
     out: PathBuf,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DriverArg {
+    /// The embedded market simulator.
+    Sim,
+    /// Your bot command (--exec).
+    Exec,
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum KeepArg {
     /// Keep the directories of soaks that did not pass.
@@ -229,6 +254,35 @@ fn policy_spec(given: &std::path::Path) -> anyhow::Result<PolicySpec> {
     })
 }
 
+/// The bot and the scenarios of a sweep, from the flags.
+fn sweep_driver(args: &Args) -> anyhow::Result<(SweepDriver, Vec<ScenarioSpec>)> {
+    match args.driver {
+        DriverArg::Sim => {
+            if args.exec.is_some() || args.iteration_timeout.is_some() {
+                anyhow::bail!("--exec and --iteration-timeout go with --driver exec");
+            }
+            let duration = crate::run::sim_duration(args.sim_duration)?;
+            let scenarios = args
+                .scenarios
+                .iter()
+                .map(|s| Ok(ScenarioSpec::new(Scenario::load(s)?)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok((SweepDriver::Sim { duration }, scenarios))
+        }
+        DriverArg::Exec => {
+            if args.sim_duration.is_some() {
+                anyhow::bail!("--sim-duration goes with the simulator, not --driver exec");
+            }
+            let Some(command) = args.exec.clone() else {
+                anyhow::bail!("--driver exec needs --exec 'COMMAND'");
+            };
+            let timeout = crate::run::iteration_timeout(args.iteration_timeout)?;
+            let scenarios = args.scenarios.iter().map(ScenarioSpec::named).collect();
+            Ok((SweepDriver::Exec { command, timeout }, scenarios))
+        }
+    }
+}
+
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         Some(Command::Merge(merge)) => return run_merge(merge),
@@ -247,17 +301,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         (Some(_), Some(_)) => anyhow::bail!("--partitions goes with --partition auto, not K/N"),
         (Some(k_n), None) => Some(Partition::parse(k_n)?),
     };
-    if !(1.0..=MAX_SIM_DURATION.as_secs_f64()).contains(&args.sim_duration) {
-        anyhow::bail!(
-            "--sim-duration must be between 1 and {} seconds (7 days)",
-            MAX_SIM_DURATION.as_secs()
-        );
-    }
-    let scenarios = args
-        .scenarios
-        .iter()
-        .map(|s| Ok(ScenarioSpec::new(Scenario::load(s)?)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (driver, scenarios) = sweep_driver(&args)?;
     let given: Vec<PathBuf> = match (&args.policy, args.policies.is_empty()) {
         (Some(p), _) => vec![p.clone()],
         (None, true) => vec![PathBuf::from("default")],
@@ -274,7 +318,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
         policies,
         seeds,
         iterations: args.iterations,
-        sim_duration: Duration::from_secs_f64(args.sim_duration),
+        driver,
         auto_tune: !args.no_auto_tune,
         keep: match args.keep {
             KeepArg::Failed => Keep::Failed,

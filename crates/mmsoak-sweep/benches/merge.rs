@@ -8,7 +8,7 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use mmsoak_sweep::{merge_shards, Keep, Partition, SoakOutcome, SweepConfig};
+use mmsoak_sweep::{merge_shards, Keep, KpiTarget, Partition, SoakOutcome, SweepConfig};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let tmp = tempfile::tempdir()?;
@@ -20,7 +20,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         policies: vec![("default".to_owned(), "policy-hash".to_owned())],
         seeds: (0..40).collect(),
         iterations: 24,
-        sim_duration_s: 3600.0,
+        sim_duration_s: Some(3600.0),
+        exec_command: None,
+        iteration_timeout_s: None,
         auto_tune: true,
         keep: Keep::Failed,
     };
@@ -55,6 +57,13 @@ fn main() -> Result<(), Box<dyn Error>> {
                 pnl_per_hour_window: Some(2.0),
                 converged_from: None,
                 environment_bound: false,
+                targets: BTreeMap::from([(
+                    "net_bps".to_owned(),
+                    KpiTarget {
+                        op: ">=".to_owned(),
+                        value: 2.7,
+                    },
+                )]),
             };
             let dir = shards[position % n].join(scenario).join("default");
             std::fs::create_dir_all(&dir)?;

@@ -9,7 +9,7 @@ use std::error::Error;
 use std::time::{Duration, Instant};
 
 use mmsoak_runner::{Scenario, StopRequest};
-use mmsoak_sweep::{run_sweep, Keep, PolicySpec, RunOptions, ScenarioSpec, SweepSpec};
+use mmsoak_sweep::{run_sweep, Keep, PolicySpec, RunOptions, ScenarioSpec, SweepDriver, SweepSpec};
 
 fn hwm_mb() -> String {
     std::fs::read_to_string("/proc/self/status")
@@ -32,7 +32,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         policies: vec![PolicySpec::builtin("default").ok_or("built-in policy")?],
         seeds: (0..seeds).collect(),
         iterations: 24,
-        sim_duration: Duration::from_secs(3600),
+        driver: SweepDriver::Sim {
+            duration: Duration::from_secs(3600),
+        },
         auto_tune: true,
         keep: Keep::None,
     };

@@ -15,14 +15,14 @@
 //! of threads; every wall-clock figure sits in [`SweepReport::timing`].
 //!
 //! ```no_run
-//! use mmsoak_sweep::{run_sweep, Keep, PolicySpec, RunOptions, ScenarioSpec, SweepSpec};
+//! use mmsoak_sweep::{run_sweep, Keep, PolicySpec, RunOptions, ScenarioSpec, SweepDriver, SweepSpec};
 //! use mmsoak_runner::{Scenario, SoakPolicy, StopRequest};
 //! let spec = SweepSpec {
 //!     scenarios: vec![ScenarioSpec::new(Scenario::builtin("default")?)],
 //!     policies: vec![PolicySpec::builtin("default").expect("built-in")],
 //!     seeds: (0..40).collect(),
 //!     iterations: 24,
-//!     sim_duration: std::time::Duration::from_secs(3600),
+//!     driver: SweepDriver::Sim { duration: std::time::Duration::from_secs(3600) },
 //!     auto_tune: true,
 //!     keep: Keep::Failed,
 //! };
@@ -33,6 +33,7 @@
 //! ```
 
 mod compare;
+mod distribution;
 mod report;
 mod stats;
 
@@ -52,10 +53,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use mmsoak_core::{IterationKpis, RuntimeOverrides, StateHash};
-use mmsoak_gate::{gate_dir, GatedKpi, Threshold};
+use mmsoak_gate::{gate_dir, Comparison, GatedKpi, Measure, Threshold};
 use mmsoak_runner::{
-    run_soak, Clock, IterationDone, Scenario, SimDriver, SoakConfig, SoakError, SoakObserver,
-    SoakPolicy, StopRequest,
+    run_soak, Clock, Driver, ExecDriver, IterationDone, Scenario, SimDriver, SoakConfig, SoakError,
+    SoakObserver, SoakPolicy, StopRequest,
 };
 use serde::{Deserialize, Serialize};
 
@@ -64,26 +65,60 @@ use serde::{Deserialize, Serialize};
 pub struct ScenarioSpec {
     /// How the report and the directories name it (the scenario's name).
     pub label: String,
-    /// The market.
-    pub scenario: Scenario,
+    /// The simulator's market; `None` for a name only, which a
+    /// [`SweepDriver::Exec`] bot receives as `{scenario}` and interprets.
+    pub scenario: Option<Scenario>,
 }
 
 impl ScenarioSpec {
-    /// A scenario labelled by its own name.
+    /// A simulator scenario labelled by its own name.
     pub fn new(scenario: Scenario) -> ScenarioSpec {
         ScenarioSpec {
             label: scenario.name.clone(),
-            scenario,
+            scenario: Some(scenario),
         }
     }
 
-    /// Identity of its contents (a file may change under its name).
+    /// A name only, for a bot of its own ([`SweepDriver::Exec`]).
+    pub fn named(label: impl Into<String>) -> ScenarioSpec {
+        ScenarioSpec {
+            label: label.into(),
+            scenario: None,
+        }
+    }
+
+    /// Identity of its contents (a file may change under its name), or of
+    /// the name when that is all there is.
     fn hash(&self) -> String {
-        serde_json::to_value(&self.scenario).map_or_else(
+        let value = match &self.scenario {
+            Some(scenario) => serde_json::to_value(scenario),
+            None => Ok(serde_json::Value::String(self.label.clone())),
+        };
+        value.map_or_else(
             |e| format!("unhashable: {e}"),
             |v| StateHash::of_value(&v).to_string(),
         )
     }
+}
+
+/// The bot a sweep runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SweepDriver {
+    /// The embedded simulator in each scenario's market, `duration` of
+    /// simulated time per iteration, seeded with the soak's seed.
+    Sim {
+        /// Simulated time per iteration.
+        duration: Duration,
+    },
+    /// A user's bot ([`ExecDriver`]): `command` once per iteration, with
+    /// `{seed}` the soak's seed and `{scenario}` the scenario's label. Soaks
+    /// run side by side (`jobs` at a time), each in its own directory.
+    Exec {
+        /// The command, placeholders and all.
+        command: String,
+        /// Per-iteration timeout.
+        timeout: Duration,
+    },
 }
 
 /// A policy of the sweep.
@@ -132,8 +167,8 @@ pub struct SweepSpec {
     pub seeds: Vec<u64>,
     /// Iterations per soak.
     pub iterations: u32,
-    /// Simulated time per iteration.
-    pub sim_duration: Duration,
+    /// The bot.
+    pub driver: SweepDriver,
     /// Whether the tuner proposes changes.
     pub auto_tune: bool,
     /// Which soak directories to keep.
@@ -165,6 +200,19 @@ pub struct SoakOutcome {
     pub converged_from: Option<u32>,
     /// Whether the gate classed a latency failure environment-bound.
     pub environment_bound: bool,
+    /// The gate's target for each KPI of `window_means`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub targets: BTreeMap<String, KpiTarget>,
+}
+
+/// What the gate requires of a KPI's window mean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KpiTarget {
+    /// `>=` or `<=`.
+    pub op: String,
+    /// The threshold.
+    pub value: f64,
 }
 
 /// The `index`-th of `count` deterministic shards of a sweep's list of
@@ -391,6 +439,20 @@ impl SweepSpec {
         if self.iterations == 0 {
             return bad("needs at least one iteration per soak");
         }
+        match &self.driver {
+            SweepDriver::Sim { .. } => {
+                if let Some(s) = self.scenarios.iter().find(|s| s.scenario.is_none()) {
+                    return Err(SweepError::Spec(format!(
+                        "scenario {:?} is a name only: the simulator needs its market",
+                        s.label
+                    )));
+                }
+            }
+            SweepDriver::Exec { command, .. } => {
+                ExecDriver::new(command.clone(), Duration::ZERO)
+                    .map_err(|e| SweepError::Spec(e.to_string()))?;
+            }
+        }
         let unique = |labels: Vec<&str>| {
             let mut sorted = labels.clone();
             sorted.sort_unstable();
@@ -472,19 +534,34 @@ impl SweepSpec {
             policy: policy.policy.clone(),
             policy_file: policy.given.clone(),
             initial_overrides: RuntimeOverrides::new(),
-            exec_command: None,
+            exec_command: match &self.driver {
+                SweepDriver::Exec { command, .. } => Some(command.clone()),
+                SweepDriver::Sim { .. } => None,
+            },
             clock: Clock::Fixed,
             resume: false,
             stop: stop.clone(),
         };
-        let mut driver = SimDriver::new(
-            scenario.scenario.clone(),
-            policy.policy.registry.clone(),
-            job.seed,
-        )
-        .with_duration(self.sim_duration);
+        let mut driver: Box<dyn Driver> = match (&self.driver, &scenario.scenario) {
+            (SweepDriver::Sim { duration }, Some(market)) => Box::new(
+                SimDriver::new(market.clone(), policy.policy.registry.clone(), job.seed)
+                    .with_duration(*duration),
+            ),
+            (SweepDriver::Sim { .. }, None) => {
+                return Err(SweepError::Spec(format!(
+                    "scenario {:?} is a name only: the simulator needs its market",
+                    scenario.label
+                )))
+            }
+            (SweepDriver::Exec { command, timeout }, _) => Box::new(
+                ExecDriver::new(command.clone(), *timeout)
+                    .map_err(|e| SweepError::Spec(e.to_string()))?
+                    .with_seed(job.seed)
+                    .with_scenario(scenario.label.clone()),
+            ),
+        };
         let mut kpis = Kpis::default();
-        match run_soak(&config, &mut driver, &mut kpis) {
+        match run_soak(&config, driver.as_mut(), &mut kpis) {
             Ok(_) => {}
             Err(SoakError::Stopped { value, .. }) => {
                 return Err(SweepError::Stopped {
@@ -536,6 +613,27 @@ impl SweepSpec {
                 .then(|| pnl.iter().sum::<f64>() / pnl.len() as f64),
             converged_from,
             environment_bound: gate.criteria.iter().any(|c| c.class.is_some()),
+            targets: gate
+                .criteria
+                .iter()
+                .filter_map(|c| {
+                    let kpi = c
+                        .name
+                        .as_str()
+                        .strip_prefix("kpi.")?
+                        .strip_suffix("_mean")?;
+                    let op = match c.op {
+                        Comparison::AtLeast => ">=",
+                        Comparison::AtMost => "<=",
+                        _ => return None,
+                    };
+                    let Measure::Number(value) = c.target else {
+                        return None;
+                    };
+                    let op = op.to_owned();
+                    Some((kpi.to_owned(), KpiTarget { op, value }))
+                })
+                .collect(),
         };
         let keep = match self.keep {
             Keep::All => true,
@@ -594,7 +692,18 @@ impl SweepSpec {
                 .collect(),
             seeds: self.seeds.clone(),
             iterations: self.iterations,
-            sim_duration_s: self.sim_duration.as_secs_f64(),
+            sim_duration_s: match self.driver {
+                SweepDriver::Sim { duration } => Some(duration.as_secs_f64()),
+                SweepDriver::Exec { .. } => None,
+            },
+            exec_command: match &self.driver {
+                SweepDriver::Exec { command, .. } => Some(command.clone()),
+                SweepDriver::Sim { .. } => None,
+            },
+            iteration_timeout_s: match self.driver {
+                SweepDriver::Exec { timeout, .. } => Some(timeout.as_secs_f64()),
+                SweepDriver::Sim { .. } => None,
+            },
             auto_tune: self.auto_tune,
             keep: self.keep,
         }

@@ -23,8 +23,15 @@ pub struct SweepConfig {
     pub seeds: Vec<u64>,
     /// Iterations per soak.
     pub iterations: u32,
-    /// Simulated seconds per iteration.
-    pub sim_duration_s: f64,
+    /// Simulated seconds per iteration (the simulator's sweeps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_duration_s: Option<f64>,
+    /// The bot's command (`--driver exec` sweeps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec_command: Option<String>,
+    /// The bot's per-iteration timeout in seconds (`--driver exec` sweeps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iteration_timeout_s: Option<f64>,
     /// Whether the tuner proposed changes.
     pub auto_tune: bool,
     /// Which soak directories were kept.
@@ -72,6 +79,13 @@ pub struct CellReport {
     pub wilson_high: f64,
     /// Each gated KPI's window mean, over the seeds.
     pub kpis: BTreeMap<String, KpiSpread>,
+    /// Each gated KPI's window mean per seed, seeds ascending (what
+    /// `kpis` summarises; the page's distributions).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub window_means: BTreeMap<String, Vec<f64>>,
+    /// The gate's target of each KPI, when every seed had the same.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub targets: BTreeMap<String, crate::KpiTarget>,
     /// PnL per hour in the first iteration, over the seeds (absent when the
     /// bot reports no PnL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,7 +148,7 @@ pub struct SweepReport {
     pub timing: SweepTiming,
 }
 
-fn round6(x: f64) -> f64 {
+pub(crate) fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
@@ -189,12 +203,16 @@ impl SweepReport {
 
     /// What was swept, in a line: cells, seeds, iterations.
     fn what(&self) -> String {
+        let of = match (&self.config.exec_command, self.config.sim_duration_s) {
+            (Some(command), _) => format!("`{}`", command.replace('`', "'")),
+            (None, Some(s)) => format!("{s} s"),
+            (None, None) => "unknown length".to_owned(),
+        };
         format!(
-            "{} cell(s) × {} seed(s), {} iterations of {} s{}",
+            "{} cell(s) × {} seed(s), {} iterations of {of}{}",
             self.cells.len(),
             self.config.seeds.len(),
             self.config.iterations,
-            self.config.sim_duration_s,
             if self.config.auto_tune {
                 ", auto-tune"
             } else {
@@ -263,7 +281,7 @@ impl SweepReport {
 }
 
 /// `text` safe inside HTML.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -273,7 +291,9 @@ fn esc(text: &str) -> String {
 impl SweepReport {
     /// `SWEEP_REPORT.html`: one self-contained page (inline CSS and SVG, no
     /// script, no network): per cell a pass-rate bar with its 95% interval,
-    /// then the KPI spreads, PnL per hour and the failures by criterion.
+    /// then the KPI spreads, PnL per hour and the failures by criterion,
+    /// then per KPI the distribution of the seeds' window means against
+    /// the gate's target.
     /// The same bytes for the same report (timing is shown in a footer).
     pub fn to_html(&self) -> String {
         let mut s = String::new();
@@ -289,7 +309,7 @@ impl SweepReport {
         let _ = write!(
             s,
             "<h2>Pass rate (95% Wilson interval)</h2><svg width=\"{}\" height=\"{h}\" role=\"img\" aria-label=\"pass rates\">",
-            w + 220.0
+            w + 400.0
         );
         for (i, c) in self.cells.iter().enumerate() {
             let y = 10.0 + i as f64 * row;
@@ -375,6 +395,7 @@ impl SweepReport {
             );
         }
         s.push_str("</table>\n");
+        crate::distribution::write_distributions(&mut s, &self.cells);
         let _ = writeln!(
             s,
             "<footer><p>{:.1} s on {} thread(s); {} soak(s) run, {} read back.</p></footer></body></html>",
@@ -432,6 +453,8 @@ fn cell(scenario: &str, policy: &str, outcomes: &[&SoakOutcome]) -> CellReport {
     let passed = outcomes.iter().filter(|o| o.verdict == "PASS").count() as u64;
     let (wilson_low, wilson_high) = wilson(passed, runs, Z95);
     let mut kpis = BTreeMap::new();
+    let mut window_means = BTreeMap::new();
+    let mut targets = BTreeMap::new();
     for name in [
         "maker_taker_ratio",
         "net_bps",
@@ -444,6 +467,13 @@ fn cell(scenario: &str, policy: &str, outcomes: &[&SoakOutcome]) -> CellReport {
             .collect();
         if let Some(spread) = KpiSpread::of(&v) {
             kpis.insert(name.to_owned(), spread);
+            window_means.insert(name.to_owned(), v.iter().map(|&x| round6(x)).collect());
+        }
+        let mut of_seeds = outcomes.iter().map(|o| o.targets.get(name));
+        if let Some(Some(first)) = of_seeds.next() {
+            if of_seeds.all(|t| t == Some(first)) {
+                targets.insert(name.to_owned(), first.clone());
+            }
         }
     }
     let spread = |f: fn(&SoakOutcome) -> Option<f64>| {
@@ -478,6 +508,8 @@ fn cell(scenario: &str, policy: &str, outcomes: &[&SoakOutcome]) -> CellReport {
         wilson_low: round6(wilson_low),
         wilson_high: round6(wilson_high),
         kpis,
+        window_means,
+        targets,
         pnl_per_hour_first: spread(|o| o.pnl_per_hour_first),
         pnl_per_hour_window: spread(|o| o.pnl_per_hour_window),
         converged_from_median: quantile(&converged, 0.5),

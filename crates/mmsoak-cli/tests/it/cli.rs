@@ -781,7 +781,19 @@ fn usage_errors_exit_2_before_touching_anything() {
         (&["run", "--exec", &exec, "--out", s(&out)], "--exec"),
         (
             &["run", "--mock", "--scenario", "toxic", "--out", s(&out)],
-            "--scenario goes with the sim driver (the default), not --driver mock",
+            "--scenario goes with the sim driver (the default) or --driver exec, not --driver mock",
+        ),
+        (
+            &[
+                "run",
+                "--driver",
+                "exec",
+                "--exec",
+                "./bot --day {scenario} --out {out}",
+                "--out",
+                s(&out),
+            ],
+            "the --exec command has {scenario}: give --scenario NAME",
         ),
         (
             &["run", "--mock", "--sim-duration", "60", "--out", s(&out)],
@@ -1168,6 +1180,95 @@ fn sweep_reports_cells_and_exits_by_min_pass_rate() {
     let (code, _, stderr) = mmsoak(tmp.path(), &["sweep", "merge", "shard-1", "--out", "m2"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("missing shard(s): 2/2"), "{stderr}");
+}
+
+/// `mmsoak sweep --driver exec`: the user's bot once per seed and
+/// scenario name, `{seed}` and `{scenario}` in its command; the
+/// simulator's flags are refused with it, and its own without it.
+#[test]
+fn sweep_runs_an_exec_bot_per_seed_and_refuses_mixed_flags() {
+    let tmp = tempdir();
+    let bot = fixture_bot().with_file_name("seeded_bot.sh");
+    let exec = format!("sh '{}' {{seed}} {{scenario}} {{out}}", bot.display());
+    let base = [
+        "sweep",
+        "--driver",
+        "exec",
+        "--exec",
+        &exec,
+        "--scenarios",
+        "day-1,thin",
+        "--seeds",
+        "4..5",
+        "--iterations",
+        "8",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        mmsoak(tmp.path(), &args)
+    };
+    let (code, stdout, stderr) = run(&["--out", "a", "--min-pass-rate", "day-1=0.5"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("| `day-1` | `default` | 1/2 |"), "{stdout}");
+    assert!(stdout.contains("| `thin` | `default` | 0/2 |"), "{stdout}");
+    let config: Value = parse_json(
+        &fs::read_to_string(tmp.path().join("a/SWEEP_CONFIG.json")).expect("config"),
+        "SWEEP_CONFIG.json",
+    );
+    assert_eq!(config["exec_command"], Value::from(exec.as_str()));
+    assert_eq!(config["iteration_timeout_s"], 600.0);
+    assert!(config.get("sim_duration_s").is_none(), "{config}");
+    for (extra, needle) in [
+        (
+            vec!["--sim-duration", "60"],
+            "--sim-duration goes with the simulator",
+        ),
+        (vec!["--exec", "x"], "cannot be used multiple times"),
+    ] {
+        let mut args = extra.clone();
+        args.extend(["--out", "b"]);
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+    }
+    for (args, needle) in [
+        (
+            vec![
+                "sweep",
+                "--exec",
+                "./bot {out}",
+                "--seeds",
+                "1",
+                "--out",
+                "b",
+            ],
+            "--exec and --iteration-timeout go with --driver exec",
+        ),
+        (
+            vec!["sweep", "--driver", "exec", "--seeds", "1", "--out", "b"],
+            "--driver exec needs --exec",
+        ),
+        (
+            vec![
+                "sweep",
+                "--driver",
+                "exec",
+                "--exec",
+                "sh -c './bot {seed}'",
+                "--seeds",
+                "1",
+                "--out",
+                "b",
+            ],
+            "`{seed}` at byte 13 stands inside quotes",
+        ),
+    ] {
+        let (code, _, stderr) = mmsoak(tmp.path(), &args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+    }
+    assert!(!tmp.path().join("b").exists());
 }
 
 /// `mmsoak sweep compare`: a sweep against itself PASSes; the default

@@ -20,9 +20,12 @@ pub const DEFAULT_ITERATION_TIMEOUT: Duration = Duration::from_secs(600);
 ///
 /// Placeholders in the command stand for the iteration's values:
 /// `{overrides}` (path of the runtime overrides file), `{out}` (the
-/// iteration directory), `{iteration}`. The values themselves are in the
-/// environment, `MMSOAK_OVERRIDES`, `MMSOAK_OUT`, `MMSOAK_ITERATION`, and a
-/// placeholder becomes a quoted reference to its variable (see
+/// iteration directory), `{iteration}`, `{seed}` (the soak's seed, see
+/// [`ExecDriver::with_seed`]) and `{scenario}` (a market name the bot
+/// interprets, see [`ExecDriver::with_scenario`]). The values themselves
+/// are in the environment, `MMSOAK_OVERRIDES`, `MMSOAK_OUT`,
+/// `MMSOAK_ITERATION`, `MMSOAK_SEED`, `MMSOAK_SCENARIO`, and a placeholder
+/// becomes a quoted reference to its variable (see
 /// [`ExecDriver::command_line`]); the overrides document itself (canonical
 /// JSON, the file's exact bytes) is in `MM_RUNTIME_OVERRIDES_JSON`. The bot
 /// writes `{out}/EDGE_REPORT.json` and optionally `{out}/fills.jsonl` (or
@@ -43,7 +46,20 @@ pub struct ExecDriver {
     command: String,
     line: String,
     timeout: Duration,
+    seed: u64,
+    scenario: Option<String>,
+    needs_scenario: bool,
 }
+
+/// The placeholders of an `--exec` command and the environment variables
+/// that hold their values.
+const PLACEHOLDERS: [(&str, &str); 5] = [
+    ("overrides", "MMSOAK_OVERRIDES"),
+    ("out", "MMSOAK_OUT"),
+    ("iteration", "MMSOAK_ITERATION"),
+    ("seed", "MMSOAK_SEED"),
+    ("scenario", "MMSOAK_SCENARIO"),
+];
 
 /// An `--exec` command in which a placeholder cannot stand for its value
 /// safely.
@@ -52,7 +68,7 @@ pub struct ExecDriver {
 pub enum ExecCommandError {
     /// A placeholder inside quotes, an arithmetic expansion or a
     /// here-document.
-    #[error("--exec: the placeholder `{placeholder}` at byte {at} stands {place}; a placeholder must stand outside quotes, where it becomes exactly one argument. In a script that another shell runs (`sh -c '...'`, `bash -c \"...\"`, a here-document), write \"$MMSOAK_OUT\" (or $MMSOAK_OVERRIDES, $MMSOAK_ITERATION) instead: that shell expands the variable itself")]
+    #[error("--exec: the placeholder `{placeholder}` at byte {at} stands {place}; a placeholder must stand outside quotes, where it becomes exactly one argument. In a script that another shell runs (`sh -c '...'`, `bash -c \"...\"`, a here-document), write \"$MMSOAK_OUT\" (or $MMSOAK_OVERRIDES, $MMSOAK_ITERATION, $MMSOAK_SEED, $MMSOAK_SCENARIO) instead: that shell expands the variable itself")]
     Placeholder {
         /// The placeholder, e.g. `{out}`.
         placeholder: String,
@@ -77,17 +93,54 @@ impl ExecDriver {
     /// ([`ExecDriver::command_line`]).
     pub fn new(command: impl Into<String>, timeout: Duration) -> Result<Self, ExecCommandError> {
         let command = command.into();
-        let line = substitute(&command, |name| match name {
-            "overrides" => Some("MMSOAK_OVERRIDES"),
-            "out" => Some("MMSOAK_OUT"),
-            "iteration" => Some("MMSOAK_ITERATION"),
-            _ => None,
+        let found = std::cell::Cell::new(false);
+        let line = substitute(&command, |name| {
+            let var = PLACEHOLDERS.iter().find(|(p, _)| *p == name)?.1;
+            if name == "scenario" {
+                found.set(true);
+            }
+            Some(var)
         })?;
         Ok(ExecDriver {
             command,
             line,
             timeout,
+            seed: 0,
+            scenario: None,
+            needs_scenario: found.get(),
         })
+    }
+
+    /// The soak's seed, for `{seed}` and `MMSOAK_SEED` (default 0): a bot
+    /// with a random part seeds it from there, so that a sweep over seeds
+    /// sees independent runs and a rerun of one seed the same one.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The name of the market the bot is to run in, for `{scenario}` and
+    /// `MMSOAK_SCENARIO` (the bot interprets it, e.g. a recorded day); it
+    /// is recorded in `SOAK_RUN.json`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mmsoak_runner::{Driver, ExecDriver};
+    /// let driver = ExecDriver::new("./bot --day {scenario} --seed {seed} --out {out}", Duration::from_secs(60))?;
+    /// assert!(driver.needs_scenario() && driver.scenario().is_none());
+    /// let driver = driver.with_scenario("2026-11-02").with_seed(7);
+    /// assert_eq!(driver.scenario(), Some("2026-11-02"));
+    /// # Ok::<(), mmsoak_runner::ExecCommandError>(())
+    /// ```
+    pub fn with_scenario(mut self, scenario: impl Into<String>) -> Self {
+        self.scenario = Some(scenario.into());
+        self
+    }
+
+    /// Whether the command has a `{scenario}` placeholder, which needs
+    /// [`ExecDriver::with_scenario`] (without it the value is empty).
+    pub fn needs_scenario(&self) -> bool {
+        self.needs_scenario
     }
 
     /// The command line `sh -c` runs: each placeholder replaced by a quoted
@@ -286,6 +339,10 @@ impl Driver for ExecDriver {
         true
     }
 
+    fn scenario(&self) -> Option<&str> {
+        self.scenario.as_deref()
+    }
+
     fn run_iteration(
         &mut self,
         input: &IterationInput<'_>,
@@ -326,6 +383,8 @@ impl Driver for ExecDriver {
             .env("MMSOAK_OVERRIDES", input.overrides_path)
             .env("MMSOAK_OUT", input.out_dir)
             .env("MMSOAK_ITERATION", iteration.to_string())
+            .env("MMSOAK_SEED", self.seed.to_string())
+            .env("MMSOAK_SCENARIO", self.scenario.as_deref().unwrap_or(""))
             .env("MM_RUNTIME_OVERRIDES_JSON", overrides_json)
             .env(BOT_TOKEN_VAR, &record.token)
             .stdin(Stdio::null())
@@ -552,8 +611,8 @@ mod tests {
             "w/{overrides}{out}{iteration} sp  ace *",
         ];
         let templates = [
-            "printf '%s\\0' {overrides} {out} {iteration}",
-            "printf '%s\\0' {overrides} \"$(printf %s \"$MMSOAK_OUT\")\" $(printf %s {iteration}) # it's",
+            "printf '%s\\0' {overrides} {out} {iteration} {scenario} {seed}",
+            "printf '%s\\0' {overrides} \"$(printf %s \"$MMSOAK_OUT\")\" $(printf %s {iteration}) {scenario} {seed} # it's",
         ];
         for out in hostile {
             for template in templates {
@@ -567,6 +626,8 @@ mod tests {
                     .env("MMSOAK_OVERRIDES", &overrides_path)
                     .env("MMSOAK_OUT", &out_dir)
                     .env("MMSOAK_ITERATION", "7")
+                    .env("MMSOAK_SCENARIO", out)
+                    .env("MMSOAK_SEED", "18446744073709551615")
                     .current_dir(dir.path())
                     .output()
                     .expect("sh runs");
@@ -578,6 +639,8 @@ mod tests {
                         overrides_path.as_os_str().as_encoded_bytes(),
                         out_dir.as_os_str().as_encoded_bytes(),
                         b"7",
+                        out.as_bytes(),
+                        b"18446744073709551615",
                         b"",
                     ],
                     "{template} -> {line}"

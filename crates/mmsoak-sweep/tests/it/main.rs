@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use mmsoak_runner::{Scenario, StopRequest};
 use mmsoak_sweep::{
-    merge_shards, run_sweep, Keep, Partition, PolicySpec, RunOptions, ScenarioSpec, SweepError,
-    SweepReport, SweepSpec,
+    merge_shards, run_sweep, Keep, Partition, PolicySpec, RunOptions, ScenarioSpec, SweepDriver,
+    SweepError, SweepReport, SweepSpec,
 };
 
 /// Two scenarios × two policies × three seeds of three 2-minute iterations.
@@ -21,7 +21,9 @@ fn spec(keep: Keep) -> SweepSpec {
             .to_vec(),
         seeds: vec![5, 6, 7],
         iterations: 3,
-        sim_duration: Duration::from_secs(120),
+        driver: SweepDriver::Sim {
+            duration: Duration::from_secs(120),
+        },
         auto_tune: true,
         keep,
     }
@@ -267,4 +269,95 @@ fn shards_merge_into_the_unpartitioned_report_and_bad_sets_are_refused() {
     // 7th soak (cells in order, seeds within), so shard 1's.
     std::fs::remove_file(shards[0].join("volatile/default/seed-5.json")).expect("remove");
     refused(&shards, "soak volatile/default/seed-5 has no outcome");
+}
+
+/// A user's bot swept per seed and scenario: the bot gets the soak's seed
+/// and the scenario's name (fixtures/bots/seeded_bot.sh checks both
+/// against the environment and reports a net edge that depends on them),
+/// and the report is the same for any number of threads.
+#[test]
+fn an_exec_bot_is_swept_with_its_seed_and_scenario() {
+    let bot = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/bots/seeded_bot.sh")
+        .canonicalize()
+        .expect("fixtures/bots/seeded_bot.sh exists");
+    let spec = SweepSpec {
+        scenarios: vec![ScenarioSpec::named("default"), ScenarioSpec::named("thin")],
+        policies: vec![PolicySpec::builtin("default").expect("built-in")],
+        seeds: vec![0, 1, 2, 3],
+        iterations: 8,
+        driver: SweepDriver::Exec {
+            command: format!("{} {{seed}} {{scenario}} {{out}}", bot.display()),
+            timeout: Duration::from_secs(30),
+        },
+        auto_tune: true,
+        keep: Keep::Failed,
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let one = sweep(&spec, &dir.path().join("one"), 1, false);
+    let two = sweep(&spec, &dir.path().join("two"), 2, false);
+    assert_eq!(
+        one.deterministic_json(),
+        two.deterministic_json(),
+        "same report on 1 and 2 threads"
+    );
+    let cell = |name: &str| {
+        one.cells
+            .iter()
+            .find(|c| c.scenario == name)
+            .unwrap_or_else(|| panic!("cell {name}"))
+    };
+    // Even seeds report 3.5 bps in `default`: they pass; odd ones 1.5.
+    assert_eq!((cell("default").runs, cell("default").passed), (4, 2));
+    // One bps less in `thin`: 2.5 and 0.5, below the gate's 2.7.
+    assert_eq!((cell("thin").runs, cell("thin").passed), (4, 0));
+    let net = &cell("thin").kpis["net_bps"];
+    assert_eq!((net.p10, net.p90), (0.5, 2.5));
+    // The bot's own directory is kept for a failed soak, with its seed.
+    let run: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("one/thin/default/seed-3/SOAK_RUN.json")).expect("kept"),
+    )
+    .expect("json");
+    assert_eq!(run["config"]["seed"], 3, "{run}");
+    assert!(one
+        .to_markdown()
+        .contains("seeded_bot.sh {seed} {scenario} {out}`"));
+    // The page draws each seed's window mean against the gate's target.
+    let html = one.to_html();
+    let net = html
+        .split("data-kpi=\"net_bps\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</svg>").next())
+        .expect("a net_bps distribution");
+    assert!(net.contains("data-target=\"&gt;= 2.7\""), "{net}");
+    let dots: Vec<&str> = net
+        .split("data-value=\"")
+        .skip(1)
+        .filter_map(|d| d.split('"').next())
+        .collect();
+    assert_eq!(
+        dots,
+        ["3.5", "1.5", "3.5", "1.5", "2.5", "0.5", "2.5", "0.5"]
+    );
+    assert!(net.contains(">gate &gt;= 2.70</text>"), "{net}");
+}
+
+/// A simulator sweep needs each scenario's market.
+#[test]
+fn a_name_only_scenario_is_refused_for_the_simulator() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = spec(Keep::None);
+    s.scenarios[0] = ScenarioSpec::named("2026-11-02");
+    let err = run_sweep(
+        &s,
+        &dir.path().join("x"),
+        &RunOptions::new(1),
+        &StopRequest::new(),
+        &|_| {},
+    )
+    .expect_err("refused");
+    assert!(
+        err.to_string().contains("\"2026-11-02\" is a name only"),
+        "{err}"
+    );
 }
