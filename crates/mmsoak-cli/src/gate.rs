@@ -140,12 +140,15 @@ pub(crate) fn render_tables(report: &GateReport) -> String {
     for c in report.failed() {
         let _ = writeln!(out, "  failed: {}", c.describe());
     }
-    if report.verdict == GateVerdict::Warn {
+    if report.verdict == GateVerdict::Warn && report.anomalies_count > 0 {
         let _ = writeln!(
             out,
             "  warning: {} anomalies in the window",
             report.anomalies_count
         );
+    }
+    for finding in &report.findings {
+        let _ = writeln!(out, "  warning: {finding}");
     }
     out
 }

@@ -65,6 +65,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
             );
         }
     }
+    for finding in &report.findings {
+        errln!("  finding: {finding}");
+    }
+    if report.findings_omitted > 0 {
+        errln!("  finding: … and {} more", report.findings_omitted);
+    }
     if args.json {
         out!("{}", report.metrics_json());
     }

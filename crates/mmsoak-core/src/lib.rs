@@ -43,7 +43,7 @@ pub use error_chain::ErrorChain;
 pub use hash::{InvalidStateHash, StateHash};
 pub use input::{FieldProblem, InputError};
 pub use kpis::{IterationKpis, MakerTaker, MakerTakerSource};
-pub use overrides::RuntimeOverrides;
+pub use overrides::{RuntimeFinding, RuntimeOverrides};
 pub use param::{
     Bounds, Param, ParamKind, ParamRegistry, ParamSpec, RegistryError, UnknownParam,
     REAL_RESOLUTION,

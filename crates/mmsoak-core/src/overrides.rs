@@ -1,7 +1,8 @@
 //! [`RuntimeOverrides`]: the `runtime_overrides.json` document a bot reads.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
@@ -96,6 +97,51 @@ impl RuntimeOverrides {
 
     /// Interpret a parsed document that came from `file` (named in errors).
     pub fn from_document(file: &Path, doc: Value) -> Result<Self, InputError> {
+        Self::read_document(file, doc, None)
+    }
+
+    /// Interpret a document the predecessor wrote (a runtime file without
+    /// mmsoak's summaries around it). Its apply step wrote the raw delta
+    /// under the nested keys (`risk.base_spread_bps_delta`) while its bot
+    /// and tuner read the flat ones (`base_spread_bps_delta`), which never
+    /// changed: where the places disagree, the flat value is the one in
+    /// force (what its bot read), and each disagreement is a finding, as is
+    /// every value no bot can run with ([`Param::impossible`], e.g. a
+    /// negative ratio). [`RuntimeOverrides::from_document`] refuses both;
+    /// mmsoak's own files are read that way.
+    ///
+    /// ```
+    /// use mmsoak_core::{Param, RuntimeFinding, RuntimeOverrides};
+    /// let doc = serde_json::json!({
+    ///     "base_spread_bps_delta": 0.05,
+    ///     "risk": {"base_spread_bps_delta": 0.020000000000000004, "impact_cap_ratio": -0.0099}
+    /// });
+    /// let (ov, findings) = RuntimeOverrides::from_predecessor_document("runtime_overrides.json".as_ref(), doc)?;
+    /// assert_eq!(ov.get(Param::BaseSpreadBpsDelta), Some(0.05));
+    /// assert!(matches!(&findings[0], RuntimeFinding::Disagreement { other_path, .. } if other_path == "risk.base_spread_bps_delta"));
+    /// assert_eq!(
+    ///     findings[1].to_string(),
+    ///     "runtime_overrides.json: `risk.impact_cap_ratio` is -0.0099: -0.0099 is not above 0, as impact_cap_ratio must be"
+    /// );
+    /// # Ok::<(), mmsoak_core::InputError>(())
+    /// ```
+    pub fn from_predecessor_document(
+        file: &Path,
+        doc: Value,
+    ) -> Result<(Self, Vec<RuntimeFinding>), InputError> {
+        let mut findings = Vec::new();
+        let overrides = Self::read_document(file, doc, Some(&mut findings))?;
+        Ok((overrides, findings))
+    }
+
+    /// The reader of both: with `findings`, the predecessor's rules (the
+    /// flat key wins a disagreement, which is recorded, as is an impossible
+    /// value); without, a disagreement is an error.
+    fn read_document(
+        file: &Path,
+        doc: Value,
+        mut findings: Option<&mut Vec<RuntimeFinding>>,
+    ) -> Result<Self, InputError> {
         let err = |path: String, problem| InputError::Field {
             file: file.to_owned(),
             path,
@@ -115,17 +161,21 @@ impl RuntimeOverrides {
         };
         let mut values = BTreeMap::new();
         for param in Param::ALL {
-            let mut found: Option<(String, f64)> = None;
+            let mut places = Vec::new();
             for path in param.read_paths() {
                 let Some(raw) = take_at(&mut rest, &path) else {
                     continue;
                 };
                 let dotted = path.join(".");
                 let value = number_of(param, &raw).map_err(|p| err(dotted.clone(), p))?;
-                match &found {
-                    Some((first_path, first)) if *first != value => {
+                places.push((dotted, value));
+            }
+            let Some(findings) = findings.as_deref_mut() else {
+                // mmsoak's rule: every place agrees with the first.
+                if let Some((first_path, first)) = places.first() {
+                    if let Some((path, value)) = places.iter().find(|(_, v)| v != first) {
                         return Err(err(
-                            dotted,
+                            path.clone(),
                             FieldProblem::Conflict {
                                 other_path: first_path.clone(),
                                 value: value.to_string(),
@@ -133,13 +183,41 @@ impl RuntimeOverrides {
                             },
                         ));
                     }
-                    Some(_) => {}
-                    None => found = Some((dotted, value)),
+                    values.insert(param, *first);
+                }
+                continue;
+            };
+            // The predecessor's: the flat key is what its bot read.
+            let in_force = places
+                .iter()
+                .find(|(path, _)| path == param.name())
+                .or(places.first())
+                .cloned();
+            let Some((in_force_path, in_force)) = in_force else {
+                continue;
+            };
+            for (path, value) in &places {
+                if *path != in_force_path && *value != in_force {
+                    findings.push(RuntimeFinding::Disagreement {
+                        file: file.to_owned(),
+                        in_force_path: in_force_path.clone(),
+                        in_force,
+                        other_path: path.clone(),
+                        other_value: *value,
+                    });
                 }
             }
-            if let Some((_, v)) = found {
-                values.insert(param, v);
+            for (path, value) in &places {
+                if let Some(why) = param.impossible(*value) {
+                    findings.push(RuntimeFinding::Impossible {
+                        file: file.to_owned(),
+                        path: path.clone(),
+                        value: *value,
+                        why,
+                    });
+                }
             }
+            values.insert(param, in_force);
         }
         for section in LEGACY_SECTIONS.into_iter().chain(["risk", "engine"]) {
             if matches!(rest.get(section), Some(Value::Object(m)) if m.is_empty()) {
@@ -281,6 +359,65 @@ impl RuntimeOverrides {
     /// The [`StateHash`] of the canonical document.
     pub fn state_hash(&self) -> StateHash {
         StateHash::of_canonical_bytes(&self.to_canonical_bytes())
+    }
+}
+
+/// What a predecessor's runtime file says that cannot all be true
+/// ([`RuntimeOverrides::from_predecessor_document`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RuntimeFinding {
+    /// Two places of one parameter hold different values; the one at
+    /// `in_force_path` (the flat key, what the predecessor's bot read) is
+    /// taken.
+    Disagreement {
+        /// The file.
+        file: PathBuf,
+        /// The place whose value is in force.
+        in_force_path: String,
+        /// Its value.
+        in_force: f64,
+        /// The place that disagrees.
+        other_path: String,
+        /// Its value.
+        other_value: f64,
+    },
+    /// A value no bot can run with.
+    Impossible {
+        /// The file.
+        file: PathBuf,
+        /// The place.
+        path: String,
+        /// The value.
+        value: f64,
+        /// Why it is impossible.
+        why: String,
+    },
+}
+
+impl fmt::Display for RuntimeFinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuntimeFinding::Disagreement {
+                file,
+                in_force_path,
+                in_force,
+                other_path,
+                other_value,
+            } => write!(
+                f,
+                "{}: `{in_force_path}` is {in_force} but `{other_path}` is {other_value}; \
+                 read `{in_force_path}` as the value in force (what the predecessor's bot read)",
+                file.display()
+            ),
+            RuntimeFinding::Impossible {
+                file,
+                path,
+                value,
+                why,
+            } => write!(f, "{}: `{path}` is {value}: {why}", file.display()),
+        }
     }
 }
 

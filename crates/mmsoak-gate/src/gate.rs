@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::Path;
 
-use mmsoak_core::ParamRegistry;
+use mmsoak_core::{ParamRegistry, RuntimeFinding};
 use mmsoak_verify::{
     with_journal, ArtifactDir, ArtifactError, DeltaMetrics, Verifier, VerifyReport,
 };
@@ -400,6 +400,9 @@ pub struct GateReport {
     /// Window iterations with a KPI missing or null.
     #[serde(default)]
     pub incomplete_iterations: u64,
+    /// Findings in the predecessor's runtime files (WARN when any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<RuntimeFinding>,
 }
 
 impl GateReport {
@@ -433,6 +436,9 @@ pub struct GateInputs<'a> {
     /// Window iterations with a KPI missing
     /// ([`SnapshotWindow::incomplete_iterations`](crate::SnapshotWindow::incomplete_iterations)).
     pub incomplete_iterations: u64,
+    /// What the predecessor's runtime files say that cannot all be true
+    /// ([`VerifyReport::findings`]): each makes the verdict at least WARN.
+    pub findings: &'a [RuntimeFinding],
 }
 
 /// Which `delta.full_apply_ratio` target the gate applies.
@@ -458,6 +464,7 @@ pub fn evaluate(inputs: &GateInputs<'_>, policy: &GatePolicy, threshold: Thresho
         journal_chain_breaks,
         completion,
         incomplete_iterations,
+        findings,
     } = *inputs;
     let k = &snapshot.kpi_last8;
     let strict = threshold == Threshold::Strict;
@@ -547,7 +554,7 @@ pub fn evaluate(inputs: &GateInputs<'_>, policy: &GatePolicy, threshold: Thresho
     ]);
     let verdict = if criteria.iter().any(|c| !c.ok) {
         GateVerdict::Fail
-    } else if snapshot.anomalies_count > 0 {
+    } else if snapshot.anomalies_count > 0 || !findings.is_empty() {
         GateVerdict::Warn
     } else {
         GateVerdict::Pass
@@ -562,6 +569,7 @@ pub fn evaluate(inputs: &GateInputs<'_>, policy: &GatePolicy, threshold: Thresho
         journal_chain_breaks,
         completion,
         incomplete_iterations,
+        findings: findings.to_vec(),
     }
 }
 
@@ -602,6 +610,7 @@ pub fn gate(
             journal_chain_breaks: verify.journal_breaks() as u64,
             completion: RunCompletion::read(dir.path())?,
             incomplete_iterations: window.incomplete_iterations(),
+            findings: &verify.findings,
         },
         policy,
         threshold,

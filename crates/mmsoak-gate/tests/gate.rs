@@ -253,6 +253,7 @@ fn judge(
         journal_chain_breaks,
         completion,
         incomplete_iterations: 0,
+        findings: &[],
     };
     let threshold = if strict {
         Threshold::Strict
@@ -703,4 +704,41 @@ fn reader_threads_do_not_change_the_gate() {
             render_prometheus(&serial.report)
         );
     }
+}
+
+/// A finding in the predecessor's runtime files makes a passing gate WARN,
+/// and is kept in the report by name.
+#[test]
+fn a_finding_in_the_predecessors_files_makes_the_gate_warn() {
+    let (s, d) = passing();
+    let doc = serde_json::json!({"impact_cap_ratio": 0.1, "risk": {"impact_cap_ratio": -0.01}});
+    let (_, findings) = mmsoak_core::RuntimeOverrides::from_predecessor_document(
+        Path::new("runtime_overrides.json"),
+        doc,
+    )
+    .expect("reads");
+    assert_eq!(findings.len(), 2);
+    let inputs = GateInputs {
+        snapshot: &s,
+        delta: &d,
+        journal_chain_breaks: 0,
+        completion: None,
+        incomplete_iterations: 0,
+        findings: &findings,
+    };
+    let report = evaluate(&inputs, &GatePolicy::default(), Threshold::Default);
+    assert_eq!(report.verdict, GateVerdict::Warn);
+    assert!(report.failed().next().is_none());
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("json");
+    assert_eq!(json["findings"][0]["other_path"], "risk.impact_cap_ratio");
+    // Without them, the same inputs pass.
+    let clean = evaluate(
+        &GateInputs {
+            findings: &[],
+            ..inputs
+        },
+        &GatePolicy::default(),
+        Threshold::Default,
+    );
+    assert_eq!(clean.verdict, GateVerdict::Pass);
 }

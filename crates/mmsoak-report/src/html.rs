@@ -133,6 +133,13 @@ impl SoakReport {
             g.verdict.as_str(),
             esc(self.headline().split_once(": ").map_or("", |(_, r)| r))
         );
+        if !g.findings.is_empty() {
+            s.push_str("<ul class=\"findings\">");
+            for f in &g.findings {
+                let _ = write!(s, "<li>finding: {}</li>", esc(&f.to_string()));
+            }
+            s.push_str("</ul>");
+        }
         let failed: Vec<_> = g.failed().collect();
         // The tuner answers for the KPIs, not for a run that stopped.
         let kpi_failed = failed.iter().any(|c| c.group() != CriterionGroup::Run);

@@ -562,10 +562,22 @@ impl SoakReport {
         let v = self.gate.verdict.as_str();
         match self.gate.verdict {
             GateVerdict::Pass => format!("{v}: every criterion met"),
-            GateVerdict::Warn => format!(
-                "{v}: every criterion met, {} anomalies in the window",
-                self.gate.anomalies_count
-            ),
+            GateVerdict::Warn => {
+                let mut why = Vec::new();
+                if self.gate.anomalies_count > 0 {
+                    why.push(format!(
+                        "{} anomalies in the window",
+                        self.gate.anomalies_count
+                    ));
+                }
+                if !self.gate.findings.is_empty() {
+                    why.push(format!(
+                        "{} finding(s) in the predecessor's files",
+                        self.gate.findings.len()
+                    ));
+                }
+                format!("{v}: every criterion met, {}", why.join(", "))
+            }
             GateVerdict::Fail => {
                 let n = self.gate.failed().count();
                 format!("{v}: {n} criteri{} failed", if n == 1 { "on" } else { "a" })
@@ -597,7 +609,10 @@ impl SoakReport {
                     .map_or_else(String::new, |n| format!(": **{n}**"))
             );
         }
-        if g.failed().next().is_some() {
+        for f in &g.findings {
+            let _ = writeln!(s, "- **finding** {f}");
+        }
+        if g.failed().next().is_some() || !g.findings.is_empty() {
             s.push('\n');
         }
         let m = &self.meta;

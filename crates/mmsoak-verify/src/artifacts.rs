@@ -11,7 +11,7 @@ use mmsoak_artifacts::layout::{
 pub use mmsoak_artifacts::skip::SkipFlags;
 use mmsoak_core::canonical::UniqueKeys;
 use mmsoak_core::input::{limits, open_regular, parse_bytes, read_capped, read_document, Fields};
-use mmsoak_core::{FieldProblem, InputError, Param, RuntimeOverrides, StateHash};
+use mmsoak_core::{FieldProblem, InputError, Param, RuntimeFinding, RuntimeOverrides, StateHash};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -59,7 +59,8 @@ impl FallbackRuntime {
         for file in candidates.into_iter().flatten() {
             if std::fs::symlink_metadata(&file).is_ok() {
                 let doc = read_document(&file, limits::RUNTIME_OVERRIDES)?;
-                found = Some(Arc::new(RuntimeState::from_value(&file, doc, "")?));
+                // Only the predecessor's summaries fall back to it.
+                found = Some(Arc::new(RuntimeState::from_value(&file, doc, "", true)?));
                 break;
             }
         }
@@ -389,13 +390,33 @@ pub struct RuntimeState {
     pub overrides: RuntimeOverrides,
     /// [`StateHash`] of the document as written (`StateHash::of_value`).
     pub hash: StateHash,
+    /// What a predecessor's document says that cannot all be true (read
+    /// by [`RuntimeOverrides::from_predecessor_document`]); empty for
+    /// mmsoak's, which are refused instead.
+    pub findings: Vec<RuntimeFinding>,
 }
 
 impl RuntimeState {
-    /// Interpret a runtime-overrides document found at `prefix` in `file`.
-    pub(crate) fn from_value(file: &Path, doc: Value, prefix: &str) -> Result<Self, InputError> {
+    /// Interpret a runtime-overrides document found at `prefix` in `file`,
+    /// by the predecessor's rules when `predecessor`.
+    pub(crate) fn from_value(
+        file: &Path,
+        doc: Value,
+        prefix: &str,
+        predecessor: bool,
+    ) -> Result<Self, InputError> {
         let hash = StateHash::of_value(&doc);
-        let overrides = RuntimeOverrides::from_document(file, doc).map_err(|e| match e {
+        let read = if predecessor {
+            RuntimeOverrides::from_predecessor_document(file, doc)
+        } else {
+            RuntimeOverrides::from_document(file, doc).map(|o| (o, Vec::new()))
+        };
+        let prefixed = |path: &mut String| {
+            if !prefix.is_empty() {
+                *path = format!("{prefix}.{path}");
+            }
+        };
+        let (overrides, mut findings) = read.map_err(|e| match e {
             InputError::Field {
                 file,
                 path,
@@ -407,7 +428,25 @@ impl RuntimeState {
             },
             other => other,
         })?;
-        Ok(RuntimeState { overrides, hash })
+        for finding in &mut findings {
+            match finding {
+                RuntimeFinding::Disagreement {
+                    in_force_path,
+                    other_path,
+                    ..
+                } => {
+                    prefixed(in_force_path);
+                    prefixed(other_path);
+                }
+                RuntimeFinding::Impossible { path, .. } => prefixed(path),
+                _ => {}
+            }
+        }
+        Ok(RuntimeState {
+            overrides,
+            hash,
+            findings,
+        })
     }
 }
 
@@ -607,7 +646,12 @@ impl IterSummary {
             }
         }
         let runtime = match runtime_doc {
-            Some((key, v)) => Some(Arc::new(RuntimeState::from_value(file, v, key)?)),
+            Some((key, v)) => Some(Arc::new(RuntimeState::from_value(
+                file,
+                v,
+                key,
+                !written_by_mmsoak,
+            )?)),
             // mmsoak always writes the state in force into the summary; the
             // directory's file stands in only for the predecessor's.
             None if written_by_mmsoak => {

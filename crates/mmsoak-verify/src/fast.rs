@@ -398,7 +398,11 @@ fn full_runtime(file: &Path, raw: &RawValue) -> Option<RuntimeState> {
     };
     // Errors (with their `runtime_overrides.` prefix) come from the reference path.
     let overrides = RuntimeOverrides::from_document(file, doc).ok()?;
-    Some(RuntimeState { overrides, hash })
+    Some(RuntimeState {
+        overrides,
+        hash,
+        findings: Vec::new(),
+    })
 }
 
 /// The same state with only its parameters.
@@ -411,6 +415,7 @@ pub(crate) fn parameters_only(state: &RuntimeState) -> RuntimeState {
     RuntimeState {
         overrides,
         hash: state.hash,
+        findings: state.findings.clone(),
     }
 }
 
@@ -558,6 +563,7 @@ fn parameters_runtime(raw: &RawValue) -> Option<RuntimeState> {
     Some(RuntimeState {
         overrides,
         hash: StateHash::of_canonical_bytes(bytes),
+        findings: Vec::new(),
     })
 }
 
@@ -908,7 +914,20 @@ fn read_text(
     let runtime = match (known, doc.runtime_overrides.or(doc.runtime).or(doc.config)) {
         // The `{}` put in place of the known document.
         (Some(state), Some(_)) => Some(state),
-        (None, Some(raw)) => Some(runtime_state(file, raw, cache, detail)?),
+        (None, Some(raw)) => {
+            let state = runtime_state(file, raw, cache, detail)?;
+            // A predecessor's value no bot can run with is a finding: the
+            // reference path records it.
+            if !written_by_mmsoak
+                && state
+                    .overrides
+                    .params()
+                    .any(|(p, v)| p.impossible(v).is_some())
+            {
+                return None;
+            }
+            Some(state)
+        }
         // mmsoak's summaries always carry it: the reference path names
         // the missing key.
         (_, None) if written_by_mmsoak => return None,
@@ -1077,6 +1096,7 @@ mod tests {
         let reference = RuntimeState {
             overrides: RuntimeOverrides::parse(text.as_bytes(), Path::new("r")).expect("parses"),
             hash: StateHash::of_value(&serde_json::from_str(text).expect("json")),
+            findings: Vec::new(),
         };
         assert_eq!(fast, parameters_only(&reference));
         for declined in [
@@ -1280,6 +1300,20 @@ mod tests {
         assert!(read(file, 3, longer.as_bytes(), &mut cache, RuntimeDetail::Full).is_none());
     }
 
+    /// A predecessor's value no bot can run with is left to the reference
+    /// path, which records it as a finding; mmsoak's are read here.
+    #[test]
+    fn an_impossible_value_in_a_predecessors_summary_goes_to_the_reference_path() {
+        let text = br#"{"runtime_overrides": {"impact_cap_ratio": -0.01}}"#;
+        let mut cache = RuntimeCache::default();
+        let file = Path::new("ITER_SUMMARY_3.json");
+        assert!(read(file, 3, text, &mut cache, RuntimeDetail::Full).is_none());
+        let reference = reference(text);
+        let runtime = reference.runtime.expect("runtime");
+        assert_eq!(runtime.findings.len(), 1, "{:?}", runtime.findings);
+        assert_eq!(runtime.overrides.get(Param::ImpactCapRatio), Some(-0.01));
+    }
+
     #[test]
     fn the_runtime_cache_is_used_only_for_identical_bytes() {
         let mut cache = RuntimeCache::default();
@@ -1310,7 +1344,9 @@ mod tests {
         let mut cache = RuntimeCache::default();
         let file = Path::new("ITER_SUMMARY_3.json");
         let text = |k: usize| {
-            format!(r#"{{"iteration":3,"runtime_overrides":{{"engine":{{"tail_age_ms":{k}}}}}}}"#)
+            // 600 + k: a tail age of 0 is impossible, which the reference path reports.
+            let ms = 600 + k;
+            format!(r#"{{"iteration":3,"runtime_overrides":{{"engine":{{"tail_age_ms":{ms}}}}}}}"#)
         };
         let mut read_runtime = |k: usize| {
             let text = text(k);

@@ -54,5 +54,6 @@ pub use markdown::render_markdown;
 pub use reader::default_reader_threads;
 pub use verifier::{
     classify, verify, verify_dir, with_journal, DeltaMetrics, PairClass, PairProblem, PairResult,
-    Verifier, VerifyReport, VerifyVerdict, DEFAULT_THRESHOLD, STRICT_THRESHOLD, VALUE_TOLERANCE,
+    Verifier, VerifyReport, VerifyVerdict, DEFAULT_THRESHOLD, MAX_FINDINGS, STRICT_THRESHOLD,
+    VALUE_TOLERANCE,
 };

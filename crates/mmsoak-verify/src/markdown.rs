@@ -185,6 +185,19 @@ pub fn render_markdown(report: &VerifyReport, threshold: f64) -> String {
             let _ = writeln!(out, "| {param} | {n} |");
         }
     }
+    if !report.findings.is_empty() {
+        let _ = writeln!(out, "\n## Findings in the predecessor's files\n");
+        let _ = writeln!(
+            out,
+            "Read as the predecessor's bot read them (flat keys in force); each is also an anomaly of the gate.\n"
+        );
+        for finding in &report.findings {
+            let _ = writeln!(out, "- {finding}");
+        }
+        if report.findings_omitted > 0 {
+            let _ = writeln!(out, "- … and {} more", report.findings_omitted);
+        }
+    }
     let _ = writeln!(out, "\n## Verdict\n");
     let verdict = report.verdict(threshold);
     let word = match verdict {
@@ -196,9 +209,13 @@ pub fn render_markdown(report: &VerifyReport, threshold: f64) -> String {
         Some(j) if j.is_intact() => "journal chain intact",
         Some(_) => "journal chain broken",
     };
+    let findings = match report.findings.len() as u64 + report.findings_omitted {
+        0 => String::new(),
+        n => format!("; {n} finding(s) in the predecessor's files"),
+    };
     let _ = writeln!(
         out,
-        "**{word}**: full_apply_ratio {:.3} (threshold >= {threshold:.2}); {chain}.",
+        "**{word}**: full_apply_ratio {:.3} (threshold >= {threshold:.2}); {chain}{findings}.",
         m.full_apply_ratio
     );
     out

@@ -2,9 +2,10 @@
 //! changes iteration p proposed really in force during iteration p + 1?
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use mmsoak_core::{Param, ParamRegistry, StateHash};
+use mmsoak_core::{Param, ParamRegistry, RuntimeFinding, StateHash};
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts::{ArtifactDir, IterSummary, RuntimeState, SkipFlags};
@@ -225,6 +226,20 @@ pub struct VerifyReport {
     pub metrics: DeltaMetrics,
     /// The journal check, when the directory has `APPLY_JOURNAL.jsonl`.
     pub journal: Option<JournalCheck>,
+    /// What the predecessor's runtime documents say that cannot all be
+    /// true (each once, in the order first met); empty for mmsoak's runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<RuntimeFinding>,
+    /// Findings met once [`MAX_FINDINGS`] distinct ones were listed: counted, not listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub findings_omitted: u64,
+}
+
+/// How many distinct findings a report lists; the rest are counted.
+pub const MAX_FINDINGS: usize = 100;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl VerifyReport {
@@ -301,9 +316,21 @@ impl VerifyReport {
         out
     }
 
-    /// The metrics as the `--json` output: `{full_apply_ratio, ...}` with a trailing newline.
+    /// The metrics as the `--json` output: `{full_apply_ratio, ...}` with a
+    /// trailing newline, and `findings` (with `findings_omitted`) when the
+    /// predecessor's runtime files had any.
     pub fn metrics_json(&self) -> String {
         let mut s = serde_json::to_string(&self.metrics).unwrap_or_default();
+        // The metrics' keys stay first and in their order.
+        if !self.findings.is_empty() && s.ends_with('}') {
+            s.pop();
+            let findings = serde_json::to_string(&self.findings).unwrap_or_default();
+            let _ = write!(s, ",\"findings\":{findings}");
+            if self.findings_omitted > 0 {
+                let _ = write!(s, ",\"findings_omitted\":{}", self.findings_omitted);
+            }
+            s.push('}');
+        }
         s.push('\n');
         s
     }
@@ -319,6 +346,8 @@ pub struct Verifier {
     pairs: Vec<PairResult>,
     iterations: u64,
     written_by_mmsoak: bool,
+    findings: Vec<RuntimeFinding>,
+    findings_omitted: u64,
 }
 
 impl Verifier {
@@ -332,6 +361,8 @@ impl Verifier {
             pairs: Vec::new(),
             iterations: 0,
             written_by_mmsoak: false,
+            findings: Vec::new(),
+            findings_omitted: 0,
         }
     }
 
@@ -353,6 +384,16 @@ impl Verifier {
         }
         self.iterations += 1;
         self.written_by_mmsoak = summary.written_by_mmsoak;
+        for finding in summary.runtime.iter().flat_map(|r| &r.findings) {
+            if self.findings.contains(finding) {
+                continue;
+            }
+            if self.findings.len() < MAX_FINDINGS {
+                self.findings.push(finding.clone());
+            } else {
+                self.findings_omitted += 1;
+            }
+        }
         self.prev = Some(summary);
         Ok(())
     }
@@ -374,6 +415,8 @@ impl Verifier {
             pairs: self.pairs,
             metrics,
             journal,
+            findings: self.findings,
+            findings_omitted: self.findings_omitted,
         }
     }
 }

@@ -119,3 +119,84 @@ fn runtime_from_the_parent_directory() {
     let runtime = s.runtime.expect("from ../runtime_overrides.json");
     assert_eq!(runtime.overrides.get(Param::MinIntervalMs), Some(60.0));
 }
+
+/// A directory laid out as the predecessor writes it after an apply: its
+/// `runtime_overrides.json` (beside `latest/`) holds the flat keys its bot
+/// read, unchanged, and the nested keys its apply wrote the raw deltas to
+/// (`risk.base_spread_bps_delta` 0.020000000000000004, `risk.impact_cap_ratio`
+/// −0.0099…). The flat values are read as the values in force; each
+/// disagreement and the impossible negative ratio are findings; the pair
+/// whose deltas never reached the bot fails.
+#[test]
+fn the_predecessors_flat_and_nested_disagreement_is_a_finding_not_a_refusal() {
+    let report = verify_dir(&fixture("nested_flat_disagree/latest")).expect("verifies");
+    let classes: Vec<PairClass> = report.pairs.iter().map(|p| p.class).collect();
+    assert_eq!(classes, [PartialOk, PartialOk, PairClass::Fail]);
+    let text: Vec<String> = report.findings.iter().map(|f| f.to_string()).collect();
+    assert_eq!(text.len(), 3, "{text:#?}");
+    assert!(
+        text[0].ends_with(
+            "runtime_overrides.json: `base_spread_bps_delta` is 0.05 but `risk.base_spread_bps_delta` is 0.020000000000000004; read `base_spread_bps_delta` as the value in force (what the predecessor's bot read)"
+        ),
+        "{text:#?}"
+    );
+    assert!(text[1].contains(
+        "`impact_cap_ratio` is 0.1 but `risk.impact_cap_ratio` is -0.009999999999999995"
+    ));
+    assert!(text[2].ends_with(
+        "`risk.impact_cap_ratio` is -0.009999999999999995: -0.009999999999999995 is not above 0, as impact_cap_ratio must be"
+    ));
+    // The deltas of iteration 3 never reached the flat keys its bot read.
+    let failed = &report.pairs[2];
+    assert!(
+        failed.problems.iter().any(|p| p
+            .describe()
+            .contains("base_spread_bps_delta: before 0.05, expected 0.07, observed 0.05")),
+        "{:#?}",
+        failed.problems
+    );
+    // Both outputs carry them.
+    let json: serde_json::Value = serde_json::from_str(&report.metrics_json()).expect("json");
+    assert_eq!(json["findings"][2]["kind"], "impossible");
+    assert_eq!(json["full_apply_ratio"], 0.667);
+    let md = mmsoak_verify::render_markdown(&report, 0.6);
+    assert!(
+        md.contains("## Findings in the predecessor's files"),
+        "{md}"
+    );
+    assert!(
+        md.contains("3 finding(s) in the predecessor's files."),
+        "{md}"
+    );
+}
+
+/// mmsoak's own summaries keep the strict reading: two places that disagree
+/// are refused, naming both.
+#[test]
+fn disagreeing_places_in_an_mmsoak_summary_are_still_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let summary = |i: u64| {
+        serde_json::json!({
+            "schema": "mmsoak.iter_summary.v1",
+            "iteration": i,
+            "runtime_overrides": {"base_spread_bps_delta": 0.05, "risk": {"base_spread_bps_delta": 0.02}},
+            "summary": {"net_bps": 3.0},
+            "tuning": {"proposed_deltas": {}, "applied": false}
+        })
+    };
+    for i in 1..=2 {
+        std::fs::write(
+            dir.path().join(format!("ITER_SUMMARY_{i}.json")),
+            summary(i).to_string(),
+        )
+        .expect("write");
+    }
+    std::fs::write(
+        dir.path().join("TUNING_REPORT.json"),
+        r#"{"iterations": [{}, {}]}"#,
+    )
+    .expect("write");
+    let err = verify_dir(dir.path()).expect_err("refused");
+    let msg = mmsoak_core::ErrorChain(&err).to_string();
+    assert!(msg.contains("the two places disagree"), "{msg}");
+}
