@@ -53,7 +53,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
     };
     let mut outputs = vec![(POST_SOAK_SNAPSHOT, run.report.snapshot.to_json(false))];
     if args.prometheus {
-        outputs.push((POST_SOAK_METRICS, render_prometheus(&run.report)));
+        let meta = mmsoak_gate::RunMeta::read(&args.soak.path)?;
+        outputs.push((POST_SOAK_METRICS, render_prometheus(&run.report, &meta)));
     }
     for (name, text) in &outputs {
         let out = args.soak.path.join(name);

@@ -75,7 +75,10 @@ fn child(what: &str, dir: &Path) -> Result<()> {
     let mut files = vec![(DELTA_VERIFY_REPORT, markdown.into_bytes())];
     if let Some(g) = &extra {
         files.push((POST_SOAK_SNAPSHOT, g.snapshot.to_json(false).into_bytes()));
-        files.push((POST_SOAK_METRICS, render_prometheus(g).into_bytes()));
+        files.push((
+            POST_SOAK_METRICS,
+            render_prometheus(g, &mmsoak_gate::RunMeta::default()).into_bytes(),
+        ));
     }
     let stdout = match &extra {
         Some(g) => g.to_json(),

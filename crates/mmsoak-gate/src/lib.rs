@@ -13,7 +13,7 @@
 //! [`mmsoak_artifacts::write_atomically`] by the caller.
 //!
 //! ```
-//! use mmsoak_gate::{gate_dir, render_prometheus, GatePolicy, GateVerdict, Threshold};
+//! use mmsoak_gate::{gate_dir, render_prometheus, GatePolicy, GateVerdict, RunMeta, Threshold};
 //! use mmsoak_verify::testing;
 //!
 //! let dir = std::env::temp_dir().join(format!("mmsoak-gate-doc-{}", std::process::id()));
@@ -21,7 +21,10 @@
 //! let run = gate_dir(&dir, &GatePolicy::default(), Threshold::Strict)?;
 //! assert_eq!(run.report.verdict, GateVerdict::Pass, "{:?}", run.report.failed().collect::<Vec<_>>());
 //! assert_eq!(run.report.snapshot.schema_version, "1.1");
-//! assert!(render_prometheus(&run.report).contains("mmsoak_gate_verdict{verdict=\"PASS\"} 1\n"));
+//! let meta = RunMeta { scenario: Some("calm".into()), seed: Some(3), ..RunMeta::default() };
+//! let metrics = render_prometheus(&run.report, &meta);
+//! assert!(metrics.contains("mmsoak_gate_verdict{scenario=\"calm\",seed=\"3\",verdict=\"PASS\"} 1\n"));
+//! assert!(metrics.contains("mmsoak_gate_verdict_code{scenario=\"calm\",seed=\"3\"} 0\n"));
 //! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -6,7 +6,8 @@ use mmsoak_core::{Delta, DeltaOp, Param};
 use mmsoak_gate::{
     compare, evaluate, gate_dir, read_baseline, render_prometheus, snapshot_dir, Criterion,
     CriterionGroup, CriterionId, FailureClass, GateInputs, GatePolicy, GateReport, GateVerdict,
-    MeanMedian, PostSoakSnapshot, RunCompletion, SnapshotPolicy, SnapshotVerdict, Threshold,
+    MeanMedian, PostSoakSnapshot, RunCompletion, RunMeta, SnapshotPolicy, SnapshotVerdict,
+    Threshold,
 };
 use mmsoak_verify::testing::{write_run, IterationPlan, PlanKpis, PlanStep};
 use mmsoak_verify::{DeltaMetrics, SkipFlags};
@@ -607,7 +608,17 @@ fn snapshot_json_and_prometheus_snapshots() {
     let back: PostSoakSnapshot = serde_json::from_str(&compact).expect("parses back");
     assert_eq!(back, standalone);
     insta::assert_snapshot!("post_soak_snapshot", standalone.to_json(true));
-    insta::assert_snapshot!("post_soak_metrics", render_prometheus(&run.report));
+    let run_meta = RunMeta {
+        driver: Some("sim".into()),
+        scenario: Some("default".into()),
+        seed: Some(7),
+        policy_hash: Some("0123456789abcdef".into()),
+        ..RunMeta::default()
+    };
+    insta::assert_snapshot!(
+        "post_soak_metrics",
+        render_prometheus(&run.report, &run_meta)
+    );
 }
 
 #[test]
@@ -622,7 +633,7 @@ fn promtool_accepts_the_metrics_when_installed() {
     assert!(out.status.success());
     let dir = fixture_run();
     let run = gate_dir(dir.path(), &GatePolicy::default(), Threshold::Default).expect("gate");
-    let text = render_prometheus(&run.report);
+    let text = render_prometheus(&run.report, &RunMeta::default());
     let mut child = std::process::Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
@@ -651,7 +662,7 @@ fn promtool_accepts_the_metrics_when_installed() {
 fn every_family_has_one_help_and_one_type() {
     let dir = fixture_run();
     let run = gate_dir(dir.path(), &GatePolicy::default(), Threshold::Default).expect("gate");
-    let text = render_prometheus(&run.report);
+    let text = render_prometheus(&run.report, &RunMeta::default());
     let mut helps = std::collections::BTreeSet::new();
     let mut types = std::collections::BTreeSet::new();
     for line in text.lines() {
@@ -700,8 +711,8 @@ fn reader_threads_do_not_change_the_gate() {
         assert_eq!(parallel, serial, "{threads} threads");
         assert_eq!(parallel.report.to_json(), serial.report.to_json());
         assert_eq!(
-            render_prometheus(&parallel.report),
-            render_prometheus(&serial.report)
+            render_prometheus(&parallel.report, &RunMeta::default()),
+            render_prometheus(&serial.report, &RunMeta::default())
         );
     }
 }

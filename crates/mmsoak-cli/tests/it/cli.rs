@@ -188,8 +188,16 @@ fn mock_soak_end_to_end() {
     assert!(stdout.contains("Delta quality"), "{stdout}");
     assert!(!stdout.contains("failed:"), "{stdout}");
     let prom = fs::read_to_string(dir.join("POST_SOAK_METRICS.prom")).expect("metrics written");
+    // Every sample carries the run's labels.
     assert!(
-        prom.contains("mmsoak_gate_verdict{verdict=\"PASS\"} 1"),
+        prom.lines().any(
+            |l| l.starts_with("mmsoak_gate_verdict{driver=\"mock\",policy_hash=\"")
+                && l.ends_with(",seed=\"0\",verdict=\"PASS\"} 1")
+        ),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("\nmmsoak_gate_verdict_code{driver=\"mock\","),
         "{prom}"
     );
     assert!(

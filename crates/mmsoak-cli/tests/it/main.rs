@@ -4,6 +4,7 @@
 mod browser;
 mod cli;
 mod common;
+mod deploy;
 mod golden;
 mod hardening;
 mod readers;
