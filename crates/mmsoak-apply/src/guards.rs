@@ -22,8 +22,10 @@
 //!    last 3 iterations, or its total travel (sum of absolute moves) over those
 //!    iterations plus the proposed move exceeds 50% of its bounds range.
 //! 4. **cooldown**: an applied move larger than 10% of a parameter's bounds
-//!    range skips every change in the next 3 iterations; the note counts the
-//!    iterations left after this one (`"cooldown 2 iters left"`).
+//!    range skips every change in the next 3 iterations; the note says
+//!    through which iteration and how many follow this one (`"held through
+//!    iter 5: 2 more iterations after this one"`, then `"...: this is its
+//!    last iteration"`).
 //! 5. **no-op**: after rounding and clamping no parameter's value changes
 //!    (an empty proposal included): `"no effective change"`.
 //! 6. **final iteration**: `iteration >= total_iterations`; the changes are
@@ -558,10 +560,7 @@ fn judge(ctx: &GuardContext<'_>, prospect: &Prospect) -> (GuardStates, Option<Sk
         flags.freeze_iters_left = until.saturating_sub(i);
         candidates.push(SkipReason::new(
             SkipKind::Freeze,
-            format!(
-                "freeze {} iters left (steady state, locked through iter {until})",
-                until.saturating_sub(i)
-            ),
+            held_through("steady state, ", until, i),
         ));
     }
     if let Some(note) = oscillation {
@@ -574,7 +573,7 @@ fn judge(ctx: &GuardContext<'_>, prospect: &Prospect) -> (GuardStates, Option<Sk
         flags.cooldown_iters_left = until.saturating_sub(i);
         candidates.push(SkipReason::new(
             SkipKind::Cooldown,
-            format!("cooldown {} iters left", until.saturating_sub(i)),
+            held_through("", until, i),
         ));
     }
     if prospect.moves.is_empty() {
@@ -793,6 +792,19 @@ fn cooldown_until(ctx: &GuardContext<'_>) -> Option<u32> {
         .max()
 }
 
+/// The note of a guard that holds every change through iteration `until`,
+/// said at iteration `i` (the skip reason names the guard; `why` may say
+/// what started it): `"held through iter 5: 2 more iterations after this
+/// one"`, and at the last one `"...: this is its last iteration"` (not "0
+/// left", which read as if the guard were over while it still held).
+fn held_through(why: &str, until: u32, i: u32) -> String {
+    match until.saturating_sub(i) {
+        0 => format!("{why}held through iter {until}: this is its last iteration"),
+        1 => format!("{why}held through iter {until}: 1 more iteration after this one"),
+        n => format!("{why}held through iter {until}: {n} more iterations after this one"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -893,12 +905,20 @@ mod tests {
         assert!(v1.skip_reason.is_none() && !v1.flags.freeze_active);
         let v2 = run.step(STEADY, &op);
         assert!(v2.flags.freeze_triggered && v2.flags.freeze_active);
-        assert_skip(&v2, SkipKind::Freeze, "freeze 4 iters left");
+        assert_skip(
+            &v2,
+            SkipKind::Freeze,
+            "steady state, held through iter 6: 4 more iterations after this one",
+        );
         for left in [3, 2, 1, 0] {
             let v = run.step(CALM, &op);
             assert!(!v.flags.freeze_triggered && v.flags.freeze_active);
             assert_eq!(v.flags.freeze_iters_left, left);
-            assert_skip(&v, SkipKind::Freeze, &format!("freeze {left} iters left"));
+            assert_skip(
+                &v,
+                SkipKind::Freeze,
+                &held_through("steady state, ", 6, 6 - left),
+            );
         }
         let v7 = run.step(CALM, &op);
         assert!(v7.skip_reason.is_none(), "{:?}", v7.skip_reason);
@@ -911,7 +931,11 @@ mod tests {
         let op = [add(Param::TailAgeMs, 10.0)];
         run.step(STEADY, &op);
         assert!(run.step(STEADY, &op).flags.freeze_triggered);
-        assert_skip(&run.step(STEADY, &op), SkipKind::Freeze, "3 iters left");
+        assert_skip(
+            &run.step(STEADY, &op),
+            SkipKind::Freeze,
+            ": 3 more iterations after this one",
+        );
         let breach = GuardKpis {
             p95_latency_ms: Some(450.0),
             ..STEADY
@@ -1073,6 +1097,26 @@ mod tests {
     }
 
     #[test]
+    fn a_held_guard_says_through_when_and_never_zero_left() {
+        assert_eq!(
+            held_through("", 5, 3),
+            "held through iter 5: 2 more iterations after this one"
+        );
+        assert_eq!(
+            held_through("", 5, 4),
+            "held through iter 5: 1 more iteration after this one"
+        );
+        assert_eq!(
+            held_through("", 5, 5),
+            "held through iter 5: this is its last iteration"
+        );
+        assert_eq!(
+            held_through("steady state, ", 5, 5),
+            "steady state, held through iter 5: this is its last iteration"
+        );
+    }
+
+    #[test]
     fn cooldown_counts_down_after_a_large_move() {
         let mut run = Run::new();
         // tail_age_ms range is 900; 10% is 90.
@@ -1084,11 +1128,7 @@ mod tests {
             let v = run.step(CALM, &[add(Param::ConcurrencyLimit, 1.0)]);
             assert!(v.flags.cooldown_active);
             assert_eq!(v.flags.cooldown_iters_left, left);
-            assert_skip(
-                &v,
-                SkipKind::Cooldown,
-                &format!("cooldown {left} iters left"),
-            );
+            assert_skip(&v, SkipKind::Cooldown, &held_through("", 4, 4 - left));
         }
         let v = run.step(CALM, &[add(Param::ConcurrencyLimit, 1.0)]);
         assert!(v.skip_reason.is_none() && !v.flags.cooldown_active);
@@ -1143,7 +1183,7 @@ mod tests {
         assert!(
             v.flags.freeze_triggered && v.flags.cooldown_active && v.flags.oscillation_detected
         );
-        assert_skip(&v, SkipKind::Freeze, "freeze 4 iters left");
+        assert_skip(&v, SkipKind::Freeze, "4 more iterations after this one");
     }
 
     #[test]

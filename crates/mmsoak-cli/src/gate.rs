@@ -44,16 +44,23 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Outcome> {
-    let policy = crate::load_policy(args.policy.as_deref())?.gate;
+    let soak_policy = crate::load_policy(args.policy.as_deref())?;
     // Everything is read and judged before anything is written.
-    let run = gate_dir(&args.soak.path, &policy, threshold(args.strict))?;
+    let run = gate_dir(&args.soak.path, &soak_policy.gate, threshold(args.strict))?;
+    let meta = mmsoak_gate::RunMeta::read(&args.soak.path)?;
+    // Judging a run under another policy is allowed (a stricter gate, say),
+    // but said: a missing --policy is the usual cause.
+    let other_policy =
+        mmsoak_report::other_policy(meta.policy_hash.as_deref(), soak_policy.policy_hash());
     let baseline = match &args.compare {
         Some(path) => Some(read_baseline(path)?),
         None => None,
     };
+    if let Some(warning) = other_policy {
+        errln!("gate: warning: {warning}; judged under this one");
+    }
     let mut outputs = vec![(POST_SOAK_SNAPSHOT, run.report.snapshot.to_json(false))];
     if args.prometheus {
-        let meta = mmsoak_gate::RunMeta::read(&args.soak.path)?;
         outputs.push((POST_SOAK_METRICS, render_prometheus(&run.report, &meta)));
     }
     for (name, text) in &outputs {

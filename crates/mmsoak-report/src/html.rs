@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use mmsoak_core::Param;
 use mmsoak_verify::PairClass;
 
-use mmsoak_gate::{CriterionGroup, GateVerdict, GatedKpi as Kpi, Measure};
+use mmsoak_gate::{Criterion, CriterionGroup, GateVerdict, GatedKpi as Kpi, Measure};
 
 use crate::report::{
     opt_num, or_dash, show_measure, tuning_text, IterationRow, KpiView, SkipLabel, SoakReport,
@@ -530,23 +530,37 @@ impl SoakReport {
 
     fn delta_section(&self, s: &mut String) {
         let g = &self.gate;
-        s.push_str("<h2 id=\"delta\">Delta quality</h2>\n<table><thead><tr><th>criterion</th><th>value</th><th>target</th><th>result</th></tr></thead><tbody>");
-        for c in &g.criteria {
+        // The run's, the KPIs' and the window's criteria, then the delta
+        // quality's own, each under its title.
+        let table = |s: &mut String, id: &str, title: &str, rows: &[&Criterion]| {
             let _ = write!(
                 s,
-                "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td>{} {}</td><td class=\"{}\">{}</td></tr>",
-                esc(c.name.as_str()),
-                esc(&show_measure(&c.value)),
-                c.op.as_str(),
-                esc(&show_measure(&c.target)),
-                if c.ok { "ok" } else { "bad" },
-                if c.ok { "ok" } else { "FAIL" }
+                "<h2 id=\"{id}\">{title}</h2>\n<table><thead><tr><th>criterion</th><th>value</th><th>target</th><th>result</th></tr></thead><tbody>"
             );
-        }
+            for c in rows {
+                let _ = write!(
+                    s,
+                    "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td>{} {}</td><td class=\"{}\">{}</td></tr>",
+                    esc(c.name.as_str()),
+                    esc(&show_measure(&c.value)),
+                    c.op.as_str(),
+                    esc(&show_measure(&c.target)),
+                    if c.ok { "ok" } else { "bad" },
+                    if c.ok { "ok" } else { "FAIL" }
+                );
+            }
+            s.push_str("</tbody></table>\n");
+        };
+        let (delta, other): (Vec<&Criterion>, Vec<&Criterion>) = g
+            .criteria
+            .iter()
+            .partition(|c| c.group() == CriterionGroup::Delta);
+        table(s, "criteria", "Gate criteria: run, KPIs, window", &other);
+        table(s, "delta", "Delta quality", &delta);
         let d = &g.delta;
         let _ = write!(
             s,
-            "</tbody></table>\n<p class=\"muted\">{} proposing pairs: {} full_apply, {} partial_ok, {} fail ({} signature_stuck); strict_apply_ratio {}.</p>\n",
+            "<p class=\"muted\">{} proposing pairs: {} full_apply, {} partial_ok, {} fail ({} signature_stuck); strict_apply_ratio {}.</p>\n",
             d.proposed_count,
             d.full_apply_count,
             d.partial_ok_count,

@@ -781,7 +781,7 @@ fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-/// `applied 4`, `skipped: cooldown (cooldown 2 iters left)`, `—`.
+/// `applied 4`, `skipped: cooldown (held through iter 5: 2 more iterations after this one)`, `—`.
 pub(crate) fn tuning_text(r: &IterationRow) -> String {
     if r.operations.is_empty() {
         return "—".to_owned();

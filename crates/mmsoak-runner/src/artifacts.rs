@@ -442,7 +442,7 @@ mod tests {
             skip_reason: (!i.is_multiple_of(2)).then(|| {
                 SkipReason::new(
                     [SkipKind::Cooldown, SkipKind::NoOp, SkipKind::Freeze][(i % 3) as usize],
-                    "cooldown 2 iters left",
+                    "held through iter 4: 2 more iterations after this one",
                 )
             }),
             changed_keys: vec![Param::TailAgeMs],

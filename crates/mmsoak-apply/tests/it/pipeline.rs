@@ -165,7 +165,7 @@ fn outcome_serializes_in_the_legacy_shape() {
     assert_eq!(
         json["skip_reason"],
         serde_json::json!({"cooldown": true, "velocity": false, "oscillation": false, "freeze": false,
-            "no_op": false, "final_iteration": false, "note": "cooldown 2 iters left"})
+            "no_op": false, "final_iteration": false, "note": "held through iter 4: 2 more iterations after this one"})
     );
     assert_eq!(json["applied"], false);
     assert_eq!(json["changed_keys"], serde_json::json!([]));
@@ -184,7 +184,10 @@ fn each_guard_blocks_through_the_pipeline_with_its_flag_and_note() {
     assert!(out.guards.cooldown_active);
     assert_eq!(
         out.skip_reason.map(|r| (r.kind, r.note)),
-        Some((SkipKind::Cooldown, "cooldown 2 iters left".into()))
+        Some((
+            SkipKind::Cooldown,
+            "held through iter 4: 2 more iterations after this one".into()
+        ))
     );
 
     // Velocity.
@@ -227,7 +230,7 @@ fn each_guard_blocks_through_the_pipeline_with_its_flag_and_note() {
     let reason = out.skip_reason.expect("frozen");
     assert_eq!(reason.kind, SkipKind::Freeze);
     assert!(
-        reason.note.starts_with("freeze 4 iters left"),
+        reason.note.ends_with(": 4 more iterations after this one"),
         "{}",
         reason.note
     );

@@ -1614,3 +1614,22 @@ fn second_run_in_a_locked_directory_exits_2_and_deletes_nothing() {
     );
     assert_eq!(code, 0, "the lock is released: {stderr}");
 }
+
+/// `gate` under a policy other than the run's judges, and says so (as
+/// `report` does); under the run's own it says nothing.
+#[test]
+fn gate_under_another_policy_than_the_runs_warns() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("soak");
+    mock_soak(&dir); // under --policy seed
+    let (code, _, stderr) = mmsoak(tmp.path(), &["gate", "--path", s(&dir)]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    assert!(
+        stderr.contains("gate: warning: the run's policy (")
+            && stderr.contains("pass the run's --policy; judged under this one"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = mmsoak(tmp.path(), &["gate", "--path", s(&dir), "--policy", "seed"]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
