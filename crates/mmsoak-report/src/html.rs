@@ -558,9 +558,9 @@ impl SoakReport {
         table(s, "criteria", "Gate criteria: run, KPIs, window", &other);
         table(s, "delta", "Delta quality", &delta);
         let d = &g.delta;
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<p class=\"muted\">{} proposing pairs: {} full_apply, {} partial_ok, {} fail ({} signature_stuck); strict_apply_ratio {}.</p>\n",
+            "<p class=\"muted\">{} proposing pairs: {} full_apply, {} partial_ok, {} fail ({} signature_stuck); strict_apply_ratio {}.</p>",
             d.proposed_count,
             d.full_apply_count,
             d.partial_ok_count,
