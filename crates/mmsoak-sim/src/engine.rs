@@ -435,8 +435,10 @@ pub(crate) fn write_npz(path: &Path, events: &[MarketEvent]) -> Result<(), SimEr
         source,
     };
     hftbacktest::backtest::data::write_npy(&mut npy, &evs).map_err(io)?;
-    let zip = crate::npz::stored_zip("data.npy", &npy);
-    std::fs::write(path, zip).map_err(io)
+    let file = std::fs::File::create(path).map_err(io)?;
+    let file = crate::npz::write_stored_zip(file, "data.npy", &npy)
+        .map_err(|e| io(std::io::Error::other(e)))?;
+    file.sync_all().map_err(io)
 }
 
 #[cfg(test)]

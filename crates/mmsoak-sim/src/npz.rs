@@ -1,80 +1,75 @@
-//! A minimal zip writer (one stored entry), enough for an `.npz` file.
+//! `.npz` archives as numpy's `np.savez` writes them: one `.npy` array per
+//! entry, stored (not compressed). Written by the `zip` crate, which
+//! switches to zip64 for an array of 4 GiB or more (a hand-written writer
+//! silently produced a corrupt archive there).
 
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut table = [0u32; 256];
-    for (i, slot) in table.iter_mut().enumerate() {
-        let mut c = i as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-        }
-        *slot = c;
-    }
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        crc = table[((crc ^ u32::from(b)) & 0xFF) as usize] ^ (crc >> 8);
-    }
-    !crc
+use std::io::{Seek, Write};
+
+/// Write a zip archive holding `data` uncompressed under `name` to `out`,
+/// with a fixed modification time (1980-01-01), so the same array gives
+/// the same bytes.
+pub(crate) fn write_stored_zip<W: Write + Seek>(
+    out: W,
+    name: &str,
+    data: &[u8],
+) -> zip::result::ZipResult<W> {
+    let mut zip = zip::ZipWriter::new(out);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .last_modified_time(zip::DateTime::default())
+        .large_file(u64::try_from(data.len()).unwrap_or(u64::MAX) >= u64::from(u32::MAX));
+    zip.start_file(name, options)?;
+    zip.write_all(data)?;
+    zip.finish()
 }
 
-/// A zip archive holding `data` uncompressed under `name`.
+/// [`write_stored_zip`] into memory.
+#[cfg(test)]
 pub(crate) fn stored_zip(name: &str, data: &[u8]) -> Vec<u8> {
-    let crc = crc32(data);
-    let size = u32::try_from(data.len()).unwrap_or(u32::MAX);
-    let name_len = u16::try_from(name.len()).unwrap_or(u16::MAX);
-    let mut out = Vec::with_capacity(data.len() + 128);
-    // Local file header.
-    out.extend_from_slice(&0x0403_4B50u32.to_le_bytes());
-    out.extend_from_slice(&20u16.to_le_bytes()); // version needed
-    out.extend_from_slice(&0u16.to_le_bytes()); // flags
-    out.extend_from_slice(&0u16.to_le_bytes()); // stored
-    out.extend_from_slice(&0u16.to_le_bytes()); // time
-    out.extend_from_slice(&0x21u16.to_le_bytes()); // date 1980-01-01
-    out.extend_from_slice(&crc.to_le_bytes());
-    out.extend_from_slice(&size.to_le_bytes());
-    out.extend_from_slice(&size.to_le_bytes());
-    out.extend_from_slice(&name_len.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(data);
-    let central = u32::try_from(out.len()).unwrap_or(u32::MAX);
-    // Central directory.
-    out.extend_from_slice(&0x0201_4B50u32.to_le_bytes());
-    out.extend_from_slice(&20u16.to_le_bytes()); // made by
-    out.extend_from_slice(&20u16.to_le_bytes()); // needed
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&0x21u16.to_le_bytes());
-    out.extend_from_slice(&crc.to_le_bytes());
-    out.extend_from_slice(&size.to_le_bytes());
-    out.extend_from_slice(&size.to_le_bytes());
-    out.extend_from_slice(&name_len.to_le_bytes());
-    out.extend_from_slice(&[0u8; 8]); // extra, comment, disk, internal attrs
-    out.extend_from_slice(&0u32.to_le_bytes()); // external attrs
-    out.extend_from_slice(&0u32.to_le_bytes()); // local header offset
-    out.extend_from_slice(name.as_bytes());
-    let central_len = u32::try_from(out.len()).unwrap_or(u32::MAX) - central;
-    // End of central directory.
-    out.extend_from_slice(&0x0605_4B50u32.to_le_bytes());
-    out.extend_from_slice(&[0u8; 4]);
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&central_len.to_le_bytes());
-    out.extend_from_slice(&central.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out
+    write_stored_zip(std::io::Cursor::new(Vec::new()), name, data)
+        .expect("writing to memory")
+        .into_inner()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     #[test]
-    fn crc32_matches_the_standard_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    fn the_archive_reads_back_stored_with_its_crc() {
+        let data = b"\x93NUMPY data";
+        let bytes = stored_zip("data.npy", data);
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).expect("zip");
+        assert_eq!(archive.len(), 1);
+        let mut entry = archive.by_name("data.npy").expect("entry");
+        assert_eq!(entry.compression(), zip::CompressionMethod::Stored);
+        assert_eq!(entry.crc32(), crc_of(data));
+        let mut back = Vec::new();
+        entry.read_to_end(&mut back).expect("read");
+        assert_eq!(back, data);
+        // Deterministic: the same array, the same bytes.
+        assert_eq!(bytes, stored_zip("data.npy", data));
+    }
+
+    /// The standard CRC-32 (IEEE), bit by bit: what the archive must carry.
+    fn crc_of(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn crc_reference_matches_the_standard_check_value() {
+        assert_eq!(crc_of(b"123456789"), 0xCBF4_3926);
     }
 }
